@@ -1,0 +1,1 @@
+"""The worker process: protocol, server, engines (flow, vivid) and the trainer."""

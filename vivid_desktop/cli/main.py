@@ -1,0 +1,45 @@
+"""``vivid``: the command line. Each sub-command lives in its own module with a ``register`` function."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+#: Modules that add sub-commands, in the order ``vivid --help`` lists them.
+COMMAND_MODULES = (
+    "vivid_desktop.cli.media_cmds",  # probe, proxy
+    "vivid_desktop.cli.export_cmd",  # export
+    "vivid_desktop.cli.edit_cmd",  # edit
+    "vivid_desktop.cli.model_cmd",  # model tiny / model list
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="vivid", description="VIVID Desktop on the command line.")
+    parser.add_argument("--version", action="version", version=_version())
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(sub)
+    return parser
+
+
+def _version() -> str:
+    from vivid_desktop import __version__
+
+    return f"vivid {__version__}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run one command; every failure ends with a one-line reason and a non-zero exit."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        print("vivid: cancelled", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

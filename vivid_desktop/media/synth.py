@@ -1,0 +1,180 @@
+"""Synthetic clips with known ground truth: for tests, benchmarks and the built-in demo.
+
+Everything here is numpy + OpenCV to make pixels and PyAV to write files, so tests never depend on
+footage that a fresh clone lacks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import cv2
+import numpy as np
+
+
+def numbered_frame(n: int, width: int, height: int) -> np.ndarray:
+    """An RGB frame whose number can be read back: big digits plus a binary code in the top row.
+
+    The code is 16 blocks, black or white, each ``width // 16`` wide and 8 lines high: robust to lossy
+    compression, so ``read_frame_number`` recovers ``n`` from a decoded frame exactly.
+    """
+    rng = np.random.default_rng(n)
+    base = np.full((height, width, 3), 64, np.uint8)
+    base[:] = rng.integers(40, 90, 3, dtype=np.uint8)
+    bw = max(1, width // 16)
+    bh = max(4, min(8, height // 8))
+    for bit in range(16):
+        on = (n >> bit) & 1
+        base[:bh, bit * bw : (bit + 1) * bw] = 255 if on else 0
+    scale = max(0.4, height / 200)
+    cv2.putText(
+        base, str(n), (width // 8, height * 2 // 3), cv2.FONT_HERSHEY_SIMPLEX, scale, (255, 255, 255), 2
+    )
+    return base
+
+
+def read_frame_number(frame: np.ndarray) -> int:
+    """Decode the number that :func:`numbered_frame` wrote into the top row."""
+    height, width = frame.shape[:2]
+    bw = max(1, width // 16)
+    bh = max(4, min(8, height // 8))
+    n = 0
+    for bit in range(16):
+        block = frame[1 : bh - 1, bit * bw + 1 : (bit + 1) * bw - 1]
+        if block.mean() > 127:
+            n |= 1 << bit
+    return n
+
+
+@dataclass
+class PanScene:
+    """A textured background moving under a camera pan with a foreground object in front.
+
+    ``frames[i]`` is what the camera sees, ``background[i]`` the same view without the object (the
+    ground truth for deletion), ``masks[i]`` the object's silhouette (255 = object).
+    """
+
+    frames: list[np.ndarray]
+    background: list[np.ndarray]
+    masks: list[np.ndarray]
+    #: the background's horizontal/vertical shift per frame, in pixels
+    velocity: tuple[float, float]
+
+
+def _texture(width: int, height: int, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    noise = rng.integers(0, 255, (height // 4 + 1, width // 4 + 1, 3), dtype=np.uint8)
+    tex = cv2.resize(noise, (width, height), interpolation=cv2.INTER_CUBIC)
+    tex = cv2.GaussianBlur(tex, (0, 0), 1.2)
+    # A few strong shapes so optical flow has structure at every scale.
+    for _ in range(width * height // 4000 + 4):
+        c = tuple(int(v) for v in rng.integers(0, 255, 3))
+        x, y = int(rng.integers(0, width)), int(rng.integers(0, height))
+        cv2.circle(tex, (x, y), int(rng.integers(3, max(4, width // 20))), c, -1)
+    return tex
+
+
+def pan_scene(
+    n_frames: int = 24,
+    width: int = 160,
+    height: int = 96,
+    velocity: tuple[float, float] = (2.0, 0.5),
+    object_size: float = 0.25,
+    seed: int = 0,
+) -> PanScene:
+    """Render a :class:`PanScene` (integer-pixel pans keep the ground truth exact)."""
+    vx, vy = velocity
+    margin_x = int(abs(vx) * n_frames) + 8
+    margin_y = int(abs(vy) * n_frames) + 8
+    world = _texture(width + 2 * margin_x, height + 2 * margin_y, seed)
+    ow, oh = max(6, int(width * object_size)), max(6, int(height * object_size))
+    frames, background, masks = [], [], []
+    for i in range(n_frames):
+        m = np.float32([[1, 0, -(margin_x + vx * i)], [0, 1, -(margin_y + vy * i)]])
+        view = cv2.warpAffine(world, m, (width, height), flags=cv2.INTER_LINEAR)
+        mask = np.zeros((height, width), np.uint8)
+        # The object drifts slowly against the pan, so every background pixel is seen in some frame.
+        cx = int(width * 0.35 + i * (width * 0.3) / max(1, n_frames - 1))
+        cy = height // 2
+        cv2.ellipse(mask, (cx, cy), (ow // 2, oh // 2), 0, 0, 360, 255, -1)
+        frame = view.copy()
+        frame[mask > 0] = (200, 40, 40)
+        frames.append(frame)
+        background.append(view)
+        masks.append(mask)
+    return PanScene(frames, background, masks, (vx, vy))
+
+
+def write_clip(
+    path: str | Path,
+    frames: Iterable[np.ndarray],
+    rate: Fraction | int = 24,
+    codec: str = "libx264",
+    pix_fmt: str | None = None,
+    gop: int | None = None,
+    bframes: int | None = None,
+    options: dict[str, str] | None = None,
+    audio_seconds: float | None = None,
+    audio_rate: int = 48000,
+) -> Path:
+    """Write RGB frames as a video file with PyAV; optionally a sine tone as an AAC/PCM audio track.
+
+    ``pix_fmt`` defaults to yuv420p, or yuv444p for odd sizes (4:2:0 cannot hold an odd size).
+    """
+    path = Path(path)
+    frames_it: Iterator[np.ndarray] = iter(frames)
+    first = next(frames_it)
+    height, width = first.shape[:2]
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream(codec, rate=Fraction(rate))
+        stream.width, stream.height = width, height
+        if pix_fmt is None:
+            pix_fmt = "yuv420p" if width % 2 == 0 and height % 2 == 0 else "yuv444p"
+        stream.pix_fmt = pix_fmt
+        opts = dict(options or {})
+        if codec in ("libx264", "libx265"):
+            opts.setdefault("preset", "ultrafast")
+            opts.setdefault("crf", "12")
+        stream.options = opts
+        if gop is not None:
+            stream.codec_context.gop_size = gop
+        if bframes is not None:
+            stream.codec_context.max_b_frames = bframes
+        astream = None
+        if audio_seconds:
+            acodec = "aac" if path.suffix.lower() in (".mp4", ".mov", ".m4v") else "pcm_s16le"
+            astream = out.add_stream(acodec, rate=audio_rate)
+            astream.layout = "stereo"
+        for frame in _chain(first, frames_it):
+            vf = av.VideoFrame.from_ndarray(np.ascontiguousarray(frame), format="rgb24")
+            out.mux(stream.encode(vf))
+        out.mux(stream.encode())
+        if astream is not None:
+            _write_tone(out, astream, audio_seconds, audio_rate)
+    return path
+
+
+def _chain(first: np.ndarray, rest: Iterator[np.ndarray]) -> Iterator[np.ndarray]:
+    yield first
+    yield from rest
+
+
+def _write_tone(out: av.container.OutputContainer, stream, seconds: float, rate: int) -> None:
+    total = int(round(seconds * rate))
+    frame_size = stream.codec_context.frame_size or 1024
+    t0 = 0
+    while t0 < total:
+        n = min(frame_size, total - t0)
+        t = (np.arange(t0, t0 + n) / rate).astype(np.float32)
+        tone = (0.2 * np.sin(2 * np.pi * 440 * t) * 32767).astype(np.int16)
+        data = np.stack([tone, tone]).reshape(1, -1, order="F")  # packed s16 stereo
+        af = av.AudioFrame.from_ndarray(np.ascontiguousarray(data), format="s16", layout="stereo")
+        af.sample_rate = rate
+        af.pts = t0
+        out.mux(stream.encode(af))
+        t0 += n
+    out.mux(stream.encode())
