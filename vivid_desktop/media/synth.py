@@ -164,7 +164,7 @@ def _chain(first: np.ndarray, rest: Iterator[np.ndarray]) -> Iterator[np.ndarray
 
 
 def _write_tone(out: av.container.OutputContainer, stream, seconds: float, rate: int) -> None:
-    total = int(round(seconds * rate))
+    total = round(seconds * rate)
     frame_size = stream.codec_context.frame_size or 1024
     t0 = 0
     while t0 < total:

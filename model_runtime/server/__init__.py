@@ -1,0 +1,1 @@
+"""The runtime server: socket, handshake, job queue, dispatch to engines."""
