@@ -73,3 +73,58 @@ class RenderPlan(_Content):
     #: finished frames are written here as ``{frame:06d}.png`` (atomically: temp name, then rename)
     output_dir: str
     feather: int = Field(default=3, ge=0)
+
+
+class TrainRequest(_Content):
+    """Fine-tune a LoRA on a dataset (DESIGN.md §6; docs/training.md). Also the trainer's whole config.
+
+    ``data`` is a project folder, a folder of clips/images with masks and captions, or a VIVID-10M-style
+    records file/folder. While it runs, the job streams ``progress`` (with ``metrics``: loss, lr) and, for
+    every validation render, ``frame_ready`` with ``frame`` = the training step and ``path`` = the image.
+    ``succeeded.result`` holds ``lora`` (the output path), ``steps`` and ``final_loss``.
+    """
+
+    data: str
+    model: str
+    #: the LoRA file to write (``.safetensors``, diffusers/peft layout)
+    output: str
+    #: checkpoints, latent cache, loss log and validation renders; default ``<output>.work``
+    work_dir: str | None = None
+    #: the loss log (JSON lines, one object per step); default ``<work_dir>/loss.jsonl``
+    log: str | None = None
+    steps: int = Field(default=1000, ge=1)
+    rank: int = Field(default=64, ge=1)
+    #: LoRA alpha; None = the rank (scale 1)
+    alpha: float | None = Field(default=None, gt=0)
+    learning_rate: float = Field(default=1e-4, gt=0)
+    lr_schedule: Literal["constant", "linear", "cosine"] = "cosine"
+    warmup_steps: int = Field(default=50, ge=0)
+    weight_decay: float = Field(default=1e-4, ge=0)
+    max_grad_norm: float = Field(default=1.0, gt=0)
+    batch_size: int = Field(default=1, ge=1)
+    seed: int = 0
+    #: also put LoRA adapters on the feed-forward layers (attention projections always)
+    train_ff: bool = False
+    #: train the widened patch embedding fully: auto = only when the base model lacks the mask inputs
+    train_patch_embed: Literal["auto", "always", "never"] = "auto"
+    #: auto = bf16 on CUDA, fp32 on CPU
+    precision: Literal["auto", "bf16", "fp32"] = "auto"
+    gradient_checkpointing: bool = True
+    height: int = Field(default=480, ge=16)
+    width: int = Field(default=720, ge=16)
+    #: frames of a video sample (4k+1)
+    num_frames: int = Field(default=49, ge=1)
+    #: image samples drawn per video sample (the paper trains on many more images than videos)
+    image_video_ratio: float = Field(default=10.0, ge=0)
+    #: frames of each clip also used as image samples
+    image_frames_per_clip: int = Field(default=8, ge=0)
+    #: share of steps that train deletion (a borrowed silhouette moved along the flow, fixed caption)
+    deletion_share: float = Field(default=0.15, ge=0, le=1)
+    checkpoint_every: int = Field(default=100, ge=1)
+    keep_checkpoints: int = Field(default=3, ge=1)
+    #: validation renders every N steps (0 = never); inference steps of each render
+    validate_every: int = Field(default=100, ge=0)
+    validation_steps: int = Field(default=20, ge=1)
+    validation_guidance: float = Field(default=6.0, ge=1)
+    #: continue from the newest checkpoint in ``work_dir`` when there is one
+    resume: bool = True

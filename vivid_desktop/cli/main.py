@@ -12,6 +12,7 @@ COMMAND_MODULES = (
     "vivid_desktop.cli.export_cmd",  # export
     "vivid_desktop.cli.edit_cmd",  # edit
     "vivid_desktop.cli.model_cmd",  # model tiny / model list
+    "vivid_desktop.cli.train_cmd",  # train
 )
 
 

@@ -178,3 +178,95 @@ def _write_tone(out: av.container.OutputContainer, stream, seconds: float, rate:
         out.mux(stream.encode(af))
         t0 += n
     out.mux(stream.encode())
+
+
+# -- clips with unusual timing, orientation or damage (media tests) -----------------------------------
+
+
+def write_custom_clip(
+    path: str | Path,
+    frames: Iterable[np.ndarray],
+    *,
+    rate: Fraction | int = 24,
+    times: Iterable[Fraction] | None = None,
+    rotation: int = 0,
+    codec: str = "libx264",
+    pix_fmt: str | None = None,
+    gop: int | None = None,
+    bframes: int | None = None,
+    options: dict[str, str] | None = None,
+) -> Path:
+    """Like :func:`write_clip`, plus per-frame ``times`` (seconds → a variable-rate clip, on a 1/90000
+    clock) and ``rotation``: the clockwise degrees a player turns the picture (display-matrix side data,
+    as phones write it)."""
+    path = Path(path)
+    frames_it: Iterator[np.ndarray] = iter(frames)
+    first = next(frames_it)
+    height, width = first.shape[:2]
+    time_base = Fraction(1, 90000)
+    stamps = iter(times) if times is not None else None
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream(codec, rate=Fraction(rate))
+        stream.width, stream.height = width, height
+        stream.pix_fmt = pix_fmt or ("yuv420p" if width % 2 == 0 and height % 2 == 0 else "yuv444p")
+        opts = dict(options or {})
+        if codec in ("libx264", "libx265"):
+            opts.setdefault("preset", "ultrafast")
+            opts.setdefault("crf", "12")
+        if codec == "libx265":
+            opts.setdefault("x265-params", "log-level=error")
+        stream.options = opts
+        if stamps is not None:
+            stream.codec_context.time_base = time_base
+        if gop is not None:
+            stream.codec_context.gop_size = gop
+        if bframes is not None:
+            stream.codec_context.max_b_frames = bframes
+        if rotation:
+            stream.set_display_rotation(-rotation)  # PyAV counts counter-clockwise
+        for frame in _chain(first, frames_it):
+            vf = av.VideoFrame.from_ndarray(np.ascontiguousarray(frame), format="rgb24")
+            if stamps is not None:
+                vf.pts, vf.time_base = round(Fraction(next(stamps)) / time_base), time_base
+            out.mux(stream.encode(vf))
+        out.mux(stream.encode())
+    return path
+
+
+def write_audio_only(path: str | Path, seconds: float = 1.0, rate: int = 48000) -> Path:
+    """A file with one audio stream (a sine tone) and no video."""
+    path = Path(path)
+    with av.open(str(path), "w") as out:
+        codec = "aac" if path.suffix.lower() in (".mp4", ".m4a", ".mov") else "pcm_s16le"
+        stream = out.add_stream(codec, rate=rate)
+        stream.layout = "stereo"
+        _write_tone(out, stream, seconds, rate)
+    return path
+
+
+def write_empty_video(path: str | Path, width: int = 64, height: int = 48) -> Path:
+    """A container (AVI) whose video stream has no frames at all."""
+    path = Path(path)
+    with av.open(str(path), "w", format="avi") as out:
+        stream = out.add_stream("mpeg4", rate=24)
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        out.start_encoding()
+    return path
+
+
+def truncated_copy(src: str | Path, dst: str | Path, keep: float) -> Path:
+    """The first ``keep`` fraction (0–1) of ``src``'s bytes, as a download cut short leaves it."""
+    data = Path(src).read_bytes()
+    Path(dst).write_bytes(data[: int(len(data) * keep)])
+    return Path(dst)
+
+
+def corrupted_copy(
+    src: str | Path, dst: str | Path, start: float = 0.4, length: float = 0.2, seed: int = 0
+) -> Path:
+    """``src`` with the bytes from ``start`` for ``length`` (fractions of the size) replaced by noise."""
+    data = bytearray(Path(src).read_bytes())
+    a, n = int(len(data) * start), max(1, int(len(data) * length))
+    data[a : a + n] = np.random.default_rng(seed).integers(0, 256, n, dtype=np.uint8).tobytes()
+    Path(dst).write_bytes(bytes(data[: len(data)]))
+    return Path(dst)

@@ -1,0 +1,185 @@
+"""Deletion: fill each masked pixel from the frames where that part of the scene is visible.
+
+The flow inside a hole follows the object being removed, not the background behind it, so it is first
+*completed* from the flow around the hole (:func:`complete_flow`). Then two passes, one forward and one
+backward in time, chain every hole pixel frame to frame until it lands on a pixel that is visible in
+some frame; the pass remembers *where* (frame and sub-pixel position), so the colour is read once from
+that frame and long chains do not blur. Each hole pixel takes the colours found in both directions,
+weighted by how far in time they are. What no frame shows is taken from the previous finished frame
+along the flow (so it stays steady in time), and failing that, inpainted from its surroundings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+
+import cv2
+import numpy as np
+
+from model_runtime.engines.flow.flow import ClipFlow, complete_flow
+
+#: Working-resolution pixels by which a hole is grown before its flow is completed: DIS smooths the
+#: object's motion a few pixels into the background around it.
+FLOW_HOLE_GROW = 3
+
+
+class _Hits:
+    """Per hole pixel of one frame: the frame (chunk index, -1 = none) and position it was found at."""
+
+    def __init__(self, src: np.ndarray, xy: np.ndarray) -> None:
+        self.src = src
+        self.xy = xy
+
+
+class DeletionFill:
+    """Temporal fill of the holes ``areas[i]`` in ``frames[i]`` (frames ``lo + i`` of the clip).
+
+    ``frames``: uint8 (N, H, W, 3); ``areas``: N boolean (H, W) maps of the pixels to fill.
+    """
+
+    def __init__(
+        self,
+        flows: ClipFlow,
+        frames: np.ndarray,
+        areas: Sequence[np.ndarray],
+        lo: int,
+        check: Callable[[], None] | None = None,
+    ) -> None:
+        self.flows, self.frames, self.areas, self.lo = flows, frames, areas, lo
+        self.check = check or (lambda: None)
+        self.height, self.width = frames.shape[1:3]
+        self._pixels = [np.nonzero(a) for a in areas]
+
+    def _hole_flow(self, i: int, to_prev: bool) -> np.ndarray:
+        """Completed flow from chunk frame ``i`` to its neighbour, at its hole pixels, (M, 2) full-res."""
+        t = self.lo + i
+        raw = self.flows.backward(t - 1) if to_prev else self.flows.forward(t)
+        flow = complete_flow(raw, self.flows.hole_to_work(self.areas[i], FLOW_HOLE_GROW))
+        ys, xs = self._pixels[i]
+        sx, sy = self.flows.scale
+        pos = np.stack([(xs + 0.5) / sx - 0.5, (ys + 0.5) / sy - 0.5], axis=-1).astype(np.float32)[None]
+        at = cv2.remap(flow, pos, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)[0]
+        return at * np.float32([sx, sy])
+
+    def _pass(self, order: Sequence[int], to_prev: bool) -> list[_Hits | None]:
+        """Chain hole pixels through ``order`` (consecutive chunk indices)."""
+        hits: list[_Hits | None] = [None] * len(self.areas)
+        # Where a pixel of the previous frame sits in that frame's hole list (-1: visible pixel). Only
+        # the entries of the last hole are ever set, so resetting them keeps each step O(hole size).
+        slot = np.full((self.height, self.width), -1, np.int64)
+        prev: int | None = None
+        for i in order:
+            self.check()
+            ys, xs = self._pixels[i]
+            found = np.full(len(ys), -1, np.int32)
+            pos = np.zeros((len(ys), 2), np.float32)
+            if prev is not None and len(ys):
+                p = np.stack([xs, ys], axis=-1) + self._hole_flow(i, to_prev)
+                q = np.rint(p).astype(np.int64)
+                ok = (q[:, 0] >= 0) & (q[:, 0] < self.width) & (q[:, 1] >= 0) & (q[:, 1] < self.height)
+                j = np.full(len(ys), -1, np.int64)
+                j[ok] = slot[q[ok, 1], q[ok, 0]]
+                seen = ok & (j < 0)  # landed on a visible pixel of the previous frame
+                found[seen], pos[seen] = prev, p[seen]
+                chained = ok & (j >= 0)
+                before = hits[prev]
+                if chained.any() and before is not None:
+                    # Nearest neighbour plus the sub-pixel offset: exact for locally translating content,
+                    # and it never mixes two sources across the edge of what was found.
+                    found[chained] = before.src[j[chained]]
+                    pos[chained] = before.xy[j[chained]] + (p[chained] - q[chained])
+            hits[i] = _Hits(found, pos)
+            if prev is not None:
+                py, px = self._pixels[prev]
+                slot[py, px] = -1
+            slot[ys, xs] = np.arange(len(ys))
+            prev = i
+        return hits
+
+    def run(
+        self, todo: Sequence[int], previous: Callable[[int], np.ndarray | None]
+    ) -> Iterator[tuple[int, np.ndarray]]:
+        """Yield ``(i, filled frame)`` for chunk indices ``todo`` in ascending order.
+
+        ``previous(i)`` returns the finished output of chunk frame ``i - 1`` (or None): it fills what no
+        frame shows, so those pixels stay consistent from frame to frame.
+        """
+        n = len(self.areas)
+        forward = self._pass(range(n), to_prev=True)
+        backward = self._pass(range(n - 1, -1, -1), to_prev=False)
+        for i in sorted(todo):
+            self.check()
+            yield i, self._finish(i, forward[i], backward[i], previous)
+
+    def _finish(
+        self,
+        i: int,
+        fwd: _Hits | None,
+        bwd: _Hits | None,
+        previous: Callable[[int], np.ndarray | None],
+    ) -> np.ndarray:
+        out = self.frames[i].copy()
+        ys, xs = self._pixels[i]
+        if not len(ys) or fwd is None or bwd is None:
+            return out
+        total = np.zeros((len(ys), 3), np.float32)
+        weight = np.zeros(len(ys), np.float32)
+        for hits in (fwd, bwd):
+            ok = hits.src >= 0
+            w = 1.0 / np.maximum(np.abs(hits.src[ok] - i), 1).astype(np.float32)
+            total[ok] += self._read(hits.src[ok], hits.xy[ok]) * w[:, None]
+            weight[ok] += w
+        done = weight > 0
+        out[ys[done], xs[done]] = np.clip(np.rint(total[done] / weight[done, None]), 0, 255).astype(np.uint8)
+        left = ~done
+        if left.any():
+            self._fill_unseen(i, out, ys[left], xs[left], previous)
+        return out
+
+    def _read(self, src: np.ndarray, xy: np.ndarray) -> np.ndarray:
+        """Bilinear colours of chunk frames ``src`` at positions ``xy`` (float32 (M, 3))."""
+        x = np.clip(xy[:, 0], 0, self.width - 1)
+        y = np.clip(xy[:, 1], 0, self.height - 1)
+        x0 = np.minimum(np.floor(x).astype(np.int64), self.width - 2)
+        y0 = np.minimum(np.floor(y).astype(np.int64), self.height - 2)
+        fx, fy = (x - x0)[:, None], (y - y0)[:, None]
+        f = self.frames
+        top = f[src, y0, x0] * (1 - fx) + f[src, y0, x0 + 1] * fx
+        bottom = f[src, y0 + 1, x0] * (1 - fx) + f[src, y0 + 1, x0 + 1] * fx
+        return (top * (1 - fy) + bottom * fy).astype(np.float32)
+
+    def _fill_unseen(
+        self,
+        i: int,
+        out: np.ndarray,
+        ys: np.ndarray,
+        xs: np.ndarray,
+        previous: Callable[[int], np.ndarray | None],
+    ) -> None:
+        prev = previous(i)
+        if prev is not None and self.lo + i > 0:
+            p = np.stack([xs, ys], axis=-1) + self._flow_at(i, ys, xs)
+            ok = (
+                (p[:, 0] > -0.5)
+                & (p[:, 0] < self.width - 0.5)
+                & (p[:, 1] > -0.5)
+                & (p[:, 1] < self.height - 0.5)
+            )
+            if ok.any():
+                maps = p[ok].astype(np.float32)[None]
+                out[ys[ok], xs[ok]] = cv2.remap(
+                    prev, maps, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+                )[0]
+            ys, xs = ys[~ok], xs[~ok]
+        if len(ys):
+            hole = np.zeros(out.shape[:2], np.uint8)
+            hole[ys, xs] = 255
+            out[:] = cv2.inpaint(out, hole, 5, cv2.INPAINT_TELEA)
+
+    def _flow_at(self, i: int, ys: np.ndarray, xs: np.ndarray) -> np.ndarray:
+        """Completed flow from chunk frame ``i`` to the previous frame at the given hole pixels."""
+        all_ys, all_xs = self._pixels[i]
+        flow = self._hole_flow(i, to_prev=True)
+        index = np.full((self.height, self.width), -1, np.int64)
+        index[all_ys, all_xs] = np.arange(len(all_ys))
+        return flow[index[ys, xs]]

@@ -1,0 +1,204 @@
+"""Dense optical flow between neighbouring frames: computed once per clip, cached, completed in holes.
+
+Conventions used by the whole flow engine:
+
+- ``forward(i)`` is the flow from frame ``i`` to frame ``i + 1``: at pixel ``x`` of frame ``i`` it gives the
+  displacement ``d`` such that ``x + d`` is the same point in frame ``i + 1``.
+- ``backward(i)`` is the flow from frame ``i + 1`` to frame ``i`` (defined at pixels of frame ``i + 1``).
+- Flows are computed with OpenCV's DIS at a reduced *working* resolution (long side ≤ ``max_side``) and
+  upsampled on use; at these sizes DIS is a few milliseconds per pair and the quality loss is small.
+- The cache (:mod:`model_runtime.engines.flow.cache`) holds one file per pair in a folder keyed by the
+  source's path, size and modification time plus the working size and DIS preset, so any range of the
+  same clip reuses it.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from model_runtime.engines.flow.cache import FlowCache, dequantize, quantize
+from model_runtime.engines.flow.frames import FrameSource
+
+_PRESETS = {
+    "ultrafast": cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST,
+    "fast": cv2.DISOPTICAL_FLOW_PRESET_FAST,
+    "medium": cv2.DISOPTICAL_FLOW_PRESET_MEDIUM,
+}
+
+
+@dataclass(frozen=True)
+class FlowSettings:
+    """How flow is computed. ``max_side``: long side of the working resolution (0 = full size)."""
+
+    preset: str = "medium"
+    max_side: int = 480
+
+    @classmethod
+    def from_settings(cls, settings: dict[str, object]) -> FlowSettings:
+        preset = str(settings.get("flow_preset", cls.preset))
+        if preset not in _PRESETS:
+            raise ValueError(f"unknown flow preset {preset!r} (choose {', '.join(_PRESETS)})")
+        max_side = int(settings.get("flow_max_side", cls.max_side))  # type: ignore[call-overload]
+        return cls(preset, max(0, max_side))
+
+    def cache_parts(self, width: int, height: int) -> str:
+        """What the cached flows of a ``width`` × ``height`` clip depend on, besides the file itself."""
+        w, h = self.working_size(width, height)
+        return f"{width}x{height}|{w}x{h}|DIS-{self.preset}"
+
+    def working_size(self, width: int, height: int) -> tuple[int, int]:
+        """(w, h) at which flow is computed for a ``width`` × ``height`` clip."""
+        side = max(width, height)
+        if self.max_side <= 0 or side <= self.max_side:
+            return width, height
+        scale = self.max_side / side
+        return max(8, round(width * scale)), max(8, round(height * scale))
+
+
+def _gray(frame: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    small = (
+        frame
+        if (frame.shape[1], frame.shape[0]) == size
+        else cv2.resize(frame, size, interpolation=cv2.INTER_AREA)
+    )
+    return cv2.cvtColor(small, cv2.COLOR_RGB2GRAY)
+
+
+class ClipFlow:
+    """The flows of one clip at working resolution, computed on demand.
+
+    ``frames`` provides the pictures (read only when a pair is in neither memory nor the cache). With a
+    disk cache, at most ``max_pairs`` pairs stay in memory (least recently used go first).
+    """
+
+    def __init__(
+        self,
+        frames: FrameSource,
+        settings: FlowSettings | None = None,
+        cache: FlowCache | None = None,
+        max_pairs: int = 256,
+    ) -> None:
+        self.frames = frames
+        self.settings = settings or FlowSettings()
+        self.cache = cache
+        self.max_pairs = max_pairs
+        self.width, self.height = frames.size
+        self.work_size = self.settings.working_size(self.width, self.height)
+        self._dis = cv2.DISOpticalFlow_create(_PRESETS[self.settings.preset])
+        self._pairs: OrderedDict[int, tuple[np.ndarray, np.ndarray]] = OrderedDict()
+
+    @property
+    def scale(self) -> tuple[float, float]:
+        """(sx, sy): full-resolution pixels per working pixel."""
+        return self.width / self.work_size[0], self.height / self.work_size[1]
+
+    def missing(self, lo: int, hi: int) -> list[int]:
+        """Pairs ``i`` (flow between ``i`` and ``i + 1``) in ``[lo, hi - 1)`` in neither memory nor cache."""
+        return [
+            i for i in range(lo, hi - 1) if i not in self._pairs and not (self.cache and self.cache.has(i))
+        ]
+
+    def ensure(self, lo: int, hi: int, on_pair: Callable[[int], None] | None = None) -> None:
+        """Compute the missing flows of frames ``[lo, hi)``, reading each needed frame once, in order."""
+        todo = set(self.missing(lo, hi))
+        if not todo:
+            return
+        prev_gray, prev_n = None, -2
+        for n, frame in self.frames.iter_frames(min(todo), max(todo) + 2):
+            gray = _gray(frame, self.work_size)
+            if prev_gray is not None and prev_n == n - 1 and (n - 1) in todo:
+                self._compute(n - 1, prev_gray, gray)
+                if on_pair:
+                    on_pair(n - 1)
+            prev_gray, prev_n = gray, n
+
+    def _compute(self, i: int, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        fwd = self._dis.calc(a, b, None)
+        bwd = self._dis.calc(b, a, None)
+        pair = (quantize(fwd), quantize(bwd))
+        if self.cache:
+            self.cache.save(i, *pair)
+        self._keep(i, pair)
+        return pair
+
+    def _keep(self, i: int, pair: tuple[np.ndarray, np.ndarray]) -> None:
+        self._pairs[i] = pair
+        self._pairs.move_to_end(i)
+        while self.cache and len(self._pairs) > self.max_pairs:
+            self._pairs.popitem(last=False)
+
+    def _pair(self, i: int) -> tuple[np.ndarray, np.ndarray]:
+        if i in self._pairs:
+            self._pairs.move_to_end(i)
+            return self._pairs[i]
+        shape = (self.work_size[1], self.work_size[0])
+        pair = self.cache.load(i, shape) if self.cache else None
+        if pair is not None:
+            self._keep(i, pair)
+            return pair
+        a, b = (_gray(self.frames.read(n), self.work_size) for n in (i, i + 1))
+        return self._compute(i, a, b)
+
+    def forward(self, i: int) -> np.ndarray:
+        """Flow ``i → i+1`` at working resolution, in *working* pixels (float32)."""
+        return dequantize(self._pair(i)[0])
+
+    def backward(self, i: int) -> np.ndarray:
+        """Flow ``i+1 → i`` at working resolution, in *working* pixels (float32)."""
+        return dequantize(self._pair(i)[1])
+
+    def to_full(self, flow: np.ndarray) -> np.ndarray:
+        """Upsample a working-resolution flow to full resolution, in full-resolution pixels."""
+        if self.work_size == (self.width, self.height):
+            return flow
+        sx, sy = self.scale
+        up = cv2.resize(flow, (self.width, self.height), interpolation=cv2.INTER_LINEAR)
+        up[..., 0] *= sx
+        up[..., 1] *= sy
+        return up
+
+    def hole_to_work(self, region: np.ndarray, grow: int) -> np.ndarray:
+        """A full-resolution boolean region as a working-resolution hole grown by ``grow`` pixels."""
+        small = region.astype(np.uint8)
+        if self.work_size != (self.width, self.height):
+            small = cv2.resize(small * 255, self.work_size, interpolation=cv2.INTER_AREA)
+        hole = small > 0
+        if grow > 0 and hole.any():
+            kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1, 2 * grow + 1))
+            hole = cv2.dilate(hole.astype(np.uint8), kernel) > 0
+        return hole
+
+
+def complete_flow(flow: np.ndarray, hole: np.ndarray) -> np.ndarray:
+    """Replace ``flow`` inside ``hole`` by a smooth interpolation of the flow around it.
+
+    Push-pull over an image pyramid: known values are averaged down until every coarse cell has some,
+    then coarse values fill the unknown part of each finer level. Known pixels keep their values exactly.
+    """
+    if not hole.any():
+        return flow
+    known = (~hole).astype(np.float32)
+    if not known.any():
+        return np.zeros_like(flow)
+    levels = [(flow * known[..., None], known)]
+    while not (levels[-1][1] > 0).all() and min(levels[-1][1].shape) > 2:
+        v, w = levels[-1]
+        size = ((w.shape[1] + 1) // 2, (w.shape[0] + 1) // 2)
+        levels.append(
+            (
+                cv2.resize(v, size, interpolation=cv2.INTER_AREA),
+                cv2.resize(w, size, interpolation=cv2.INTER_AREA),
+            )
+        )
+    v, w = levels[-1]
+    filled = np.where(w[..., None] > 0, v / np.maximum(w, 1e-6)[..., None], v.sum((0, 1)) / w.sum())
+    for v, w in reversed(levels[:-1]):
+        up = cv2.resize(filled.astype(np.float32), (w.shape[1], w.shape[0]), interpolation=cv2.INTER_LINEAR)
+        filled = v + (1.0 - w)[..., None] * up
+    return np.where(hole[..., None], filled, flow).astype(np.float32)

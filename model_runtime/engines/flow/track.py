@@ -1,0 +1,160 @@
+"""Mask tracking: masks painted on anchor frames carried through the clip, frame by frame.
+
+Each step moves the mask to the neighbouring frame in one of two ways and keeps the one whose pixels
+match the picture better:
+
+- *along the flow*: every pixel follows the dense flow; pixels that fail the forward-backward check
+  were hidden in the previous frame (background appearing from behind the object) and are left out.
+  Right for textured, deforming objects.
+- *as a whole*: the object's pixels are matched in the next frame by masked template matching near
+  the flow's guess. Right for plain, rigid objects, where dense flow inside the object is unreliable.
+
+Frames between two anchors get the masks carried from both; they are blended as signed distance
+fields weighted by distance, so the shape morphs from one anchor's to the other's. A mask corrected on
+any frame is simply one more anchor.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping, Sequence
+
+import cv2
+import numpy as np
+
+from model_runtime.engines.flow.chain import Side, identity_map, neighbour_flow, two_sided
+from model_runtime.engines.flow.flow import ClipFlow
+from model_runtime.engines.flow.frames import FrameCache
+
+_CLOSE = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))
+
+
+class MaskCarrier:
+    """State = the binary mask (uint8 0/255) of the current frame."""
+
+    def __init__(self, flows: ClipFlow, frames: FrameCache, anchors: Mapping[int, np.ndarray]) -> None:
+        self.flows, self.frames, self.anchors = flows, frames, anchors
+        self.grid = identity_map(flows.width, flows.height)
+
+    def start(self, anchor: int) -> np.ndarray:
+        return np.where(self.anchors[anchor] >= 128, 255, 0).astype(np.uint8)
+
+    def read(self, anchor: int, t: int, state: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return state, np.ones(state.shape, bool)
+
+    def advance(self, mask: np.ndarray, src: int, dst: int) -> np.ndarray:
+        if not mask.any():
+            return mask
+        src_img, dst_img = self.frames.read(src), self.frames.read(dst)
+        to_src = neighbour_flow(self.flows, src, dst)  # at the pixels of dst
+        to_dst = neighbour_flow(self.flows, dst, src)  # at the pixels of src
+        pos = self.grid + to_src
+        along = self._along_flow(mask, pos, to_src, to_dst)
+        error_along = _mismatch(dst_img, cv2.remap(src_img, pos, None, cv2.INTER_LINEAR), along)
+        shift = self._match_shift(mask, src_img, dst_img, np.median(to_dst[mask > 0], axis=0))
+        if shift is None:
+            return along
+        m = np.float32([[1, 0, shift[0]], [0, 1, shift[1]]])
+        size = (mask.shape[1], mask.shape[0])
+        whole = cv2.warpAffine(mask, m, size, flags=cv2.INTER_LINEAR)
+        whole = np.where(whole >= 128, 255, 0).astype(np.uint8)
+        error_whole = _mismatch(dst_img, cv2.warpAffine(src_img, m, size, flags=cv2.INTER_LINEAR), whole)
+        return along if error_along <= error_whole else whole
+
+    def _along_flow(
+        self, mask: np.ndarray, pos: np.ndarray, to_src: np.ndarray, to_dst: np.ndarray
+    ) -> np.ndarray:
+        carried = cv2.remap(mask.astype(np.float32), pos, None, cv2.INTER_LINEAR, borderValue=0)
+        round_trip = cv2.remap(to_dst, pos, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        error = np.linalg.norm(to_src + round_trip, axis=2)
+        scale = np.linalg.norm(to_src, axis=2) + np.linalg.norm(round_trip, axis=2)
+        carried[error > 0.5 + 0.05 * scale] = 0  # hidden in src: it appears from behind the object
+        binary = (carried >= 127.5).astype(np.uint8)
+        return cv2.morphologyEx(binary, cv2.MORPH_CLOSE, _CLOSE) * 255
+
+    def _match_shift(
+        self, mask: np.ndarray, src_img: np.ndarray, dst_img: np.ndarray, guess: np.ndarray
+    ) -> tuple[float, float] | None:
+        """Translation of the object from src to dst (full-res pixels), or None near the border."""
+        sx, sy = self.flows.scale
+        size = self.flows.work_size
+        small = [cv2.resize(img, size, interpolation=cv2.INTER_AREA) for img in (src_img, dst_img)]
+        m = cv2.resize(mask, size, interpolation=cv2.INTER_AREA) >= 128
+        ys, xs = np.nonzero(m)
+        if len(ys) < 4:
+            return None
+        y0, y1, x0, x1 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
+        gx, gy = guess[0] / sx, guess[1] / sy
+        radius = int(max(6.0, abs(gx), abs(gy)))
+        wx0, wy0 = max(0, x0 + round(gx) - radius), max(0, y0 + round(gy) - radius)
+        wx1, wy1 = min(size[0], x1 + round(gx) + radius), min(size[1], y1 + round(gy) + radius)
+        if wx1 - wx0 <= x1 - x0 or wy1 - wy0 <= y1 - y0:
+            return None
+        tmask = np.repeat(m[y0:y1, x0:x1, None], 3, axis=2).astype(np.uint8)
+        scores = cv2.matchTemplate(
+            small[1][wy0:wy1, wx0:wx1], small[0][y0:y1, x0:x1], cv2.TM_SQDIFF, mask=tmask
+        )
+        _, _, (bx, by), _ = cv2.minMaxLoc(scores)
+        dx = wx0 + bx + _parabola(scores[by, max(bx - 1, 0) : bx + 2], bx > 0) - x0
+        dy = wy0 + by + _parabola(scores[max(by - 1, 0) : by + 2, bx], by > 0) - y0
+        return dx * sx, dy * sy
+
+
+def _parabola(values: np.ndarray, has_left: bool) -> float:
+    """Sub-pixel offset of a minimum from its two neighbours (0 at the edge of the search)."""
+    if not has_left or len(values) < 3:
+        return 0.0
+    a, b, c = (float(v) for v in values)
+    den = a - 2 * b + c
+    return float(np.clip(0.5 * (a - c) / den, -0.5, 0.5)) if den > 0 else 0.0
+
+
+def _mismatch(target: np.ndarray, moved: np.ndarray, mask: np.ndarray) -> float:
+    """Mean absolute colour difference over a candidate mask (infinite when the mask is empty)."""
+    sel = mask > 0
+    if not sel.any():
+        return float("inf")
+    return float(np.abs(target[sel].astype(np.float32) - moved[sel].astype(np.float32)).mean())
+
+
+def blend_masks(sides: Sequence[Side]) -> np.ndarray:
+    """Morph between the masks of the sides: weighted signed distances, thresholded at zero.
+
+    Distances are clipped to a few pixels, so where the two masks disagree entirely (one chain lost the
+    object) the vote is by weight, and only near agreeing edges does the shape morph.
+    """
+    if len(sides) == 1:
+        return np.where(sides[0].values >= 128, 255, 0).astype(np.uint8)
+    reach = max(4.0, max(sides[0].values.shape) / 100.0)
+    total = np.zeros(sides[0].values.shape, np.float32)
+    for side in sides:
+        total += np.clip(_signed_distance(side.values >= 128), -reach, reach) * side.weight
+    return np.where(total > 0, 255, 0).astype(np.uint8)
+
+
+def _signed_distance(region: np.ndarray) -> np.ndarray:
+    """Positive inside ``region``, negative outside: distance to its edge (bounded by the frame)."""
+    bound = float(sum(region.shape))
+    if not region.any():
+        return np.full(region.shape, -bound, np.float32)
+    if region.all():
+        return np.full(region.shape, bound, np.float32)
+    inside = cv2.distanceTransform(region.astype(np.uint8), cv2.DIST_L2, 3)
+    outside = cv2.distanceTransform((~region).astype(np.uint8), cv2.DIST_L2, 3)
+    return inside - outside
+
+
+def track_masks(
+    flows: ClipFlow,
+    anchors: Mapping[int, np.ndarray],
+    lo: int,
+    hi: int,
+    needed: Callable[[int], bool] = lambda t: True,
+    check: Callable[[], None] | None = None,
+) -> Iterator[tuple[int, np.ndarray]]:
+    """``(t, mask)`` for every needed frame ``t`` in ``[lo, hi)``, in order; masks are uint8 0/255.
+
+    ``anchors`` maps frame numbers to uint8 masks (255 = object); anchor frames get their own mask back.
+    """
+    carrier = MaskCarrier(flows, FrameCache(flows.frames), anchors)
+    for t, sides in two_sided(carrier, list(anchors), lo, hi, needed, check):
+        yield t, (anchors[t].copy() if t in anchors else blend_masks(sides))

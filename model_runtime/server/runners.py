@@ -1,0 +1,128 @@
+"""How each job kind runs: checks the request's files up front, then calls the engine.
+
+A request that names a missing file is refused in its ``*_reply`` (before it is queued); anything an
+engine raises later becomes the job's ``failed`` event. New kinds (``train``) register a runner with
+:func:`register_runner`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+
+from model_runtime.engines import get_engine
+from model_runtime.engines.base import EngineError
+from model_runtime.protocol.jobs import EditKeyframeRequest, RenderPlan, TrackMasksRequest
+from model_runtime.server.worker import Runner, ServerJobContext
+
+#: kind → function that checks a request before it is queued (raises EngineError)
+Check = Callable[[BaseModel], None]
+
+RUNNERS: dict[str, Runner] = {}
+CHECKS: dict[str, Check] = {}
+
+
+def register_runner(kind: str, runner: Runner, check: Check | None = None) -> None:
+    """Add a job kind's runner and its up-front check."""
+    RUNNERS[kind] = runner
+    if check is not None:
+        CHECKS[kind] = check
+
+
+def check_request(kind: str, request: BaseModel) -> None:
+    """Raise :class:`EngineError` if the request cannot run (e.g. a file it names is missing)."""
+    check = CHECKS.get(kind)
+    if check is not None:
+        check(request)
+
+
+def _need_file(path: str | None, what: str) -> None:
+    if path is not None and not os.path.isfile(path):
+        raise EngineError("file_not_found", f"{what} not found: {path}")
+
+
+def _need_dir(path: str | None, what: str) -> None:
+    if path is not None and not os.path.isdir(path):
+        raise EngineError("file_not_found", f"{what} not found: {path}")
+
+
+def _need_engine(name: str) -> None:
+    info = get_engine(name).info()  # raises unknown_engine / engine_unavailable
+    if not info.available:
+        raise EngineError("engine_unavailable", f"engine {name!r} is not available: {info.reason}")
+
+
+def _check_keyframes(keyframes: list[Any]) -> None:
+    for key in keyframes:
+        _need_file(key.mask, f"mask of keyframe {key.frame}")
+        _need_file(key.image, f"image of keyframe {key.frame}")
+
+
+def _check_edit(request: BaseModel) -> None:
+    assert isinstance(request, EditKeyframeRequest)
+    _need_engine(request.engine)
+    _need_file(request.source, "source clip")
+    _need_file(request.mask, "mask")
+
+
+def _check_track(request: BaseModel) -> None:
+    assert isinstance(request, TrackMasksRequest)
+    _need_file(request.source, "source clip")
+    if request.stop <= request.start:
+        raise EngineError("bad_range", f"empty frame range {request.start}:{request.stop}")
+    if not request.anchors:
+        raise EngineError("bad_request", "track_masks needs at least one anchor mask")
+    _check_keyframes(request.anchors)
+
+
+def _check_propagate(plan: BaseModel) -> None:
+    assert isinstance(plan, RenderPlan)
+    _need_engine(plan.engine)
+    _need_file(plan.source, "source clip")
+    if plan.stop <= plan.start:
+        raise EngineError("bad_range", f"empty frame range {plan.start}:{plan.stop}")
+    if plan.mask_dir is None and plan.mask is None:
+        raise EngineError("bad_request", "the plan names no mask (mask or mask_dir)")
+    _need_dir(plan.mask_dir, "mask folder")
+    _need_file(plan.mask, "mask")
+    _check_keyframes(plan.keyframes)
+
+
+def _run_edit(request: BaseModel, ctx: ServerJobContext) -> dict[str, Any]:
+    assert isinstance(request, EditKeyframeRequest)
+    Path(request.output).parent.mkdir(parents=True, exist_ok=True)
+    path = get_engine(request.engine).edit_keyframe(request, ctx)
+    return {"output": str(path), "frame": request.frame}
+
+
+def _run_track(request: BaseModel, ctx: ServerJobContext) -> dict[str, Any]:
+    assert isinstance(request, TrackMasksRequest)
+    Path(request.output_dir).mkdir(parents=True, exist_ok=True)
+    engine = str(getattr(request, "engine", "flow") or "flow")
+    get_engine(engine).track_masks(request, ctx)
+    return {"output_dir": request.output_dir, **_count(request.output_dir, request.start, request.stop)}
+
+
+def _run_propagate(plan: BaseModel, ctx: ServerJobContext) -> dict[str, Any]:
+    assert isinstance(plan, RenderPlan)
+    out = Path(plan.output_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    get_engine(plan.engine).propagate(plan, ctx)
+    counts = _count(plan.output_dir, plan.start, plan.stop)
+    if counts["missing"]:
+        raise EngineError("incomplete", f"{counts['missing']} frames of {plan.start}:{plan.stop} are missing")
+    return {"output_dir": plan.output_dir, **counts}
+
+
+def _count(folder: str, start: int, stop: int) -> dict[str, int]:
+    present = sum(os.path.isfile(os.path.join(folder, f"{i:06d}.png")) for i in range(start, stop))
+    return {"frames": present, "missing": (stop - start) - present}
+
+
+register_runner("edit_keyframe", _run_edit, _check_edit)
+register_runner("track_masks", _run_track, _check_track)
+register_runner("propagate", _run_propagate, _check_propagate)

@@ -1,0 +1,184 @@
+"""The runtime's one job queue, its worker thread, and the JobContext that engines see.
+
+Every job ends with exactly one terminal event: ``succeeded``, ``failed`` or ``cancelled``, whatever the
+engine does (returns, raises, is cancelled while queued). Cancellation is cooperative: the engine calls
+``ctx.check_cancelled()``, which raises :class:`JobCancelled` once the job's flag is set.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+
+from model_runtime.engines.base import EngineError, JobCancelled
+from model_runtime.protocol.messages import Cancelled, Failed, FrameReady, Log, Progress, Started, Succeeded
+from model_runtime.server.previews import encode_preview
+
+log = logging.getLogger(__name__)
+
+#: (content, job, buffers, merge_key, strippable) → queued on the outbox
+Emit = Callable[[BaseModel, "Job", tuple[bytes, ...], object, bool], None]
+#: runs one job kind; returns the ``result`` of ``succeeded``
+Runner = Callable[[BaseModel, "ServerJobContext"], dict[str, Any]]
+
+#: Previews are thumbnails: at most this many per second per job.
+PREVIEW_INTERVAL_S = 0.2
+
+
+@dataclass
+class Job:
+    job_id: str
+    kind: str
+    request: BaseModel
+    parent_id: str
+    cancel: threading.Event = field(default_factory=threading.Event)
+
+
+class ServerJobContext:
+    """The server's :class:`model_runtime.engines.base.JobContext`: progress, frames, cancel, log."""
+
+    def __init__(self, job: Job, emit: Emit) -> None:
+        self.job = job
+        self._emit = emit
+        self._started = time.monotonic()
+        self._last_preview = 0.0
+
+    def progress(self, done: float, total: float, message: str = "", preview: Any = None) -> None:
+        done, total = float(done), float(total)
+        eta = None
+        if 0 < done < total:
+            eta = round((time.monotonic() - self._started) * (total - done) / done, 2)
+        info, buffers = self._preview(preview)
+        content = Progress(done=done, total=total, message=str(message), eta_s=eta, preview=info)
+        self._emit(content, self.job, buffers, ("progress", self.job.job_id), True)
+
+    def frame_ready(self, frame: int, path: Path, preview: Any = None) -> None:
+        info, buffers = self._preview(preview)
+        content = FrameReady(frame=int(frame), path=str(path), preview=info)
+        self._emit(content, self.job, buffers, None, True)
+
+    def check_cancelled(self) -> None:
+        if self.job.cancel.is_set():
+            raise JobCancelled(self.job.job_id)
+
+    def log(self, message: str) -> None:
+        log.info("[%s] %s", self.job.job_id, message)
+        self._emit(Log(message=str(message)), self.job, (), None, False)
+
+    def _preview(self, preview: Any) -> tuple[Any, tuple[bytes, ...]]:
+        now = time.monotonic()
+        if preview is None or now - self._last_preview < PREVIEW_INTERVAL_S:
+            return None, ()
+        encoded = encode_preview(preview)
+        if encoded is None:
+            return None, ()
+        self._last_preview = now
+        return encoded[0], (encoded[1],)
+
+
+class JobQueue:
+    """One queue, one worker thread: jobs run one after another."""
+
+    def __init__(self, emit: Emit, runners: dict[str, Runner]) -> None:
+        self._emit = emit
+        self._runners = runners
+        self._queue: queue.Queue[Job | None] = queue.Queue()
+        self._lock = threading.Lock()
+        self._waiting: dict[str, Job] = {}
+        self._current: Job | None = None
+        self._thread = threading.Thread(target=self._run, name="vivid-runtime-jobs", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def ahead(self) -> int:
+        """How many jobs a job submitted now would wait for."""
+        with self._lock:
+            return len(self._waiting) + (1 if self._current else 0)
+
+    def submit(self, job: Job) -> None:
+        """Queue ``job``."""
+        with self._lock:
+            self._waiting[job.job_id] = job
+        self._queue.put(job)
+
+    def knows(self, job_id: str) -> bool:
+        with self._lock:
+            return job_id in self._waiting or (self._current is not None and self._current.job_id == job_id)
+
+    def cancel(self, job_id: str) -> str | None:
+        """``removed`` (was queued), ``cancelling`` (runs now) or None (no such live job)."""
+        with self._lock:
+            job = self._waiting.pop(job_id, None)
+            if job is None:
+                if self._current is not None and self._current.job_id == job_id:
+                    self._current.cancel.set()
+                    return "cancelling"
+                return None
+        job.cancel.set()
+        self._emit(Cancelled(message="cancelled before it started"), job, (), None, False)
+        return "removed"
+
+    def snapshot(self) -> tuple[Job | None, list[str]]:
+        with self._lock:
+            return self._current, list(self._waiting)
+
+    def stop(self, timeout: float) -> bool:
+        """Cancel everything, let the running job stop; True if the worker ended within ``timeout``."""
+        with self._lock:
+            waiting = list(self._waiting)
+        for job_id in waiting:
+            self.cancel(job_id)
+        with self._lock:
+            if self._current is not None:
+                self._current.cancel.set()
+        self._queue.put(None)
+        if self._thread.is_alive():
+            self._thread.join(timeout)
+        return not self._thread.is_alive()
+
+    def _run(self) -> None:
+        while True:
+            job = self._queue.get()
+            if job is None:
+                return
+            with self._lock:
+                if self._waiting.pop(job.job_id, None) is None:
+                    continue  # cancelled while queued; its terminal event is already sent
+                self._current = job
+            try:
+                self._run_one(job)
+            finally:
+                with self._lock:
+                    self._current = None
+
+    def _run_one(self, job: Job) -> None:
+        ctx = ServerJobContext(job, self._emit)
+        self._emit(Started(kind=job.kind), job, (), None, False)
+        terminal: BaseModel
+        try:
+            ctx.check_cancelled()
+            result = self._runners[job.kind](job.request, ctx)
+            # a result that is not plain JSON must not cost the job its terminal event
+            terminal = Succeeded(result=json.loads(json.dumps(result or {}, default=str)))
+        except JobCancelled:
+            terminal = Cancelled()
+        except EngineError as exc:
+            terminal = Failed(code=exc.code, message=exc.message)
+        except FileNotFoundError as exc:
+            terminal = Failed(code="file_not_found", message=f"file not found: {exc.filename or exc}")
+        except MemoryError:
+            terminal = Failed(code="out_of_memory", message="the runtime ran out of memory")
+        except Exception as exc:  # the runtime survives any engine bug; the user sees one line
+            log.exception("job %s (%s) failed", job.job_id, job.kind)
+            terminal = Failed(code="internal_error", message=f"{type(exc).__name__}: {exc}")
+        self._emit(terminal, job, (), None, False)

@@ -1,0 +1,85 @@
+"""``python -m model_runtime.training REQUEST.json``: one training run as a process of its own.
+
+What ``vivid train`` starts, alone or under ``accelerate launch`` (one process per GPU, data parallel;
+docs/training.md). ``REQUEST.json`` is a :class:`~model_runtime.protocol.jobs.TrainRequest`. The main
+process prints one JSON object per line on stdout: ``{"event": "progress" | "metrics" | "validation" |
+"log", ...}`` and ends with exactly one of ``succeeded`` (exit 0), ``failed`` (exit 1) or ``cancelled``
+(exit 130). SIGINT/SIGTERM stop the run after the current step, with a checkpoint to resume from.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+from model_runtime.engines.base import EngineError, JobCancelled
+from model_runtime.protocol.jobs import TrainRequest
+
+
+class StreamContext:
+    """A :class:`~model_runtime.engines.base.JobContext` that writes JSON lines (main process only)."""
+
+    def __init__(self, out: Any, quiet: bool = False) -> None:
+        self._out = out
+        self._quiet = quiet
+        self.stop = threading.Event()
+
+    def emit(self, event: str, **fields: Any) -> None:
+        if not self._quiet:
+            self._out.write(json.dumps({"event": event, **fields}) + "\n")
+            self._out.flush()
+
+    def progress(self, done: float, total: float, message: str = "", preview: Any = None) -> None:
+        self.emit("progress", done=done, total=total, message=message)
+
+    def metrics(self, step: int, values: dict[str, float]) -> None:
+        self.emit("metrics", step=step, **values)
+
+    def frame_ready(self, frame: int, path: Path, preview: Any = None) -> None:
+        self.emit("validation", step=frame, path=str(path))
+
+    def check_cancelled(self) -> None:
+        if self.stop.is_set():
+            raise JobCancelled("stopped")
+
+    def log(self, message: str) -> None:
+        self.emit("log", message=str(message))
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 1:
+        print("usage: python -m model_runtime.training REQUEST.json", file=sys.stderr)
+        return 2
+    from model_runtime.training.distributed import join_world, leave_world
+
+    world = join_world()
+    ctx = StreamContext(sys.stdout, quiet=not world.is_main)
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: ctx.stop.set())
+    try:
+        request = TrainRequest.model_validate_json(Path(args[0]).read_text())
+        from model_runtime.training.loop import Trainer
+
+        result = Trainer(request, ctx, world).run()
+        ctx.emit("succeeded", lora=str(result.lora), steps=result.steps, final_loss=result.final_loss)
+        return 0
+    except JobCancelled:
+        ctx.emit("cancelled", message="training stopped; run again to resume from the last checkpoint")
+        return 130
+    except EngineError as exc:
+        ctx.emit("failed", code=exc.code, message=exc.message)
+        return 1
+    except (OSError, ValueError) as exc:
+        ctx.emit("failed", code="error", message=f"{type(exc).__name__}: {exc}")
+        return 1
+    finally:
+        leave_world(world)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

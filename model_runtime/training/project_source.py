@@ -1,0 +1,102 @@
+"""Source (a): train on a VIVID project folder, its clip, keyframes, masks and captions.
+
+What becomes a sample, per enabled edit (docs/training.md):
+
+* each **edited keyframe image** (previewed or imported): an image sample whose *target* is that image,
+  with the keyframe's mask and the edit's caption: the user's own edit, exactly;
+* the **source clip** with the edit's tracked masks (a video sample over the tracked range) and each
+  keyframe's frame with its mask (image samples), the source pixels as target, as in the paper. This
+  teaches the caption as a description of what is under the mask, so it is used only for add/modify edits
+  *without* edited keyframes (with them, the caption describes the edit, not the source);
+* **delete** edits never train their own masks over the source (that would teach the model to paint the
+  object back); they lend their silhouettes to deletion samples, and an edited keyframe of a delete edit
+  (the object removed) trains with the fixed deletion caption.
+
+Every keyframe is also a validation sample: rendered every N steps with the LoRA being trained.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from model_runtime.training.datasets import SampleSpec
+from model_runtime.training.errors import Problem
+from vivid_desktop.core.project import Edit, ProjectError
+from vivid_desktop.core.store import ProjectStore, open_project
+
+
+def project_samples(path: Path) -> tuple[list[SampleSpec], list[Problem]]:
+    """The samples of a project folder (or its ``project.json``)."""
+    try:
+        store = open_project(path)
+    except ProjectError as exc:
+        return [], [Problem(path.name, str(exc))]
+    project = store.project
+    source = Path(project.source.path)
+    specs: list[SampleSpec] = []
+    problems: list[Problem] = []
+    if not source.exists():
+        problems.append(
+            Problem(project.name, f"the source clip {source} is missing (relink it in the editor)")
+        )
+        return specs, problems
+    for edit in project.edits:
+        if edit.enabled:
+            specs += _edit_samples(store, edit, source)
+    if not any(s.role == "train" for s in specs):
+        problems.append(
+            Problem(project.name, "no edit has a caption with a mask or an edited keyframe to train on")
+        )
+    return specs, problems
+
+
+def _edit_samples(store: ProjectStore, edit: Edit, source: Path) -> list[SampleSpec]:
+    caption = edit.effective_caption
+    label = edit.name or edit.id
+    specs: list[SampleSpec] = []
+    edited = [k for k in edit.keyframes if k.image]
+    for kf in edited:
+        specs.append(
+            SampleSpec(
+                name=f"{label} · edited keyframe {kf.frame}",
+                media=source,
+                mask=store.path(kf.mask),
+                caption=caption,
+                task=edit.task,
+                start=kf.frame,
+                target=store.path(kf.image or ""),
+                image_only=True,
+            )
+        )
+    # A delete edit's own masks only feed deletion samples; flagged so the sampler never targets them.
+    source_trains = bool(caption) and not edited
+    for kf in edit.keyframes:
+        common = {"media": source, "mask": store.path(kf.mask), "caption": caption, "task": edit.task}
+        if source_trains:
+            specs.append(
+                SampleSpec(name=f"{label} · frame {kf.frame}", start=kf.frame, image_only=True, **common)
+            )
+        specs.append(
+            SampleSpec(
+                name=f"{label} · keyframe {kf.frame}",
+                start=kf.frame,
+                image_only=True,
+                role="validation",
+                **common,
+            )
+        )
+    track = edit.mask_track
+    if source_trains and track is not None and not track.stale:
+        specs.append(
+            SampleSpec(
+                name=f"{label} · frames {track.start}–{track.stop - 1}",
+                media=source,
+                mask=store.path(track.folder),
+                caption=caption,
+                task=edit.task,
+                start=track.start,
+                stop=track.stop,
+                mask_start=track.start,
+            )
+        )
+    return specs

@@ -1,0 +1,215 @@
+"""Keyframe previews (image mode) and KIVE propagation (video mode, window by window) for the engine.
+
+Render folder rules (the folder is the source of truth; DESIGN.md §3.4):
+
+- Frames are written as ``{frame:06d}.png`` atomically, chunk by chunk as the VAE decodes them, each
+  announced with ``frame_ready``. A frame that was announced stays (cancel is honoured at the next
+  denoising step or window boundary, never in the middle of a window's decode).
+- A window is *finished* when every frame it writes (``Window.writes``) is in the folder. Finished windows
+  are skipped. An unfinished window is rendered from scratch, overwriting its frames; and once a window is
+  rendered, every later window of the same segment (up to the next keyframe) is rendered too, because its
+  known frame changed. So a crash mid-window, or frames deleted by the editor, resume correctly.
+- If a window fails (out-of-memory retry, error), the frames it wrote in this attempt are removed first.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+
+import numpy as np
+
+from model_runtime.engines.base import EngineError, JobContext
+from model_runtime.engines.composite import composite
+from model_runtime.protocol.jobs import EditKeyframeRequest, RenderPlan
+from model_runtime.protocol.windows import Window, plan_windows
+from model_runtime.vivid.frames import Letterbox, MaskSource, read_mask, read_rgb, thumbnail, write_png
+from model_runtime.vivid.runner import Runner, caption_for
+from model_runtime.vivid.settings import VividSettings
+from vivid_desktop.media.errors import MediaError
+
+
+def open_source(path: str):
+    """The clip's frame reader (``FrameReader.read(n)`` → read-only uint8 RGB)."""
+    from vivid_desktop.media.reader import FrameReader
+
+    try:
+        return FrameReader(path)
+    except (MediaError, OSError) as exc:
+        raise EngineError("bad_input", f"cannot open {path}: {exc}") from None
+
+
+def read_frame(reader, n: int) -> np.ndarray:
+    try:
+        return reader.read(n)
+    except MediaError as exc:
+        raise EngineError("bad_input", f"cannot read frame {n}: {exc}") from None
+
+
+def close_source(reader) -> None:
+    close = getattr(reader, "close", None)
+    if close is not None:
+        close()
+
+
+def window_seed(seed: int, window: Window) -> int:
+    """Each window's noise depends only on the job seed and where the window starts (resume-stable)."""
+    return (seed * 1_000_003 + window.start) % (2**63)
+
+
+def frame_path(out_dir: Path, frame: int) -> Path:
+    return out_dir / f"{frame:06d}.png"
+
+
+def pending_windows(windows: list[Window], out_dir: Path) -> list[Window]:
+    """Windows still to render, by the render-folder rules in the module docstring."""
+    existing = {int(p.stem) for p in out_dir.glob("*.png") if p.stem.isdigit()}
+    todo: list[Window] = []
+    dirty = False
+    for w in windows:
+        if w.known_frame is None or w.keyframe:
+            dirty = False  # a new segment: its first window does not depend on earlier output
+        if dirty or not all(f in existing for f in w.writes):
+            todo.append(w)
+            dirty = True
+    return todo
+
+
+def edit_keyframe(runner: Runner, settings: VividSettings, req: EditKeyframeRequest, ctx: JobContext) -> Path:
+    """Image mode: one frame, one latent frame; the result is composited onto the source."""
+    reader = open_source(req.source)
+    try:
+        source = read_frame(reader, req.frame)
+    finally:
+        close_source(reader)
+    mask = read_mask(req.mask, source.shape[:2])
+    box = Letterbox.fit(source.shape[:2], runner.resolution(settings))
+    result: list[np.ndarray] = []
+
+    def on_step(i: int, total: int, preview) -> None:
+        ctx.check_cancelled()
+        ctx.progress(i + 1, total, f"keyframe {req.frame}: step {i + 1}/{total}", preview)
+
+    runner.generate(
+        [box.to_model(source)],
+        [box.to_model(mask)],
+        caption_for(req.task, req.caption),
+        req.seed,
+        settings,
+        on_step,
+        lambda _first, frames: result.extend(frames),
+        result.clear,
+        ctx.log,
+    )
+    out = composite(source, box.from_model(result[0]), mask, settings.feather)
+    path = Path(req.output)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return write_png(path, out)
+
+
+class Propagation:
+    """One propagate job: plan the windows, skip finished ones, render the rest in order."""
+
+    def __init__(self, runner: Runner, settings: VividSettings, plan: RenderPlan, ctx: JobContext) -> None:
+        self.runner, self.settings, self.plan, self.ctx = runner, settings, plan, ctx
+        self.out_dir = Path(plan.output_dir)
+        self.keys = {k.frame: k for k in plan.keyframes if k.image}
+        self.caption = caption_for(plan.task, plan.caption)
+
+    def run(self) -> None:
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        for stale in self.out_dir.glob(".*.png"):  # temp files of a crashed writer
+            stale.unlink(missing_ok=True)
+        windows = plan_windows(
+            self.plan.start,
+            self.plan.stop,
+            sorted(self.keys),
+            self.settings.window_length,
+            self.settings.window_stride,
+        )
+        todo = pending_windows(windows, self.out_dir)
+        self.ctx.log(f"{len(windows)} window(s), {len(windows) - len(todo)} already finished")
+        if not todo:
+            return
+        reader = open_source(self.plan.source)
+        try:
+            first = read_frame(reader, todo[0].start)
+            self.shape = first.shape[:2]
+            self.masks = MaskSource(self.plan.mask_dir, self.plan.mask, self.shape)
+            self.box = Letterbox.fit(self.shape, self.runner.resolution(self.settings))
+            units = len(todo) * (self.settings.steps + 1)
+            for n, w in enumerate(todo):
+                self.ctx.check_cancelled()
+                self._window(reader, w, n, len(todo), units)
+        finally:
+            close_source(reader)
+
+    def _known(self, w: Window, source: np.ndarray) -> np.ndarray:
+        if w.keyframe:
+            spec = self.keys[w.start]
+            edited = read_rgb(spec.image, self.shape)  # type: ignore[arg-type]
+            return composite(source, edited, read_mask(spec.mask, self.shape), self.plan.feather)
+        return read_rgb(frame_path(self.out_dir, w.start), self.shape)
+
+    def _window(self, reader, w: Window, n: int, count: int, units: int) -> None:
+        sources = [read_frame(reader, f) for f in range(w.start, w.stop)]
+        masks = [self.masks(f) for f in range(w.start, w.stop)]
+        frames, cond_masks = list(sources), list(masks)
+        known = None
+        if w.known_frame is not None:
+            known = self._known(w, sources[0])
+            frames[0], cond_masks[0] = known, np.zeros_like(masks[0])  # known content: mask zero
+        frames += [frames[-1]] * w.pad
+        cond_masks += [cond_masks[-1]] * w.pad
+        written: list[Path] = []
+        outputs: list[np.ndarray] = []
+        out_idx: list[int] = []
+        base = n * (self.settings.steps + 1)
+
+        def on_step(i: int, total: int, preview) -> None:
+            self.ctx.check_cancelled()
+            msg = f"window {n + 1}/{count} (frames {w.start}–{w.stop - 1}): step {i + 1}/{total}"
+            self.ctx.progress(base + i + 1, units, msg, preview)
+
+        def on_chunk(first: int, chunk: list[np.ndarray]) -> None:
+            for j, img in enumerate(chunk):
+                frame = w.start + first + j
+                if frame not in w.writes:
+                    continue
+                idx = frame - w.start
+                if known is not None and w.keyframe and idx == 0:
+                    out = known  # the edited keyframe itself, unchanged
+                else:
+                    out = composite(sources[idx], self.box.from_model(img), masks[idx], self.plan.feather)
+                    outputs.append(out)
+                    out_idx.append(idx)
+                path = write_png(frame_path(self.out_dir, frame), out)
+                written.append(path)
+                self.ctx.frame_ready(frame, path, thumbnail(out))
+
+        def rollback() -> None:
+            for p in written:
+                p.unlink(missing_ok=True)
+            written.clear()
+            outputs.clear()
+            out_idx.clear()
+
+        try:
+            mode = self.runner.generate(
+                [self.box.to_model(f) for f in frames],
+                [self.box.to_model(m) for m in cond_masks],
+                self.caption,
+                window_seed(self.plan.seed, w),
+                self.settings,
+                on_step,
+                on_chunk,
+                rollback,
+                self.ctx.log,
+            )
+        except BaseException:
+            with contextlib.suppress(OSError):
+                rollback()
+            raise
+        self.ctx.progress(base + self.settings.steps + 1, units, f"window {n + 1}/{count} written ({mode})")
+        if self.runner.check_frozen(outputs, [masks[i] for i in out_idx], [sources[i] for i in out_idx]):
+            self.ctx.log(f"warning: frames {w.start}–{w.stop - 1} look frozen (identical inside the mask)")

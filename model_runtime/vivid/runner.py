@@ -1,0 +1,162 @@
+"""A loaded VIVID model ready to run jobs: settings applied, captions cached, OOM ladder around each pass."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from model_runtime.engines.base import EngineError
+from model_runtime.protocol.jobs import DELETE_CAPTION
+from model_runtime.vivid.frames import mask_tensor, to_uint8, video_tensor
+from model_runtime.vivid.loading import LoadedModel, load_model
+from model_runtime.vivid.lora import apply_loras, parse_loras
+from model_runtime.vivid.memory import apply_memory_mode, frozen, run_with_ladder
+from model_runtime.vivid.pipeline import SCHEDULERS
+from model_runtime.vivid.preview import LatentPreview
+from model_runtime.vivid.settings import DEFAULT_RESOLUTION, VividSettings
+
+Log = Callable[[str], None]
+#: on_step(step, total, preview) — the engine reports progress and raises from here to cancel.
+OnStep = Callable[[int, int, np.ndarray | None], None]
+#: on_chunk(first_frame_in_pass, frames) — decoded uint8 frames at model resolution.
+OnChunk = Callable[[int, list[np.ndarray]], None]
+
+_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16, "fp32": torch.float32}
+
+
+def pick_device(name: str) -> str:
+    if name == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise EngineError("no_gpu", "settings ask for CUDA, but no CUDA GPU is available to the runtime")
+    return name
+
+
+def pick_dtype(name: str, device: str) -> torch.dtype:
+    if name == "auto":
+        return torch.bfloat16 if device.startswith("cuda") else torch.float32
+    return _DTYPES[name]
+
+
+def caption_for(task: str, caption: str) -> str:
+    """The paper's fixed caption for deletion; the user's local caption otherwise."""
+    return DELETE_CAPTION if task == "delete" else caption
+
+
+class Runner:
+    """One loaded model on one device; reused across jobs with the same model, device and dtype."""
+
+    def __init__(self, settings: VividSettings, log: Log) -> None:
+        self.device = pick_device(settings.device)
+        self.dtype = pick_dtype(settings.dtype, self.device)
+        self.key = (settings.model, self.device, self.dtype)
+        self.loaded: LoadedModel = load_model(
+            settings.model, dtype=self.dtype, scheduler=settings.scheduler, log=log
+        )
+        self.pipe = self.loaded.pipe
+        self.pipe.set_progress_bar_config(disable=True)
+        self.mode: str | None = None
+        self.compiled = False
+        self._embeds: dict[str, torch.Tensor] = {}
+        self._preview: LatentPreview | None = None
+
+    # -- per job ------------------------------------------------------------------------------------
+    def prepare(self, settings: VividSettings, log: Log) -> None:
+        """Apply a job's settings: conditioning, scheduler, LoRAs, memory mode, compile."""
+        pipe = self.pipe
+        pipe.conditioning = self.loaded.conditioning.merged(settings.conditioning)
+        if settings.scheduler and not isinstance(pipe.scheduler, SCHEDULERS[settings.scheduler]):
+            pipe.scheduler = SCHEDULERS[settings.scheduler].from_config(pipe.scheduler.config)
+        loras = self.loaded.loras + parse_loras(settings.loras)
+        apply_loras(pipe, loras, log)
+        # "auto" starts on the GPU and stays at a level an earlier out-of-memory stepped down to.
+        wanted = (self.mode or "gpu") if settings.memory == "auto" else settings.memory
+        if self.mode != wanted:
+            apply_memory_mode(pipe, wanted, self.device)
+            self.mode = wanted
+        if settings.compile and not self.compiled:
+            pipe.transformer.compile()
+            self.compiled = True
+
+    def resolution(self, settings: VividSettings) -> tuple[int, int]:
+        return settings.resolution or self.loaded.resolution or DEFAULT_RESOLUTION
+
+    def embeddings(self, caption: str, negative: str) -> tuple[torch.Tensor, torch.Tensor]:
+        for text in (caption, negative):
+            if text not in self._embeds:
+                self._embeds[text] = self.pipe.encode_prompt(text).cpu()
+        dev = self.pipe._execution_device
+        return self._embeds[caption].to(dev), self._embeds[negative].to(dev)
+
+    def preview(self, latents: torch.Tensor) -> np.ndarray:
+        if self._preview is None:
+            own = Path(self.loaded.entry.path) / "latent_rgb.json"
+            if own.is_file():
+                self._preview = LatentPreview.from_file(own)
+            else:
+                self._preview = LatentPreview.fit(self.pipe.vae, device=self.pipe._execution_device)
+        return self._preview(latents)
+
+    # -- one model pass -----------------------------------------------------------------------------
+    def generate(
+        self,
+        frames: list[np.ndarray],
+        masks: list[np.ndarray],
+        caption: str,
+        seed: int,
+        settings: VividSettings,
+        on_step: OnStep,
+        on_chunk: OnChunk,
+        on_retry: Callable[[], None],
+        log: Log,
+    ) -> str:
+        """Denoise and decode one pass (1 frame = image mode, 4k+1 = video mode); returns the memory mode.
+
+        On out-of-memory it calls ``on_retry()`` (the caller removes what it wrote), steps down the memory
+        ladder and runs the pass again from the start.
+        """
+        video, mask = video_tensor(frames), mask_tensor(masks)
+
+        def attempt(mode: str) -> None:
+            pe, ne = self.embeddings(caption, settings.negative_prompt)
+            gen = torch.Generator("cpu").manual_seed(seed)
+            cond_gen = torch.Generator("cpu").manual_seed(seed + 1)
+            cond = self.pipe.condition(video, mask, cond_gen)
+
+            def step(i: int, total: int, latents: torch.Tensor) -> None:
+                on_step(i, total, self.preview(latents))
+
+            latents = self.pipe.denoise(
+                cond,
+                pe,
+                ne,
+                num_frames=len(frames),
+                height=video.shape[3],
+                width=video.shape[4],
+                steps=settings.steps,
+                guidance=settings.guidance,
+                generator=gen,
+                use_dynamic_cfg=settings.dynamic_cfg,
+                on_step=step,
+            )
+            for first, chunk in self.pipe.decode_chunks(latents):
+                on_chunk(first, to_uint8(chunk))
+
+        def step_down(old: str, new: str) -> None:
+            on_retry()
+            log(f"out of GPU memory in mode {old}; retrying in mode {new}")
+            self.mode = new
+
+        _, used = run_with_ladder(attempt, self.mode or "gpu", self._apply, step_down)
+        return used
+
+    def _apply(self, mode: str) -> None:
+        apply_memory_mode(self.pipe, mode, self.device)
+        self.mode = mode
+
+    @staticmethod
+    def check_frozen(outputs: list[np.ndarray], masks: list[np.ndarray], sources: list[np.ndarray]) -> bool:
+        return frozen(outputs, masks, sources)

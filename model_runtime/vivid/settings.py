@@ -1,0 +1,103 @@
+"""The ``settings`` dict of vivid jobs (``EditKeyframeRequest.settings`` / ``RenderPlan.settings``).
+
+Every key is optional except ``model``; unknown keys are ignored (a newer GUI may send more).
+
+=================  ==========================  =====================================================
+key                default                     meaning
+=================  ==========================  =====================================================
+model              (required)                  model folder, adapter folder, or a cached repo id
+loras              []                          paths or ``{"path", "weight", "name"}`` dicts
+steps              50                          denoising steps
+guidance           6.0                         classifier-free guidance scale (≤ 1 turns CFG off)
+dynamic_cfg        false                       CogVideoX's cosine guidance ramp
+negative_prompt    ""                          the unconditional caption
+scheduler          the model's (else "dpm")    "dpm" (CogVideoXDPMScheduler) or "ddim"
+resolution         the model's, else [480,720]  model frame size [height, width], multiples of 16
+memory             "auto"                      auto | gpu | model_offload | vae_tiling | sequential_offload
+device             "auto"                      auto (cuda if present) | cuda | cuda:N | cpu
+dtype              "auto"                      auto (bf16 on cuda, fp32 on cpu) | bf16 | fp16 | fp32
+compile            false                       torch.compile the transformer
+window_length      49                          KIVE window (4k+1 frames)
+window_stride      48                          frames between window starts
+conditioning       {}                          overrides of ConditioningConfig fields
+feather            3                           feather (px) when compositing a keyframe preview
+=================  ==========================  =====================================================
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+
+from model_runtime.engines.base import EngineError
+
+DEFAULT_RESOLUTION = (480, 720)
+
+
+@dataclass(frozen=True)
+class VividSettings:
+    """Validated vivid job settings (see the module docstring for the keys)."""
+
+    model: str
+    loras: list[object] = field(default_factory=list)
+    steps: int = 50
+    guidance: float = 6.0
+    dynamic_cfg: bool = False
+    negative_prompt: str = ""
+    scheduler: str | None = None
+    resolution: tuple[int, int] | None = None
+    memory: str = "auto"
+    device: str = "auto"
+    dtype: str = "auto"
+    compile: bool = False
+    window_length: int = 49
+    window_stride: int = 48
+    conditioning: dict[str, object] = field(default_factory=dict)
+    feather: int = 3
+
+    @classmethod
+    def from_dict(cls, data: dict[str, object]) -> VividSettings:
+        if not data.get("model"):
+            raise EngineError("no_model", "No VIVID model chosen: add a model folder in the model manager.")
+        known = {f.name for f in fields(cls)}
+        kw = {k: v for k, v in data.items() if k in known and v is not None}
+        coerce = {
+            "model": str,
+            "steps": int,
+            "guidance": float,
+            "window_length": int,
+            "window_stride": int,
+            "feather": int,
+            "dynamic_cfg": bool,
+            "compile": bool,
+            "memory": str,
+            "device": str,
+        }
+        try:
+            for name, conv in coerce.items():
+                if name in kw:
+                    kw[name] = conv(kw[name])
+            if "resolution" in kw:
+                kw["resolution"] = tuple(int(v) for v in kw["resolution"])  # type: ignore[union-attr]
+            s = cls(**kw)  # type: ignore[arg-type]
+        except (TypeError, ValueError) as exc:
+            raise EngineError("bad_settings", f"invalid vivid settings: {exc}") from None
+        s.validate()
+        return s
+
+    def validate(self) -> None:
+        def bad(msg: str) -> EngineError:
+            return EngineError("bad_settings", msg)
+
+        if self.steps < 1:
+            raise bad(f"steps must be at least 1, got {self.steps}")
+        res = self.resolution
+        if res is not None and (len(res) != 2 or any(v < 16 or v % 16 for v in res)):
+            raise bad(f"resolution must be [height, width] in multiples of 16, got {list(res)}")
+        if self.window_length < 1 or self.window_length % 4 != 1:
+            raise bad(f"window_length must be 4k+1, got {self.window_length}")
+        if not 1 <= self.window_stride <= max(1, self.window_length - 1):
+            raise bad(f"window_stride must be in [1, {self.window_length - 1}], got {self.window_stride}")
+        if self.dtype not in ("auto", "bf16", "fp16", "fp32"):
+            raise bad(f"dtype must be auto, bf16, fp16 or fp32, got {self.dtype!r}")
+        if self.scheduler not in (None, "dpm", "ddim"):
+            raise bad(f"scheduler must be dpm or ddim, got {self.scheduler!r}")

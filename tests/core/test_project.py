@@ -1,0 +1,115 @@
+"""The project model: validation, and the events each mutation emits."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import pytest
+from pydantic import ValidationError
+
+from model_runtime.protocol.jobs import DELETE_CAPTION
+from vivid_desktop.core.events import Event
+from vivid_desktop.core.project import Project, ProjectError, SourceClip
+
+
+def _project() -> Project:
+    clip = SourceClip(
+        path="/c.mp4", fingerprint="v1:1:x", width=8, height=6, rate="24000/1001", frame_count=50
+    )
+    return Project(name="p", source=clip)
+
+
+def test_rates_are_fractions_stored_as_text():
+    p = _project()
+    assert p.source.rate == Fraction(24000, 1001)
+    assert p.model_dump(mode="json")["source"]["rate"] == "24000/1001"
+    for bad in ("0", "abc", True, "-1/2"):
+        with pytest.raises(ValidationError):
+            SourceClip(path="/c", fingerprint="f", width=8, height=6, rate=bad, frame_count=5)
+    with pytest.raises(ValidationError):
+        SourceClip(path="/c", fingerprint="f", width=0, height=6, rate=25, frame_count=5)
+
+
+def test_each_mutation_emits_one_event_with_old_and_new_values():
+    p = _project()
+    seen: list[Event] = []
+    p.events.connect(seen.append)
+    a = p.add_edit(task="delete")
+    b = p.add_edit(caption="a cat", engine="vivid")
+    p.set_caption(b.id, "a dog")
+    p.set_caption(b.id, "a dog")  # unchanged: no event
+    p.move_edit(b.id, 0)
+    p.add_keyframe(a.id, 9)
+    p.add_keyframe(a.id, 2)
+    p.set_keyframe_image(a.id, 9, "keyframes/x.png")
+    p.remove_keyframe(a.id, 2)
+    p.set_setting("proxy", False)
+    p.remove_edit(a.id)
+
+    def simple(v: object) -> object:
+        return v if v is None or isinstance(v, str | bool | int) else type(v).__name__
+
+    got = [(e.type, e.edit_id, e.field, simple(e.old), simple(e.value)) for e in seen]
+    assert got == [
+        ("edit_added", a.id, None, None, "Edit"),
+        ("edit_added", b.id, None, None, "Edit"),
+        ("edit_changed", b.id, "caption", "a cat", "a dog"),
+        ("edit_moved", b.id, None, 1, 0),
+        ("keyframe_added", a.id, None, None, "Keyframe"),
+        ("keyframe_added", a.id, None, None, "Keyframe"),
+        ("keyframe_changed", a.id, "image", None, "keyframes/x.png"),
+        ("keyframe_removed", a.id, None, "Keyframe", None),
+        ("settings_changed", None, "proxy", True, False),
+        ("edit_removed", a.id, None, "Edit", None),
+    ]
+    assert seen[7].old.frame == 2 and seen[9].old.id == a.id and seen[9].index == 1
+    assert [e.id for e in p.edits] == [b.id]
+    assert b.engine == "vivid" and a.effective_caption == DELETE_CAPTION and b.effective_caption == "a dog"
+
+
+def test_keyframes_stay_sorted_and_mark_the_track_stale():
+    p = _project()
+    e = p.add_edit()
+    for f in (30, 4, 17):
+        p.add_keyframe(e.id, f)
+    assert [k.frame for k in e.keyframes] == [4, 17, 30] and e.keyframes[0].mask == f"masks/{e.id}/000004.png"
+    p.set_edit_field(e.id, "mask_track", {"folder": "t", "start": 0, "stop": 50})
+    assert e.mask_track is not None and not e.mask_track.stale
+    p.mask_painted(e.id, 17)
+    assert e.mask_track.stale
+
+
+def test_mistakes_are_project_errors():
+    p = _project()
+    e = p.add_edit()
+    p.add_keyframe(e.id, 3)
+    with pytest.raises(ProjectError, match="already has a keyframe at frame 3"):
+        p.add_keyframe(e.id, 3)
+    with pytest.raises(ProjectError, match="no keyframe at frame 4"):
+        p.remove_keyframe(e.id, 4)
+    with pytest.raises(ProjectError, match="no edit 'zzz'"):
+        p.set_caption("zzz", "x")
+    with pytest.raises(ProjectError, match="not a valid engine"):
+        p.set_engine(e.id, "magic")  # type: ignore[arg-type]
+    with pytest.raises(ProjectError, match="cannot be set"):
+        p.set_edit_field(e.id, "renders", [])
+    with pytest.raises(ProjectError, match="empty"):
+        p.set_range(10, 10)
+    with pytest.raises(ProjectError, match="unknown project setting"):
+        p.set_setting("colour", "red")
+    with pytest.raises(ProjectError, match="no render"):
+        p.set_render_status("nope", "done")
+    p.set_range(5, None)
+    assert p.source.stop == 50 and p.source.in_frame == 5
+
+
+def test_render_records_validate_their_plan():
+    p = _project()
+    e = p.add_edit()
+    with pytest.raises(ValidationError):
+        p.add_render(e.id, {"source": "/c.mp4", "start": 0})
+    r = p.add_render(e.id, {"source": "/c.mp4", "start": 2, "stop": 9, "task": "add", "output_dir": "/o"})
+    p.set_render_status(r.id, "failed", frames_done=3, message="out of memory")
+    assert (r.status, r.frames_done, r.message, r.start, r.stop) == ("failed", 3, "out of memory", 2, 9)
+    assert r.render_plan().engine == "flow"
+    assert p.find_render(r.id) == (e, r)

@@ -1,0 +1,165 @@
+"""Golden fixtures pin the wire format: one JSON envelope per message type in tests/protocol/golden/.
+
+A change to a fixture is a deliberate act: regenerate with ``VIVID_UPDATE_GOLDEN=1 pytest tests/protocol``,
+review the diff, and bump PROTOCOL_VERSION (minor for additions, major for changes of meaning).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+from pydantic import BaseModel
+
+from model_runtime.protocol import messages as m
+from model_runtime.protocol.envelope import make_message, parse_envelope
+from model_runtime.protocol.jobs import EditKeyframeRequest, KeyframeSpec, RenderPlan, TrackMasksRequest
+
+GOLDEN = Path(__file__).parent / "golden"
+UPDATE = os.environ.get("VIVID_UPDATE_GOLDEN") == "1"
+
+ERR = m.ErrorInfo(code="file_not_found", message="source clip not found: /clips/a.mp4")
+PREVIEW = m.PreviewInfo(format="jpeg", width=160, height=90, buffer=0)
+ENGINE = m.EngineDescription(name="flow", available=True, tasks=["add", "modify", "delete"])
+FACTS = m.RuntimeFacts(
+    torch="2.4.0", cuda="12.1", gpus=[{"index": 0, "name": "GPU", "memory_bytes": 8 << 30}]
+)
+
+#: msg_type → (content, job_id) of the sample message pinned by the fixture
+SAMPLES: dict[str, tuple[BaseModel, str | None]] = {
+    "hello": (
+        m.Hello(
+            protocol="1.0",
+            secret="s3cr3t",
+            client="vivid-desktop",
+            client_version="0.1.0",
+            features=["binary_previews", "cancel"],
+        ),
+        None,
+    ),
+    "hello_reply": (
+        m.HelloReply(
+            protocol="1.0",
+            runtime_version="0.1.0",
+            python="3.11.7",
+            platform="Linux x86_64",
+            pid=4242,
+            torch_installed=True,
+            engines=[ENGINE],
+            features=["binary_previews", "cancel"],
+        ),
+        None,
+    ),
+    "ping": (m.Ping(), None),
+    "pong": (m.Pong(), None),
+    "status": (m.Status(), None),
+    "status_reply": (
+        m.StatusReply(
+            state="busy",
+            current_job="job-1",
+            current_kind="propagate",
+            queued=["job-2"],
+            uptime_s=12.5,
+            facts=FACTS,
+        ),
+        None,
+    ),
+    "runtime_facts": (m.RuntimeFactsRequest(), None),
+    "runtime_facts_reply": (m.RuntimeFactsReply(facts=FACTS), None),
+    "cancel": (m.Cancel(job_id="job-1"), None),
+    "cancel_reply": (m.CancelReply(job_id="job-1", outcome="cancelling"), None),
+    "shutdown": (m.Shutdown(), None),
+    "shutdown_reply": (m.ShutdownReply(), None),
+    "error_reply": (
+        m.ErrorReply(error=m.ErrorInfo(code="unknown_message_type", message="unknown 'x'")),
+        None,
+    ),
+    "edit_keyframe": (
+        EditKeyframeRequest(
+            source="/clips/a.mp4",
+            frame=12,
+            mask="/p/masks/000012.png",
+            task="delete",
+            caption="",
+            engine="flow",
+            seed=3,
+            output="/p/keys/000012.png",
+        ),
+        "job-1",
+    ),
+    "edit_keyframe_reply": (m.EditKeyframeReply(job_id="job-1"), "job-1"),
+    "track_masks": (
+        TrackMasksRequest(
+            source="/clips/a.mp4",
+            start=0,
+            stop=49,
+            anchors=[KeyframeSpec(frame=0, mask="/p/masks/000000.png")],
+            output_dir="/p/masks",
+        ),
+        "job-1",
+    ),
+    "track_masks_reply": (m.TrackMasksReply(ok=False, error=ERR, job_id="job-1"), "job-1"),
+    "propagate": (
+        RenderPlan(
+            source="/clips/a.mp4",
+            start=0,
+            stop=97,
+            mask_dir="/p/masks",
+            keyframes=[KeyframeSpec(frame=48, mask="/p/masks/000048.png", image="/p/k/48.png")],
+            task="modify",
+            caption="a red car",
+            engine="vivid",
+            seed=7,
+            settings={"steps": 50, "guidance": 6.0},
+            output_dir="/p/render",
+        ),
+        "job-1",
+    ),
+    "propagate_reply": (m.PropagateReply(job_id="job-1", position=1), "job-1"),
+    "started": (m.Started(kind="propagate"), "job-1"),
+    "progress": (m.Progress(done=12, total=97, message="window 1/2", eta_s=31.5, preview=PREVIEW), "job-1"),
+    "frame_ready": (m.FrameReady(frame=12, path="/p/render/000012.png", preview=PREVIEW), "job-1"),
+    "log": (m.Log(level="warning", message="memory mode: model offload"), "job-1"),
+    "succeeded": (m.Succeeded(result={"output_dir": "/p/render", "frames": 97, "missing": 0}), "job-1"),
+    "failed": (m.Failed(code="mask_size", message="mask is 640x360, the clip is 854x480"), "job-1"),
+    "cancelled": (m.Cancelled(message=""), "job-1"),
+}
+
+
+def sample_json(msg_type: str) -> dict:
+    content, job_id = SAMPLES[msg_type]
+    msg = make_message(
+        content,
+        session="session-0",
+        msg_id=f"msg-{msg_type}",
+        job_id=job_id,
+        parent_id=None if msg_type in m.REPLY_TYPES else "msg-request",
+        sent_at="2025-01-01T00:00:00.000Z",
+    )
+    return msg.to_json()
+
+
+def test_every_message_type_has_a_sample_and_a_fixture():
+    assert set(SAMPLES) == set(m.MESSAGE_TYPES)
+    assert {p.stem for p in GOLDEN.glob("*.json")} == set(m.MESSAGE_TYPES)
+
+
+@pytest.mark.parametrize("msg_type", sorted(SAMPLES))
+def test_encoding_matches_the_golden_fixture(msg_type):
+    path = GOLDEN / f"{msg_type}.json"
+    data = sample_json(msg_type)
+    if UPDATE:
+        path.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
+    assert json.loads(path.read_text()) == data
+
+
+@pytest.mark.parametrize("msg_type", sorted(SAMPLES))
+def test_golden_fixture_decodes_to_the_typed_message(msg_type):
+    data = json.loads((GOLDEN / f"{msg_type}.json").read_text())
+    msg = parse_envelope(data)
+    assert msg.msg_type == msg_type and msg.known
+    assert type(msg.content) is m.MESSAGE_TYPES[msg_type]
+    assert msg.content == SAMPLES[msg_type][0]
+    assert msg.to_json() == data

@@ -1,0 +1,111 @@
+"""Export a project: at each frame the final rendered picture, or the source frame where nothing was rendered.
+
+Used by ``vivid export`` and by the GUI's export dialog (in a worker thread)::
+
+    store = open_project("clip.vivid")
+    export_project(store, "clip-edited.mp4", progress=cb, cancel=flag.is_set)       # in/out range
+    export_project(store, "shot.mov", start=100, stop=200, format="prores")
+
+Which picture a frame shows is the project's decision (``ProjectStore.final_frame_path``: the newest render
+of the topmost enabled edit that has that frame). Source frames are decoded straight through, run by run,
+so an export of an untouched stretch costs one sequential decode. The source's audio comes along from the
+range's in-point.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from vivid_desktop.media.errors import MediaError
+from vivid_desktop.media.export import Progress, export_video
+from vivid_desktop.media.export_writers import read_png
+from vivid_desktop.media.index import FrameIndex
+from vivid_desktop.media.reader import FrameReader
+
+if TYPE_CHECKING:
+    from vivid_desktop.core.store import ProjectStore
+
+
+def export_range(store: ProjectStore, start: int | None, stop: int | None) -> tuple[int, int]:
+    """The frames ``[start, stop)`` to export: the project's in/out range unless given; checked."""
+    source = store.project.source
+    start = source.in_frame if start is None else start
+    stop = source.stop if stop is None else stop
+    if not 0 <= start < stop <= source.frame_count:
+        raise MediaError(
+            f"cannot export frames {start} to {stop - 1}: the clip has frames 0 to {source.frame_count - 1}"
+        )
+    return start, stop
+
+
+def export_project(
+    store: ProjectStore,
+    out: str | Path,
+    *,
+    start: int | None = None,
+    stop: int | None = None,
+    format: str | None = None,
+    quality: str = "standard",
+    audio: bool = True,
+    progress: Progress | None = None,
+    cancel: Callable[[], bool] | None = None,
+) -> Path:
+    """Export frames ``[start, stop)`` of the project (default: its in/out range) to ``out``."""
+    source = store.project.source
+    if store.source_missing():
+        raise MediaError(f"the source clip {source.path} is missing; relink it to export", source.path)
+    start, stop = export_range(store, start, stop)
+    index = FrameIndex.open(source.path, folder=store.cache_dir("index"))
+    with FrameReader(source.path, index=index, cache_bytes=0) as reader:
+        return export_video(
+            project_frames(store, reader, start, stop),
+            out,
+            rate=source.rate,
+            format=format,
+            quality=quality,
+            audio_source=source.path if audio else None,
+            audio_start=index.time_of(start),
+            total=stop - start,
+            progress=progress,
+            cancel=cancel,
+        )
+
+
+def project_frames(store: ProjectStore, reader: FrameReader, start: int, stop: int) -> Iterator[np.ndarray]:
+    """The final RGB frames ``start`` … ``stop - 1``: rendered files where they exist, else the source."""
+    size = (store.project.source.height, store.project.source.width)
+    n = start
+    while n < stop:
+        rendered = store.final_frame_path(n)
+        if rendered is not None:
+            yield _rendered(rendered, n, size)
+            n += 1
+            continue
+        run_end = n + 1
+        while run_end < stop and store.final_frame_path(run_end) is None:
+            run_end += 1
+        for frame in reader.iter_frames(n, run_end):
+            if frame.shape[:2] != size:
+                raise MediaError(
+                    f"the source clip's frames are {frame.shape[1]}×{frame.shape[0]}, "
+                    f"not {size[1]}×{size[0]} as when the project was made"
+                )
+            yield frame
+        n = run_end
+
+
+def _rendered(path: Path, n: int, size: tuple[int, int]) -> np.ndarray:
+    frame = read_png(path)
+    if frame.ndim == 2:
+        frame = np.repeat(frame[:, :, None], 3, axis=2)
+    frame = frame[:, :, :3]
+    if frame.shape[:2] != size:
+        raise MediaError(
+            f"the rendered frame {n} ({path.name}) is {frame.shape[1]}×{frame.shape[0]}, "
+            f"but the project is {size[1]}×{size[0]}"
+        )
+    return np.ascontiguousarray(frame)

@@ -1,0 +1,170 @@
+"""Frames for the viewer, decoded off the UI thread: the proxy while scrubbing, the exact frame at rest.
+
+One decode thread serves the newest request only (``LatestWorker``), so a fast scrub never builds a
+queue. A request returns a ``DisplayFrame``: the source picture (proxy or exact), the rendered picture
+of the same frame when one exists, and whether it is exact. When the playhead rests for ``REST_MS`` the
+exact original frame replaces the proxy one (DESIGN.md §3).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtGui import QImage
+
+from vivid_desktop.core.files import read_png
+from vivid_desktop.media.index import FrameIndex
+from vivid_desktop.media.reader import FrameReader
+from vivid_desktop.qt.images import qimage_from_rgb
+from vivid_desktop.qt.workers import LatestWorker, MainThreadRelay
+
+log = logging.getLogger(__name__)
+
+#: how long the playhead must rest before the exact frame replaces the proxy frame
+REST_MS = 120
+
+
+@dataclass
+class DisplayFrame:
+    """What the viewer shows at one frame. QImages are built in the worker (allowed for QImage)."""
+
+    frame: int
+    source: QImage
+    result: QImage | None
+    exact: bool
+    result_path: Path | None = None
+
+
+class FrameService(QObject):
+    """Serves ``DisplayFrame`` s for the playhead; see the module docstring."""
+
+    frameLoaded = Signal(object)  # DisplayFrame
+    readerOpened = Signal()
+    failed = Signal(str)
+
+    def __init__(self, relay: MainThreadRelay, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._relay = relay
+        self._worker = LatestWorker(relay, name="vivid-decode")
+        self._reader: FrameReader | None = None
+        self._proxy: FrameReader | None = None
+        self._result_path: Callable[[int], Path | None] = lambda n: None
+        self._wanted = -1
+        self._shown_exact: tuple[int, bool] = (-1, False)
+        self._rest = QTimer(self)
+        self._rest.setSingleShot(True)
+        self._rest.setInterval(REST_MS)
+        self._rest.timeout.connect(self._load_exact)
+        self.frame_count = 0
+
+    # ---- readers --------------------------------------------------------------------------------
+    def open(self, source: str | Path, index_folder: str | Path | None, cache_bytes: int = 512 << 20) -> None:
+        """Open the source clip in the decode thread (building its frame index when needed)."""
+        self.close_readers()
+
+        def work() -> FrameReader:
+            index = FrameIndex.open(source, folder=index_folder)
+            return FrameReader(source, index=index, cache_bytes=cache_bytes)
+
+        self._worker.submit(work, self._on_opened, lambda exc: self.failed.emit(str(exc)))
+
+    def _on_opened(self, reader: FrameReader) -> None:
+        self._reader = reader
+        self.frame_count = reader.frame_count
+        self.readerOpened.emit()
+        if self._wanted >= 0:
+            self.request(self._wanted, scrubbing=False)
+
+    def set_proxy(self, proxy_path: str | Path | None) -> None:
+        """Use a proxy (all-intra, small) for scrubbing and playback; None stops using it."""
+        old, self._proxy = self._proxy, None
+        if old is not None:
+            self._worker.submit(old.close)
+        if proxy_path is None:
+            return
+
+        def work() -> FrameReader:
+            return FrameReader(proxy_path, cache_bytes=192 << 20, thread_type="SLICE")
+
+        self._worker.submit(work, self._on_proxy)
+
+    def _on_proxy(self, reader: FrameReader) -> None:
+        if reader.frame_count != self.frame_count and self.frame_count:
+            log.warning("proxy has %d frames, clip %d: not used", reader.frame_count, self.frame_count)
+            reader.close()
+            return
+        self._proxy = reader
+
+    @property
+    def has_proxy(self) -> bool:
+        return self._proxy is not None
+
+    @property
+    def reader(self) -> FrameReader | None:
+        return self._reader
+
+    def set_result_lookup(self, lookup: Callable[[int], Path | None]) -> None:
+        """How to find the rendered picture of a frame (``ProjectStore.final_frame_path``)."""
+        self._result_path = lookup
+
+    # ---- requests -------------------------------------------------------------------------------
+    def request(self, frame: int, scrubbing: bool = False) -> None:
+        """Show ``frame``: from the proxy when ``scrubbing`` and one exists, then exactly at rest."""
+        self._wanted = frame
+        if self._reader is None:
+            return
+        use_proxy = scrubbing and self._proxy is not None and not self._reader.is_cached(frame)
+        self._worker.request(lambda: self._load(frame, exact=not use_proxy), self._deliver)
+        if use_proxy:
+            self._rest.start()
+        else:
+            self._rest.stop()
+
+    def refresh(self) -> None:
+        """Reload the current frame (a render or mask arrived)."""
+        if self._wanted >= 0:
+            self.request(self._wanted, scrubbing=False)
+
+    def _load_exact(self) -> None:
+        if self._reader is not None and self._wanted >= 0 and self._shown_exact != (self._wanted, True):
+            frame = self._wanted
+            self._worker.request(lambda: self._load(frame, exact=True), self._deliver)
+
+    def _load(self, frame: int, exact: bool) -> DisplayFrame:
+        reader = self._reader if exact or self._proxy is None else self._proxy
+        assert reader is not None
+        source = qimage_from_rgb(np.asarray(reader.read(frame)))
+        result_path = self._result_path(frame)
+        result = None
+        if result_path is not None:
+            try:
+                result = qimage_from_rgb(read_png(result_path, grey=False))
+            except OSError as exc:
+                log.warning("cannot read rendered frame %s: %s", result_path, exc)
+        return DisplayFrame(frame, source, result, exact, result_path)
+
+    def _deliver(self, shown: DisplayFrame) -> None:
+        self._shown_exact = (shown.frame, shown.exact)
+        self.frameLoaded.emit(shown)
+
+    # ---- lifetime -------------------------------------------------------------------------------
+    def close_readers(self) -> None:
+        readers = [r for r in (self._reader, self._proxy) if r is not None]
+        self._reader = self._proxy = None
+        self._wanted = -1
+        self.frame_count = 0
+        for r in readers:
+            self._worker.submit(r.close)
+
+    def shutdown(self) -> None:
+        self._rest.stop()
+        readers = [r for r in (self._reader, self._proxy) if r is not None]
+        self._reader = self._proxy = None
+        self._worker.shutdown()
+        for r in readers:
+            r.close()

@@ -1,0 +1,347 @@
+"""Propagate: the render plan on the timeline, the run in the runtime, frames streaming back.
+
+``PropagateController`` prepares a render (``ProjectStore.prepare_render`` snapshots the inputs and
+records it), sends the plan, and follows the job: each ``frame_ready`` goes onto the timeline (with its
+small preview) and, when following, into the viewer; progress carries an ETA; cancel is cooperative;
+an interrupted render resumes from what is on disk (the runtime skips finished frames). Re-running after
+a keyframe change renders only the keyframe's neighbourhood (``affected_range``): the newest render wins
+where renders overlap, so the rest of the previous render stays in use.
+"""
+
+from __future__ import annotations
+
+import filecmp
+import logging
+import time
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QTimer, Signal
+
+from model_runtime.protocol.jobs import RenderPlan
+from model_runtime.protocol.windows import plan_windows
+from vivid_desktop.core.project import Edit, ProjectError, Render
+from vivid_desktop.core.store import ProjectStore
+from vivid_desktop.qt.runtime_bridge import QtJob, QtRuntime
+from vivid_desktop.qt.session import EditorSession
+from vivid_desktop.qt.settings import AppSettings
+from vivid_desktop.qt.tracking import TrackController
+
+log = logging.getLogger(__name__)
+
+#: rough speeds for the estimate shown before a run (frames per second on this kind of machine)
+ESTIMATED_FPS = {"flow": 8.0, "vivid": 0.5}
+
+
+def plan_windows_for(engine: str, start: int, stop: int, keyframes: list[int]) -> list[tuple[int, int]]:
+    """The windows drawn on the timeline: KIVE windows for vivid, one span for the flow engine."""
+    if stop <= start:
+        return []
+    if engine == "vivid":
+        return [(w.start, w.stop) for w in plan_windows(start, stop, keyframes)]
+    return [(start, stop)]
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.is_file() and b.is_file() and filecmp.cmp(a, b, shallow=False)
+    except OSError:
+        return False
+
+
+def affected_range(store: ProjectStore, edit: Edit, last: Render) -> tuple[int, int] | None:
+    """The frames a new render must cover after ``last`` (a finished render of ``edit``).
+
+    None when nothing changed. When only keyframes changed, the span between the keyframes around each
+    changed one (a keyframe influences its neighbourhood up to the next keyframes on either side);
+    anything else (task, caption, engine, settings, range, tracked masks) means the whole range.
+    """
+    plan = last.render_plan()
+    src = store.project.source
+    if (plan.start, plan.stop) != (src.in_frame, src.stop) or plan.task != edit.task:
+        return src.in_frame, src.stop
+    if plan.caption != edit.effective_caption or plan.engine != edit.engine or plan.seed != edit.seed:
+        return src.in_frame, src.stop
+    if dict(plan.settings) != dict(edit.settings):
+        return src.in_frame, src.stop
+    if edit.mask_track is not None and edit.mask_track.stale:
+        return src.in_frame, src.stop
+    inputs = Path(plan.output_dir) / "inputs"
+    old = {k.frame: k for k in plan.keyframes}
+    new = {k.frame: k for k in edit.keyframes if plan.start <= k.frame < plan.stop}
+    changed = set(old) ^ set(new)
+    for f in set(old) & set(new):
+        kf = new[f]
+        if not _same_file(store.path(kf.mask), inputs / "masks" / f"{f:06d}.png"):
+            changed.add(f)
+        elif (kf.image is None) != (old[f].image is None) or (
+            kf.image is not None and not _same_file(store.path(kf.image), Path(old[f].image or ""))
+        ):
+            changed.add(f)
+    if not changed:
+        return None
+    keys = sorted(set(old) | set(new))
+    lo, hi = plan.stop, plan.start
+    for f in changed:
+        before = [k for k in keys if k < f]
+        after = [k for k in keys if k > f]
+        lo = min(lo, before[-1] if before else plan.start)
+        hi = max(hi, after[0] + 1 if after else plan.stop)
+    return lo, min(hi, plan.stop)
+
+
+def _prepare(store: ProjectStore, edit_id: str) -> Render | None:
+    """Worker thread: decide the range, snapshot the inputs and record the render (None: up to date)."""
+    edit = store.project.edit(edit_id)
+    start = stop = None
+    last = next((r for r in reversed(edit.renders) if r.status == "done"), None)
+    if last is not None:
+        try:
+            span = affected_range(store, edit, last)
+        except (ProjectError, OSError, ValueError):
+            span = (store.project.source.in_frame, store.project.source.stop)
+        if span is None:
+            return None
+        start, stop = span
+    return store.prepare_render(edit_id, start, stop)
+
+
+class PropagateController(QObject):
+    """Runs renders of the selected edit; one at a time."""
+
+    stateChanged = Signal(bool, float, str)  # running, fraction, text
+    planChanged = Signal(list, object)  # windows [(start, stop)], (start, stop) | None
+    frameRendered = Signal(int, object)  # frame, preview QImage | None
+    finished = Signal(str)  # succeeded / failed / cancelled
+    resumable = Signal(bool)
+
+    def __init__(
+        self,
+        session: EditorSession,
+        runtime: QtRuntime,
+        settings: AppSettings,
+        tracker: TrackController | None = None,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.session = session
+        self.tracker = tracker
+        self._preparing = False
+        self.runtime = runtime
+        self.settings = settings
+        self.job: QtJob | None = None
+        self.render: Render | None = None
+        self.follow = True
+        self._started_at = 0.0
+        self._done = 0
+        self._total = 0
+        self._follow_frame: int | None = None
+        self._follow_timer = QTimer(self)
+        self._follow_timer.setInterval(100)  # at most ten viewer jumps a second while frames stream
+        self._follow_timer.timeout.connect(self._follow_now)
+        self._status_timer = QTimer(self)
+        self._status_timer.setSingleShot(True)
+        self._status_timer.setInterval(500)
+        self._status_timer.timeout.connect(self._store_progress)
+
+    @property
+    def running(self) -> bool:
+        return self.job is not None and not self.job.done
+
+    # ---- the plan -------------------------------------------------------------------------------
+    def preview_plan(self) -> None:
+        """Tell the timeline what a run would do (windows and range) for the selected edit."""
+        edit, store = self.session.edit, self.session.store
+        if edit is None or store is None:
+            self.planChanged.emit([], None)
+            return
+        src = store.project.source
+        keys = [k.frame for k in edit.keyframes]
+        self.planChanged.emit(plan_windows_for(edit.engine, src.in_frame, src.stop, keys), (src.in_frame, src.stop))
+
+    def estimate_text(self) -> str:
+        edit, store = self.session.edit, self.session.store
+        if edit is None or store is None:
+            return ""
+        src = store.project.source
+        frames = src.stop - src.in_frame
+        windows = plan_windows_for(edit.engine, src.in_frame, src.stop, [k.frame for k in edit.keyframes])
+        seconds = frames / ESTIMATED_FPS.get(edit.engine, 1.0)
+        extra = f", {len(windows)} windows of up to 49 frames" if edit.engine == "vivid" else ""
+        return f"{frames} frames{extra}; about {_duration(seconds)} with the {edit.engine} engine"
+
+    def last_render(self, edit: Edit | None = None) -> Render | None:
+        edit = edit or self.session.edit
+        return edit.renders[-1] if edit is not None and edit.renders else None
+
+    def can_resume(self) -> bool:
+        render = self.last_render()
+        return render is not None and render.status in ("running", "cancelled", "failed", "queued") and not self.running
+
+    # ---- running --------------------------------------------------------------------------------
+    def needs_tracking(self) -> bool:
+        """True when the edit has keyframes but no current mask track (the masks would not move)."""
+        edit = self.session.edit
+        if edit is None or not edit.keyframes or self.session.store is None:
+            return False
+        src = self.session.store.project.source
+        if src.stop - src.in_frame <= 1:
+            return False
+        track = edit.mask_track
+        return track is None or track.stale or track.start > src.in_frame or track.stop < src.stop
+
+    def propagate(self, track_first: bool = False) -> bool:
+        """Render the selected edit (only what changed since its last finished render).
+
+        With ``track_first`` the keyframe masks are tracked first when there is no current track.
+        Returns False when nothing was started.
+        """
+        store, edit = self.session.store, self.session.edit
+        if store is None or edit is None:
+            self.stateChanged.emit(False, 0.0, "Choose or create an edit first.")
+            return False
+        if self.running or self._preparing:
+            return False
+        if track_first and self.tracker is not None and self.needs_tracking():
+            job = self.tracker.track()
+            if job is None:
+                return False
+            self._preparing = True
+            self.stateChanged.emit(True, 0.0, "Tracking the mask first …")
+
+            def after_tracking(ok: bool) -> None:
+                self.tracker.finished.disconnect(after_tracking)
+                self._preparing = False
+                if ok:
+                    self.propagate(track_first=False)
+                else:
+                    self.stateChanged.emit(False, 0.0, "Propagation not started: tracking did not finish.")
+
+            self.tracker.finished.connect(after_tracking)
+            return True
+        self._preparing = True
+        self.stateChanged.emit(True, 0.0, "Preparing the render …")
+        self.session.pool.run(
+            _prepare, store, edit.id, on_result=self._prepared, on_error=self._prepare_failed, name="prepare"
+        )
+        return True
+
+    def _prepared(self, render: Render | None) -> None:
+        self._preparing = False
+        if render is None:
+            self.stateChanged.emit(False, 1.0, "Nothing changed since the last render.")
+            self.finished.emit("unchanged")
+            return
+        self._run(render)
+
+    def _prepare_failed(self, exc: BaseException) -> None:
+        self._preparing = False
+        self.stateChanged.emit(False, 0.0, str(exc))
+        self.finished.emit("failed")
+
+    def resume(self) -> QtJob | None:
+        """Send the last unfinished render again; the runtime skips the frames already on disk."""
+        render = self.last_render()
+        if render is None or self.running:
+            return None
+        return self._run(render)
+
+    def _run(self, render: Render) -> QtJob:
+        store = self.session.store
+        assert store is not None
+        plan = render.render_plan()
+        plan = plan.model_copy(update={"settings": self._runtime_settings(plan, store)})
+        self.render = render
+        self._done = len(store.rendered_frames(render.id))
+        self._total = plan.stop - plan.start
+        self._started_at = time.monotonic()
+        self._started_done = self._done
+        self.planChanged.emit(plan_windows_for(plan.engine, plan.start, plan.stop, [k.frame for k in plan.keyframes]),
+                              (plan.start, plan.stop))
+        store.project.set_render_status(render.id, "running", frames_done=self._done)
+        job = self.runtime.submit(plan, parent=self)
+        job.progress.connect(self._on_progress)
+        job.frameReady.connect(self._on_frame)
+        job.succeeded.connect(lambda result: self._end("succeeded", "done", "Propagation finished."))
+        job.failed.connect(lambda code, msg: self._end("failed", "failed", f"Propagation failed: {msg}"))
+        job.cancelled.connect(lambda _m: self._end("cancelled", "cancelled", "Propagation cancelled; Resume continues it."))
+        self.job = job
+        self._follow_timer.start()
+        self.stateChanged.emit(True, self._done / max(1, self._total), f"Rendering {self._total} frames …")
+        self.resumable.emit(False)
+        return job
+
+    def _runtime_settings(self, plan: RenderPlan, store: ProjectStore) -> dict:
+        settings = dict(plan.settings)
+        settings.setdefault("cache_dir", str(store.cache_dir("flow")))
+        if plan.engine == "vivid":
+            for key, value in self.settings.vivid_settings().items():
+                settings.setdefault(key, value)
+        return settings
+
+    def cancel(self) -> None:
+        if self.running and self.job is not None:
+            self.job.cancel()
+
+    # ---- events ---------------------------------------------------------------------------------
+    def _on_progress(self, done: float, total: float, message: str, eta) -> None:
+        fraction = done / total if total else 0.0
+        self.stateChanged.emit(True, fraction, self._progress_text(fraction, eta, message))
+
+    def _progress_text(self, fraction: float, eta, message: str = "") -> str:
+        if eta is None:
+            elapsed = time.monotonic() - self._started_at
+            new = self._done - self._started_done
+            if new > 0 and elapsed > 0.5:
+                eta = (self._total - self._done) * elapsed / new
+        eta_text = f" — about {_duration(eta)} left" if eta else ""
+        return f"{message or 'Rendering'}: {fraction * 100:.0f} %{eta_text}"
+
+    def _on_frame(self, frame: int, _path: str, preview) -> None:
+        self._done += 1
+        self.frameRendered.emit(frame, preview)
+        if self.follow:
+            self._follow_frame = frame
+        if frame == self.session.frame:
+            self.session.frames.refresh()
+        self._status_timer.start() if not self._status_timer.isActive() else None
+        fraction = self._done / max(1, self._total)
+        self.stateChanged.emit(True, fraction, self._progress_text(fraction, None, f"Frame {frame}"))
+
+    def _follow_now(self) -> None:
+        if self._follow_frame is not None and not self.session.playing:
+            frame, self._follow_frame = self._follow_frame, None
+            self.session.seek(frame)
+
+    def _store_progress(self) -> None:
+        store = self.session.store
+        if store is not None and self.render is not None and self.running:
+            try:
+                store.project.set_render_status(self.render.id, "running", frames_done=self._done)
+            except ProjectError:
+                pass
+
+    def _end(self, terminal: str, status: str, text: str) -> None:
+        self._follow_timer.stop()
+        self._follow_now()
+        store = self.session.store
+        if store is not None and self.render is not None:
+            try:
+                done = len(store.rendered_frames(self.render.id))
+                store.project.set_render_status(self.render.id, status, frames_done=done, message=text)
+            except ProjectError:
+                pass
+        self.session.frames.refresh()
+        self.stateChanged.emit(False, 1.0 if terminal == "succeeded" else self._done / max(1, self._total), text)
+        self.resumable.emit(terminal != "succeeded")
+        self.finished.emit(terminal)
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "?"
+    seconds = max(0.0, float(seconds))
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"

@@ -1,0 +1,109 @@
+"""Application settings remembered between runs (QSettings in an INI file), and the user folders.
+
+``VIVID_DESKTOP_CONFIG`` and ``VIVID_DESKTOP_DATA`` move the folders (tests point them at a temporary
+folder so a test never reads or writes the user's real settings).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+from PySide6.QtCore import QSettings
+
+APP = "vivid-desktop"
+
+MEMORY_MODES = ("gpu", "model_offload", "vae_tiling", "sequential_offload")
+MEMORY_MODE_LABELS = {
+    "gpu": "Everything on the GPU (fastest)",
+    "model_offload": "Model CPU offload",
+    "vae_tiling": "Model offload + VAE tiling",
+    "sequential_offload": "Sequential offload (least memory)",
+}
+ENGINES = ("flow", "vivid")
+
+
+def config_dir() -> Path:
+    return Path(os.environ.get("VIVID_DESKTOP_CONFIG") or platformdirs.user_config_dir(APP))
+
+
+def data_dir() -> Path:
+    """Per-user data: the demo clip, projects made for clips in read-only folders, recovery marker."""
+    return Path(os.environ.get("VIVID_DESKTOP_DATA") or platformdirs.user_data_dir(APP))
+
+
+class AppSettings:
+    """Typed access to the remembered settings."""
+
+    DEFAULTS: dict[str, Any] = {
+        "models/folders": [],
+        "models/loras": [],
+        "models/memory_mode": "model_offload",
+        "engine/default": "flow",
+        "proxy/enabled": True,
+        "proxy/lines": 540,
+        "view/overlay_color": "#ff3060",
+        "view/overlay_opacity": 0.45,
+        "recent/files": [],
+        "export/last_folder": "",
+        "export/preset": "h264",
+    }
+
+    def __init__(self, path: Path | None = None) -> None:
+        path = path or config_dir() / "settings.ini"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.qsettings = QSettings(str(path), QSettings.Format.IniFormat)
+
+    def get(self, key: str) -> Any:
+        default = self.DEFAULTS.get(key)
+        value = self.qsettings.value(key, default)
+        if isinstance(default, bool):
+            return value if isinstance(value, bool) else str(value).lower() in ("1", "true", "yes")
+        if isinstance(default, int):
+            try:
+                return int(value)
+            except (TypeError, ValueError):
+                return default
+        if isinstance(default, float):
+            try:
+                return float(value)
+            except (TypeError, ValueError):
+                return default
+        if isinstance(default, list):
+            if value in (None, ""):
+                return []
+            return [str(v) for v in value] if isinstance(value, list | tuple) else [str(value)]
+        return value
+
+    def set(self, key: str, value: Any) -> None:
+        self.qsettings.setValue(key, value)
+
+    def sync(self) -> None:
+        self.qsettings.sync()
+
+    # ---- conveniences ---------------------------------------------------------------------------
+    def add_recent(self, path: str | Path, limit: int = 10) -> None:
+        path = str(Path(path).absolute())
+        recent = [p for p in self.get("recent/files") if p != path]
+        self.set("recent/files", [path, *recent][:limit])
+
+    def recent(self) -> list[str]:
+        return [p for p in self.get("recent/files") if Path(p).exists()]
+
+    def vivid_settings(self) -> dict[str, Any]:
+        """What the vivid engine is told in ``RenderPlan.settings`` (model folder, LoRAs, memory mode)."""
+        folders = self.get("models/folders")
+        out: dict[str, Any] = {"memory_mode": self.get("models/memory_mode")}
+        if folders:
+            out["model"] = folders[0]
+            out["model_dirs"] = folders
+        loras = self.get("models/loras")
+        if loras:
+            out["loras"] = [{"path": p, "weight": 1.0} for p in loras]
+        return out
+
+    def geometry(self) -> bytes | None:
+        value = self.qsettings.value("window/geometry")
+        return bytes(value) if value is not None else None

@@ -1,0 +1,408 @@
+"""The viewer: the current frame with zoom, pan, the mask overlay and compare modes.
+
+The viewer renders what it is given (images, a mask, labels) and forwards pointer input in *image*
+coordinates to the active tool (``painter.py``); it owns no domain state. Images may be proxy-sized:
+everything is drawn into the frame's full-resolution rectangle, so masks and tools always work in
+source pixels.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Protocol
+
+import numpy as np
+from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import QColor, QFont, QImage, QMouseEvent, QPainter, QPen, QWheelEvent
+from PySide6.QtWidgets import QSizePolicy, QWidget
+
+from vivid_desktop.qt.images import difference_image, qimage_from_rgb, rgb_from_qimage
+
+
+class Compare(str, Enum):
+    """What the viewer shows: the result alone, or the result against the source."""
+
+    OFF = "off"
+    WIPE = "wipe"
+    SIDE = "side"
+    DIFFERENCE = "difference"
+
+
+class ViewerTool(Protocol):
+    """Pointer handling plugged into the viewer (brush, polygon …); coordinates are image pixels."""
+
+    def press(self, pos: QPointF, event: QMouseEvent) -> None: ...
+    def move(self, pos: QPointF, event: QMouseEvent) -> None: ...
+    def release(self, pos: QPointF, event: QMouseEvent) -> None: ...
+    def hover(self, pos: QPointF) -> None: ...
+    def paint(self, painter: QPainter, viewer: QtViewer) -> None: ...
+
+
+_GAP = 8  # pixels between the panes of side-by-side
+_MIN_ZOOM, _MAX_ZOOM = 0.05, 32.0
+
+
+class QtViewer(QWidget):
+    """Shows one frame; zoom with the wheel, pan with the middle button (or Alt+drag)."""
+
+    zoomChanged = Signal(float)
+    compareChanged = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("viewer")
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.setMinimumSize(240, 160)
+        self.setMouseTracking(True)
+        self.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
+        self._frame_size: tuple[int, int] = (0, 0)
+        self._source: QImage | None = None
+        self._result: QImage | None = None
+        self._difference: QImage | None = None
+        self._mask: np.ndarray | None = None
+        self._mask_rgba: np.ndarray | None = None
+        self._mask_image: QImage | None = None
+        self._mask_grey: QImage | None = None
+        self._overlay_color = QColor(255, 48, 96)
+        self._overlay_opacity = 0.45
+        self._mask_only = False
+        self._show_mask = True
+        self.compare = Compare.OFF
+        self._wipe = 0.5
+        self._dragging_wipe = False
+        self._scale = 1.0
+        self._offset = QPointF(0, 0)
+        self._fit = True
+        self._pan_from: QPointF | None = None
+        self._tool: ViewerTool | None = None
+        self._tool_active = False
+        self.label = ""
+        self.badge = ""
+        self.message = "Open a clip (File ▸ Open) or drop it here"
+
+    # ---- content -------------------------------------------------------------------------------
+    def set_frame_size(self, width: int, height: int) -> None:
+        """The full-resolution size of the clip; images of any size are drawn into this rectangle."""
+        if (width, height) != self._frame_size:
+            self._frame_size = (width, height)
+            self._fit = True
+            self._refit()
+        self.update()
+
+    @property
+    def frame_size(self) -> tuple[int, int]:
+        return self._frame_size
+
+    def set_images(self, source: QImage | None, result: QImage | None = None, badge: str = "") -> None:
+        """The source frame and, when one exists, the rendered frame at the same position."""
+        self._source = source
+        self._result = result
+        self._difference = None
+        self.badge = badge
+        self.update()
+
+    def set_mask(self, mask: np.ndarray | None, box=None) -> None:
+        """The mask to overlay (full-resolution uint8, 255 = region to edit), or None.
+
+        ``box`` (a ``BBox``) limits the update to the pixels a brush dab changed: the overlay buffer is
+        patched in place, so painting costs the dab's area, not the frame's.
+        """
+        same = mask is not None and mask is self._mask and self._mask_rgba is not None
+        self._mask = mask
+        if same and box is not None:
+            self._patch_mask(box)
+        else:
+            self._rebuild_mask_images()
+        self.update()
+
+    def set_overlay(self, color: QColor | None = None, opacity: float | None = None, mask_only=None) -> None:
+        if color is not None:
+            self._overlay_color = QColor(color)
+        if opacity is not None:
+            self._overlay_opacity = float(opacity)
+        if mask_only is not None:
+            self._mask_only = bool(mask_only)
+        self._rebuild_mask_images()
+        self.update()
+
+    def set_show_mask(self, show: bool) -> None:
+        self._show_mask = show
+        self.update()
+
+    @property
+    def overlay(self) -> tuple[QColor, float, bool]:
+        return QColor(self._overlay_color), self._overlay_opacity, self._mask_only
+
+    def set_compare(self, mode: Compare | str) -> None:
+        mode = Compare(mode)
+        if mode != self.compare:
+            self.compare = mode
+            if self._fit:
+                self._refit()
+            self.compareChanged.emit(mode.value)
+            self.update()
+
+    def set_label(self, text: str) -> None:
+        self.label = text
+        self.update()
+
+    def set_tool(self, tool: ViewerTool | None) -> None:
+        self._tool = tool
+        self._tool_active = False
+        self.setCursor(Qt.CursorShape.CrossCursor if tool else Qt.CursorShape.ArrowCursor)
+        self.update()
+
+    def _rebuild_mask_images(self) -> None:
+        if self._mask is None:
+            self._mask_rgba = None
+            self._mask_image = self._mask_grey = None
+            return
+        h, w = self._mask.shape[:2]
+        self._mask_rgba = np.empty((h, w, 4), np.uint8)
+        self._mask_rgba[..., 0] = self._overlay_color.red()
+        self._mask_rgba[..., 1] = self._overlay_color.green()
+        self._mask_rgba[..., 2] = self._overlay_color.blue()
+        self._mask_rgba[..., 3] = self._alpha(self._mask)
+        # The QImages wrap our buffers (no copy): patching the buffer updates what is drawn.
+        self._mask_image = QImage(self._mask_rgba.data, w, h, w * 4, QImage.Format.Format_RGBA8888)
+        self._mask_grey = QImage(self._mask.data, w, h, self._mask.strides[0], QImage.Format.Format_Grayscale8)
+
+    def _alpha(self, values: np.ndarray) -> np.ndarray:
+        scale = int(round(max(0.0, min(1.0, self._overlay_opacity)) * 255))
+        return (values.astype(np.uint16) * scale // 255).astype(np.uint8)
+
+    def _patch_mask(self, box) -> None:
+        ys, xs = box.slices
+        self._mask_rgba[ys, xs, 3] = self._alpha(self._mask[ys, xs])
+
+    # ---- zoom and pan -------------------------------------------------------------------------
+    @property
+    def zoom(self) -> float:
+        return self._scale
+
+    def zoom_fit(self) -> None:
+        self._fit = True
+        self._refit()
+        self.update()
+
+    def zoom_100(self) -> None:
+        self.set_zoom(1.0, QPointF(self.width() / 2, self.height() / 2))
+
+    def set_zoom(self, scale: float, anchor: QPointF | None = None) -> None:
+        """Zoom to ``scale`` keeping the image point under ``anchor`` (view coordinates) in place."""
+        scale = max(_MIN_ZOOM, min(_MAX_ZOOM, scale))
+        anchor = anchor if anchor is not None else QPointF(self.width() / 2, self.height() / 2)
+        image_pt = self.view_to_image(anchor)
+        self._scale = scale
+        self._offset = anchor - image_pt * scale
+        self._fit = False
+        self.zoomChanged.emit(scale)
+        self.update()
+
+    def _panes_width(self) -> float:
+        w, _ = self._frame_size
+        return 2 * w + _GAP / max(self._scale, 1e-6) if self.compare is Compare.SIDE else w
+
+    def _refit(self) -> None:
+        w, h = self._frame_size
+        if not w or not h or self.width() < 2 or self.height() < 2:
+            return
+        total_w = 2 * w if self.compare is Compare.SIDE else w
+        avail_w = self.width() - 24 - (_GAP if self.compare is Compare.SIDE else 0)
+        self._scale = max(_MIN_ZOOM, min(avail_w / total_w, (self.height() - 24) / h))
+        drawn_w = total_w * self._scale + (_GAP if self.compare is Compare.SIDE else 0)
+        self._offset = QPointF((self.width() - drawn_w) / 2, (self.height() - h * self._scale) / 2)
+        self.zoomChanged.emit(self._scale)
+
+    def resizeEvent(self, event) -> None:
+        if self._fit:
+            self._refit()
+        super().resizeEvent(event)
+
+    def image_to_view(self, p: QPointF) -> QPointF:
+        return self._offset + p * self._scale
+
+    def view_to_image(self, p: QPointF) -> QPointF:
+        return (p - self._offset) / self._scale
+
+    def image_rect(self, pane: int = 0) -> QRectF:
+        """Where the frame (pane 0: main/left, 1: the right pane of side-by-side) lies in the view."""
+        w, h = self._frame_size
+        x = self._offset.x() + pane * (w * self._scale + _GAP)
+        return QRectF(x, self._offset.y(), w * self._scale, h * self._scale)
+
+    # ---- painting ------------------------------------------------------------------------------
+    def paintEvent(self, event) -> None:
+        p = QPainter(self)
+        p.fillRect(self.rect(), self.palette().window().color().darker(130))
+        if not self._frame_size[0] or self._source is None:
+            self._paint_message(p)
+            p.end()
+            return
+        p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, self._scale < 2.0)
+        result = self._result if self._result is not None else self._source
+        main = self.image_rect(0)
+        if self.compare is Compare.SIDE:
+            self._draw_image(p, self._source, main)
+            self._draw_mask(p, main)
+            self._draw_image(p, result, self.image_rect(1))
+            self._pane_caption(p, main, "Source")
+            self._pane_caption(p, self.image_rect(1), "Result")
+        elif self.compare is Compare.WIPE:
+            self._draw_image(p, result, main)
+            split = main.left() + main.width() * self._wipe
+            p.save()
+            p.setClipRect(QRectF(main.left(), main.top(), split - main.left(), main.height()))
+            self._draw_image(p, self._source, main)
+            p.restore()
+            self._draw_mask(p, main)
+            self._draw_wipe_line(p, main, split)
+        elif self.compare is Compare.DIFFERENCE:
+            self._draw_image(p, self._difference_image(result), main)
+            self._pane_caption(p, main, "Difference |result − source| × 4")
+        else:
+            self._draw_image(p, result, main)
+            self._draw_mask(p, main)
+        if self._tool is not None:
+            self._tool.paint(p, self)
+        self._paint_hud(p)
+        p.end()
+
+    def _draw_image(self, p: QPainter, image: QImage | None, rect: QRectF) -> None:
+        if image is not None:
+            p.drawImage(rect, image)
+
+    def _draw_mask(self, p: QPainter, rect: QRectF) -> None:
+        if not self._show_mask or self._mask is None:
+            return
+        if self._mask_only and self._mask_grey is not None:
+            p.drawImage(rect, self._mask_grey)
+        elif self._mask_image is not None:
+            p.drawImage(rect, self._mask_image)
+
+    def _difference_image(self, result: QImage) -> QImage:
+        if self._difference is None and self._source is not None:
+            a, b = rgb_from_qimage(result), rgb_from_qimage(self._source)
+            if a.shape != b.shape:  # a proxy source against a full-size render: compare at one size
+                b = rgb_from_qimage(self._source.scaled(result.width(), result.height()))
+            self._difference = qimage_from_rgb(difference_image(a, b))
+        return self._difference if self._difference is not None else result
+
+    def _draw_wipe_line(self, p: QPainter, rect: QRectF, x: float) -> None:
+        p.setPen(QPen(QColor(255, 255, 255, 220), 2))
+        p.drawLine(QPointF(x, rect.top()), QPointF(x, rect.bottom()))
+        p.setBrush(QColor(255, 255, 255, 220))
+        p.drawEllipse(QPointF(x, rect.center().y()), 7, 7)
+        self._pane_caption(p, rect, "Source ◂ ▸ Result")
+
+    def _pane_caption(self, p: QPainter, rect: QRectF, text: str) -> None:
+        p.save()
+        p.setFont(QFont(self.font().family(), 9))
+        metrics = p.fontMetrics()
+        box = QRectF(rect.left() + 6, rect.bottom() - metrics.height() - 10, metrics.horizontalAdvance(text) + 12,
+                     metrics.height() + 4)
+        p.setPen(Qt.PenStyle.NoPen)
+        p.setBrush(QColor(0, 0, 0, 150))
+        p.drawRoundedRect(box, 3, 3)
+        p.setPen(QColor(235, 235, 235))
+        p.drawText(box, Qt.AlignmentFlag.AlignCenter, text)
+        p.restore()
+
+    def _paint_hud(self, p: QPainter) -> None:
+        p.save()
+        p.setFont(QFont("monospace", 9))
+        metrics = p.fontMetrics()
+        for text, right in ((self.label, False), (self._hud_right(), True)):
+            if not text:
+                continue
+            width = metrics.horizontalAdvance(text) + 14
+            x = self.width() - width - 8 if right else 8
+            box = QRectF(x, 8, width, metrics.height() + 6)
+            p.setPen(Qt.PenStyle.NoPen)
+            p.setBrush(QColor(0, 0, 0, 160))
+            p.drawRoundedRect(box, 4, 4)
+            p.setPen(QColor(240, 240, 240))
+            p.drawText(box, Qt.AlignmentFlag.AlignCenter, text)
+        p.restore()
+
+    def _hud_right(self) -> str:
+        parts = [f"{self._scale * 100:.0f}%"]
+        if self.badge:
+            parts.insert(0, self.badge)
+        return "  ".join(parts)
+
+    def _paint_message(self, p: QPainter) -> None:
+        p.setPen(QColor(170, 170, 170))
+        p.setFont(QFont(self.font().family(), 12))
+        p.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, self.message)
+
+    # ---- input ---------------------------------------------------------------------------------
+    def wheelEvent(self, event: QWheelEvent) -> None:
+        if not self._frame_size[0]:
+            return
+        steps = event.angleDelta().y() / 120.0
+        if steps:
+            self.set_zoom(self._scale * (1.25**steps), event.position())
+        event.accept()
+
+    def _near_wipe(self, pos: QPointF) -> bool:
+        if self.compare is not Compare.WIPE:
+            return False
+        rect = self.image_rect(0)
+        return abs(pos.x() - (rect.left() + rect.width() * self._wipe)) < 8 and rect.top() <= pos.y() <= rect.bottom()
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:
+        pos = event.position()
+        alt = bool(event.modifiers() & Qt.KeyboardModifier.AltModifier)
+        if event.button() == Qt.MouseButton.MiddleButton or (event.button() == Qt.MouseButton.LeftButton and alt):
+            self._pan_from = pos
+            self.setCursor(Qt.CursorShape.ClosedHandCursor)
+        elif event.button() == Qt.MouseButton.LeftButton and self._near_wipe(pos):
+            self._dragging_wipe = True
+        elif self._tool is not None and self._frame_size[0]:
+            self._tool_active = True
+            self._tool.press(self.view_to_image(pos), event)
+        event.accept()
+
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:
+        pos = event.position()
+        if self._pan_from is not None:
+            self._offset += pos - self._pan_from
+            self._pan_from = pos
+            self._fit = False
+            self.update()
+        elif self._dragging_wipe:
+            rect = self.image_rect(0)
+            self._wipe = min(1.0, max(0.0, (pos.x() - rect.left()) / max(1.0, rect.width())))
+            self.update()
+        elif self._tool is not None:
+            if self._tool_active:
+                self._tool.move(self.view_to_image(pos), event)
+            else:
+                self._tool.hover(self.view_to_image(pos))
+            self.update()
+        event.accept()
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
+        pos = event.position()
+        if self._pan_from is not None:
+            self._pan_from = None
+            self.setCursor(Qt.CursorShape.CrossCursor if self._tool else Qt.CursorShape.ArrowCursor)
+        elif self._dragging_wipe:
+            self._dragging_wipe = False
+        elif self._tool is not None and self._tool_active:
+            self._tool_active = False
+            self._tool.release(self.view_to_image(pos), event)
+        event.accept()
+
+    def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:
+        handler = getattr(self._tool, "double_click", None)
+        if handler is not None:
+            handler(self.view_to_image(event.position()))
+        event.accept()
+
+    def leaveEvent(self, event) -> None:
+        if self._tool is not None:
+            self._tool.hover(QPointF(-1e9, -1e9))
+            self.update()
+        super().leaveEvent(event)
