@@ -90,6 +90,9 @@ class TrainRequest(_Content):
     output: str
     #: checkpoints, latent cache, loss log and validation renders; default ``<output>.work``
     work_dir: str | None = None
+    #: precomputed latents and caption embeddings, keyed by content (runs may share one); default
+    #: ``<work_dir>/cache``
+    cache_dir: str | None = None
     #: the loss log (JSON lines, one object per step); default ``<work_dir>/loss.jsonl``
     log: str | None = None
     steps: int = Field(default=1000, ge=1)

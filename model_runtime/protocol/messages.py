@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from model_runtime.protocol.jobs import EditKeyframeRequest, RenderPlan, TrackMasksRequest
+from model_runtime.protocol.jobs import EditKeyframeRequest, RenderPlan, TrackMasksRequest, TrainRequest
 
 
 class Content(BaseModel):
@@ -157,6 +157,10 @@ class PropagateReply(JobAccepted):
     pass
 
 
+class TrainReply(JobAccepted):
+    pass
+
+
 class PreviewInfo(Content):
     """Describes a binary buffer that carries a small preview image (RGB)."""
 
@@ -188,6 +192,13 @@ class FrameReady(Content):
     frame: int
     path: str
     preview: PreviewInfo | None = None
+
+
+class Metrics(Content):
+    """Numbers of one step of a job (the trainer's ``loss``, ``lr``) for plots; never merged or dropped."""
+
+    step: int
+    values: dict[str, float] = Field(default_factory=dict)
 
 
 class Log(Content):
@@ -235,9 +246,12 @@ MESSAGE_TYPES: dict[str, type[BaseModel]] = {
     "track_masks_reply": TrackMasksReply,
     "propagate": RenderPlan,
     "propagate_reply": PropagateReply,
+    "train": TrainRequest,
+    "train_reply": TrainReply,
     "started": Started,
     "progress": Progress,
     "frame_ready": FrameReady,
+    "metrics": Metrics,
     "log": Log,
     "succeeded": Succeeded,
     "failed": Failed,
@@ -255,16 +269,19 @@ REPLY_TYPES: dict[str, str] = {
     "edit_keyframe": "edit_keyframe_reply",
     "track_masks": "track_masks_reply",
     "propagate": "propagate_reply",
+    "train": "train_reply",
 }
 
 #: Requests that start a job on the runtime's one job queue.
-JOB_TYPES: list[str] = ["edit_keyframe", "track_masks", "propagate"]
+JOB_TYPES: list[str] = ["edit_keyframe", "track_masks", "propagate", "train"]
 
 #: Events that end a job. Exactly one per job; never dropped or merged.
 TERMINAL_TYPES: frozenset[str] = frozenset({"succeeded", "failed", "cancelled"})
 
 #: Events that are part of a job's stream (carry ``job_id``).
-JOB_EVENT_TYPES: frozenset[str] = frozenset({"started", "progress", "frame_ready", "log"}) | TERMINAL_TYPES
+JOB_EVENT_TYPES: frozenset[str] = (
+    frozenset({"started", "progress", "frame_ready", "metrics", "log"}) | TERMINAL_TYPES
+)
 
 
 def register_message(msg_type: str, content: type[BaseModel], *, reply_to: str | None = None) -> None:

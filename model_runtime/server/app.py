@@ -46,7 +46,7 @@ log = logging.getLogger("vivid.runtime")
 
 HANDSHAKE_TIMEOUT_S = 5.0
 #: How long a shutdown waits for the running job to notice its cancel flag.
-STOP_GRACE_S = 3.0
+STOP_GRACE_S = 2.0
 
 EXIT_OK, EXIT_NO_CLIENT, EXIT_VERSION = 0, 2, 3
 
@@ -95,18 +95,26 @@ class RuntimeServer:
                     conn, _ = listener.accept()
                 except TimeoutError:
                     continue
-                verdict = self._handshake(conn)
-                if verdict == "ok":
+                hello = self._handshake(conn)
+                if isinstance(hello, Message):
                     break
                 conn.close()
-                if verdict == "version":
+                if hello == "version":
                     return EXIT_VERSION
         finally:
             listener.close()  # one client: nobody else may connect after it
             socket_path.unlink(missing_ok=True)
+        # the socket file is gone before the client hears back
+        conn.settimeout(None)
+        self._outbox = Outbox(conn, on_broken=self._shutdown.set)
+        self._outbox.start()
+        self._reply(hello, self._hello_reply())
+        assert isinstance(hello.content, m.Hello)
+        log.info("client %s %s connected", hello.content.client, hello.content.client_version)
         return self._session(conn)
 
-    def _handshake(self, conn: socket.socket) -> str:
+    def _handshake(self, conn: socket.socket) -> Message | str:
+        """The client's good ``hello``, or why not: ``bad`` (closed without a word) or ``version``."""
         conn.settimeout(HANDSHAKE_TIMEOUT_S)
         try:
             msg = decode_message(
@@ -129,14 +137,10 @@ class RuntimeServer:
             reply = make_message(
                 self._hello_reply(ok=False, error=error), session=self.session, parent_id=msg.msg_id
             )
-            conn.sendall(encode_message(reply))
+            with contextlib.suppress(OSError):
+                conn.sendall(encode_message(reply))
             return "version"
-        conn.settimeout(None)
-        self._outbox = Outbox(conn, on_broken=self._shutdown.set)
-        self._outbox.start()
-        self._reply(msg, self._hello_reply())
-        log.info("client %s %s connected", msg.content.client, msg.content.client_version)
-        return "ok"
+        return msg
 
     def _hello_reply(self, ok: bool = True, error: m.ErrorInfo | None = None) -> m.HelloReply:
         return m.HelloReply(
@@ -200,8 +204,10 @@ class RuntimeServer:
         elif isinstance(content, m.RuntimeFactsRequest):
             threading.Thread(target=self._facts, args=(msg,), name="vivid-runtime-facts", daemon=True).start()
         elif isinstance(content, m.Cancel):
+            log.info("cancel %s requested", content.job_id)
             self._cancel(msg, content)
         elif isinstance(content, m.Shutdown):
+            log.info("shutdown requested")
             self._reply(msg, m.ShutdownReply())
             self._shutdown.set()
         elif kind in m.JOB_TYPES and kind in runners.RUNNERS:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import numpy as np
 
@@ -23,9 +24,10 @@ def encode_preview(image: object, max_side: int = MAX_SIDE) -> tuple[PreviewInfo
         log.warning("preview dropped: want uint8 (H, W, 3), got %s %s", arr.dtype, arr.shape)
         return None
     arr = arr[:, :, :3]
+    cv2: Any
     try:
         import cv2
-    except ImportError:
+    except ImportError:  # OpenCV is optional for previews: raw RGB then
         cv2 = None
     arr = _shrink(arr, max_side, cv2)
     height, width = arr.shape[:2]
@@ -36,13 +38,13 @@ def encode_preview(image: object, max_side: int = MAX_SIDE) -> tuple[PreviewInfo
     return PreviewInfo(format="raw", width=width, height=height), np.ascontiguousarray(arr).tobytes()
 
 
-def _shrink(arr: np.ndarray, max_side: int, cv2: object | None) -> np.ndarray:
+def _shrink(arr: np.ndarray, max_side: int, cv2: Any) -> np.ndarray:
     height, width = arr.shape[:2]
     scale = max_side / max(height, width)
     if scale >= 1:
         return arr
     size = (max(1, round(width * scale)), max(1, round(height * scale)))
     if cv2 is not None:
-        return cv2.resize(arr, size, interpolation=cv2.INTER_AREA)  # type: ignore[attr-defined]
+        return cv2.resize(arr, size, interpolation=cv2.INTER_AREA)
     step = int(np.ceil(1 / scale))
     return arr[::step, ::step]

@@ -7,6 +7,7 @@ engine raises later becomes the job's ``failed`` event. New kinds (``train``) re
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -18,6 +19,8 @@ from model_runtime.engines import get_engine
 from model_runtime.engines.base import EngineError
 from model_runtime.protocol.jobs import EditKeyframeRequest, RenderPlan, TrackMasksRequest
 from model_runtime.server.worker import Runner, ServerJobContext
+
+log = logging.getLogger(__name__)
 
 #: kind → function that checks a request before it is queued (raises EngineError)
 Check = Callable[[BaseModel], None]
@@ -123,6 +126,17 @@ def _count(folder: str, start: int, stop: int) -> dict[str, int]:
     return {"frames": present, "missing": (stop - start) - present}
 
 
+def _register_train() -> None:
+    """The trainer's job (light to import: torch comes when it runs); a broken trainer costs only it."""
+    try:
+        from model_runtime.training.job import check_train, run_train
+    except Exception as exc:
+        log.warning("the train job is unavailable: %s: %s", type(exc).__name__, exc)
+        return
+    register_runner("train", run_train, check_train)
+
+
 register_runner("edit_keyframe", _run_edit, _check_edit)
 register_runner("track_masks", _run_track, _check_track)
 register_runner("propagate", _run_propagate, _check_propagate)
+_register_train()

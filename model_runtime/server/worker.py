@@ -20,7 +20,16 @@ from typing import Any
 from pydantic import BaseModel
 
 from model_runtime.engines.base import EngineError, JobCancelled
-from model_runtime.protocol.messages import Cancelled, Failed, FrameReady, Log, Progress, Started, Succeeded
+from model_runtime.protocol.messages import (
+    Cancelled,
+    Failed,
+    FrameReady,
+    Log,
+    Metrics,
+    Progress,
+    Started,
+    Succeeded,
+)
 from model_runtime.server.previews import encode_preview
 
 log = logging.getLogger(__name__)
@@ -65,6 +74,11 @@ class ServerJobContext:
         info, buffers = self._preview(preview)
         content = FrameReady(frame=int(frame), path=str(path), preview=info)
         self._emit(content, self.job, buffers, None, True)
+
+    def metrics(self, step: int, values: dict[str, float]) -> None:
+        """Numbers of one step (e.g. the trainer's loss) for the GUI's plots; never dropped."""
+        clean = {str(k): float(v) for k, v in values.items()}
+        self._emit(Metrics(step=int(step), values=clean), self.job, (), None, False)
 
     def check_cancelled(self) -> None:
         if self.job.cancel.is_set():
@@ -163,6 +177,7 @@ class JobQueue:
 
     def _run_one(self, job: Job) -> None:
         ctx = ServerJobContext(job, self._emit)
+        log.info("job %s (%s) started", job.job_id, job.kind)
         self._emit(Started(kind=job.kind), job, (), None, False)
         terminal: BaseModel
         try:
@@ -181,4 +196,5 @@ class JobQueue:
         except Exception as exc:  # the runtime survives any engine bug; the user sees one line
             log.exception("job %s (%s) failed", job.job_id, job.kind)
             terminal = Failed(code="internal_error", message=f"{type(exc).__name__}: {exc}")
+        log.info("job %s (%s) ended: %s", job.job_id, job.kind, type(terminal).__name__.lower())
         self._emit(terminal, job, (), None, False)

@@ -10,6 +10,7 @@ process prints one JSON object per line on stdout: ``{"event": "progress" | "met
 from __future__ import annotations
 
 import json
+import os
 import signal
 import sys
 import threading
@@ -18,6 +19,7 @@ from typing import Any
 
 from model_runtime.engines.base import EngineError, JobCancelled
 from model_runtime.protocol.jobs import TrainRequest
+from model_runtime.training.datasets import check_dataset
 
 
 class StreamContext:
@@ -55,16 +57,24 @@ def main(argv: list[str] | None = None) -> int:
     if len(args) != 1:
         print("usage: python -m model_runtime.training REQUEST.json", file=sys.stderr)
         return 2
-    from model_runtime.training.distributed import join_world, leave_world
-
-    world = join_world()
-    ctx = StreamContext(sys.stdout, quiet=not world.is_main)
+    # Check the dataset before torch is imported: a broken one is refused in a second, not after loading.
+    ctx = StreamContext(sys.stdout, quiet=os.environ.get("RANK", "0") != "0")
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: ctx.stop.set())
     try:
         request = TrainRequest.model_validate_json(Path(args[0]).read_text())
-        from model_runtime.training.loop import Trainer
+        check_dataset(request.data, request.num_frames)
+    except EngineError as exc:
+        ctx.emit("failed", code=exc.code, message=exc.message)
+        return 1
+    except (OSError, ValueError) as exc:
+        ctx.emit("failed", code="bad_request", message=f"{type(exc).__name__}: {exc}")
+        return 1
+    from model_runtime.training.distributed import join_world, leave_world
+    from model_runtime.training.loop import Trainer
 
+    world = join_world()
+    try:
         result = Trainer(request, ctx, world).run()
         ctx.emit("succeeded", lora=str(result.lora), steps=result.steps, final_loss=result.final_loss)
         return 0

@@ -154,6 +154,16 @@ def remove_stale(work_dir: Path) -> None:
             shutil.rmtree(tmp, ignore_errors=True)
 
 
+def checkpoint_identity(path: Path) -> dict[str, Any]:
+    """The settings a checkpoint was trained with (read before any tensor is loaded)."""
+    try:
+        return dict(json.loads((path / "state.json").read_text())["identity"])
+    except (OSError, ValueError, KeyError) as exc:
+        raise TrainingError(
+            "checkpoint_unreadable", f"the checkpoint {path.name} cannot be read ({exc})"
+        ) from exc
+
+
 def load_checkpoint(
     path: Path, params: dict[str, torch.nn.Parameter], optimizer: torch.optim.Optimizer
 ) -> TrainState:

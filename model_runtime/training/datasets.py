@@ -234,7 +234,7 @@ def records_samples(path: Path) -> tuple[list[SampleSpec], list[Problem]]:
                     task=task,
                     start=start,
                     stop=None if stop is None else int(stop),
-                    mask_start=start if rec.get("mask_numbering") == "source" else 0,
+                    mask_start=0 if rec.get("mask_numbering") == "sample" else start,
                     role="validation" if rec.get("split") == "validation" else "train",
                 )
             )

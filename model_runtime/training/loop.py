@@ -111,6 +111,25 @@ def _metrics(ctx: JobContext, step: int, values: dict[str, float]) -> None:
         emit(step, values)
 
 
+def train_step(net, model, batch, generator, rotary, params, optimizer, schedule, max_grad_norm: float):
+    """One optimizer step on one batch: forward (bf16 autocast on bf16 models), backward, clip, update.
+
+    Returns the loss tensor and the learning rate the step used.
+    """
+    bf16 = model.dtype == torch.bfloat16
+    with torch.autocast(model.device.type, torch.bfloat16, enabled=bf16):
+        loss = v_prediction_loss(
+            net, model.scheduler, batch, generator, rotary, model.pipe.conditioning.channel_order
+        )
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(list(params.values()), max_grad_norm)
+    lr = optimizer.param_groups[0]["lr"]
+    optimizer.step()
+    schedule.step()
+    optimizer.zero_grad(set_to_none=True)
+    return loss, lr
+
+
 class Trainer:
     """One training run (see the module docstring)."""
 
@@ -119,6 +138,7 @@ class Trainer:
         self.ctx = ctx
         self.world = world or World()
         self.work = work_dir_of(request)
+        self.cache = Path(request.cache_dir) if request.cache_dir else self.work / "cache"
         self.log = LossLog(Path(request.log) if request.log else self.work / "loss.jsonl")
 
     # -- set-up ----------------------------------------------------------------------------------------
@@ -138,7 +158,7 @@ class Trainer:
 
         index, stats = build_cache(
             units,
-            self.work / "cache",
+            self.cache,
             model,
             (r.height, r.width),
             (self.world.rank, self.world.size),
@@ -160,7 +180,8 @@ class Trainer:
     def run(self) -> TrainResult:
         r = self.request
         dataset, model, sampler = self.prepare()
-        params = attach_lora(model, r)
+        torch.manual_seed(r.seed)  # LoRA A's initialisation: the same on every process and every run
+        params = attach_lora(model.transformer, r, train_patch_embed(model, r))
         optimizer = torch.optim.AdamW(list(params.values()), lr=r.learning_rate, weight_decay=r.weight_decay)
         schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda i: lr_factor(r, i))
         start, loss_value = self._resume(model, params, optimizer, schedule)
@@ -181,23 +202,19 @@ class Trainer:
             for step in range(start + 1, r.steps + 1):
                 self._check_stop()
                 batch = sampler.batch(step, self.world.rank, model.device, model.dtype)
-                rot = rotary if batch.target.shape[1] == 1 else rotary_video
-                with torch.autocast(model.device.type, torch.bfloat16, enabled=model.dtype == torch.bfloat16):
-                    loss = v_prediction_loss(
-                        net,
-                        model.scheduler,
-                        batch,
-                        step_generator(r.seed, step, self.world.rank),
-                        rot,
-                        model.pipe.conditioning.channel_order,
-                    )
-                loss.backward()
-                torch.nn.utils.clip_grad_norm_(list(params.values()), r.max_grad_norm)
-                optimizer.step()
-                schedule.step()
-                optimizer.zero_grad(set_to_none=True)
+                loss, lr = train_step(
+                    net,
+                    model,
+                    batch,
+                    step_generator(r.seed, step, self.world.rank),
+                    rotary if batch.target.shape[1] == 1 else rotary_video,
+                    params,
+                    optimizer,
+                    schedule,
+                    r.max_grad_norm,
+                )
                 loss_value = self.world.mean(loss.detach())
-                self._report(step, loss_value, optimizer.param_groups[0]["lr"], batch.variants, t0, start)
+                self._report(step, loss_value, lr, batch.variants, t0, start)
                 if step % r.checkpoint_every == 0 or step == r.steps:
                     saved = self._save(step, model, params, optimizer, schedule, loss_value)
                 if r.validate_every and step % r.validate_every == 0:
@@ -225,15 +242,16 @@ class Trainer:
         latest = ckpt.latest_checkpoint(self.work) if self.request.resume else None
         if latest is None:
             return 0, None
-        state = ckpt.load_checkpoint(latest, params, optimizer)
         wanted = self.identity(model)
-        changed = sorted(k for k in wanted if state.identity.get(k) != wanted[k])
+        found = ckpt.checkpoint_identity(latest)
+        changed = sorted(k for k in wanted if found.get(k) != wanted[k])
         if changed:
             raise TrainingError(
                 "checkpoint_mismatch",
                 f"the checkpoint in {self.work} was trained with other settings ({', '.join(changed)}); "
                 "use the same settings, another work folder, or start over without resuming",
             )
+        state = ckpt.load_checkpoint(latest, params, optimizer)
         schedule.load_state_dict(state.scheduler)
         self.ctx.log(f"resumed from step {state.step} ({latest.name})")
         return state.step, state.metrics.get("loss")

@@ -151,18 +151,19 @@ def lora_targets(train_ff: bool) -> list[str]:
     return ATTENTION_TARGETS + (FF_TARGETS if train_ff else [])
 
 
-def attach_lora(model: TrainModel, request: TrainRequest) -> dict[str, torch.nn.Parameter]:
-    """Add the LoRA adapter (and unfreeze the patch embedding if it is trained); return trained params.
+def attach_lora(
+    transformer: torch.nn.Module, request: TrainRequest, train_embed: bool
+) -> dict[str, torch.nn.Parameter]:
+    """Add the LoRA adapter (and unfreeze the patch embedding if ``train_embed``); return trained params.
 
     LoRA B starts at zero (peft's default), so step 0 is the base model exactly.
     """
     from peft import LoraConfig
 
-    transformer = model.transformer
     alpha = request.alpha if request.alpha is not None else float(request.rank)
     config = LoraConfig(r=request.rank, lora_alpha=alpha, target_modules=lora_targets(request.train_ff))
     transformer.add_adapter(config, adapter_name=ADAPTER_NAME)
-    if train_patch_embed(model, request):
+    if train_embed:
         transformer.patch_embed.proj.requires_grad_(True)
     params = {n: p for n, p in transformer.named_parameters() if p.requires_grad}
     for p in params.values():

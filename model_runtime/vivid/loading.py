@@ -164,7 +164,9 @@ def load_patch_embedding(transformer, path: Path) -> None:
 
     if path.suffix in PICKLE_SUFFIXES:
         raise EngineError("pickle_refused", f"{path.name} is a pickle file; VIVID loads .safetensors only")
-    state = {k.removeprefix("patch_embed."): v for k, v in load_file(str(path)).items()}
+    state = {k.removeprefix("patch_embed.").removeprefix("proj."): v for k, v in load_file(str(path)).items()}
+    if "weight" not in state:
+        raise EngineError("model_invalid", f"{path.name} has no patch_embed.proj.weight")
     proj = transformer.patch_embed.proj
     for name in ("weight", "bias"):
         if name in state:
@@ -179,9 +181,14 @@ def load_patch_embedding(transformer, path: Path) -> None:
 
 
 def load_model(
-    spec: str | Path, *, dtype: torch.dtype = torch.float32, scheduler: str | None = None, log: Log = print
+    spec: str | Path,
+    *,
+    dtype: torch.dtype = torch.float32,
+    scheduler: str | None = None,
+    log: Log | None = None,
 ) -> LoadedModel:
     """Load any supported layout from a local folder (or a repo already in the HF cache)."""
+    log = log or (lambda _message: None)
     try:
         root = discovery.resolve(spec)
     except FileNotFoundError as exc:

@@ -9,6 +9,7 @@ restores the base weights exactly (peft keeps them untouched; nothing is fused).
 from __future__ import annotations
 
 import re
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -75,7 +76,9 @@ def apply_loras(pipe, specs: list[LoraSpec], log=print) -> None:
         for spec in specs:
             f = _weight_file(spec)
             try:
-                pipe.load_lora_weights(str(f.parent), weight_name=f.name, adapter_name=spec.name)
+                with warnings.catch_warnings():  # peft warns on every adapter after the first; expected here
+                    warnings.filterwarnings("ignore", message=".*multiple adapters.*")
+                    pipe.load_lora_weights(str(f.parent), weight_name=f.name, adapter_name=spec.name)
             except (ValueError, KeyError, RuntimeError) as exc:
                 unload_loras(pipe)
                 raise EngineError("lora_invalid", f"could not load LoRA {f.name}: {exc}") from None

@@ -18,7 +18,7 @@ device             "auto"                      auto (cuda if present) | cuda | c
 dtype              "auto"                      auto (bf16 on cuda, fp32 on cpu) | bf16 | fp16 | fp32
 compile            false                       torch.compile the transformer
 window_length      49                          KIVE window (4k+1 frames)
-window_stride      48                          frames between window starts
+window_stride      window_length − 1           frames between window starts
 conditioning       {}                          overrides of ConditioningConfig fields
 feather            3                           feather (px) when compositing a keyframe preview
 =================  ==========================  =====================================================
@@ -50,7 +50,7 @@ class VividSettings:
     dtype: str = "auto"
     compile: bool = False
     window_length: int = 49
-    window_stride: int = 48
+    window_stride: int | None = None  # None: window_length - 1 (one known frame of overlap)
     conditioning: dict[str, object] = field(default_factory=dict)
     feather: int = 3
 
@@ -79,6 +79,8 @@ class VividSettings:
             if "resolution" in kw:
                 kw["resolution"] = tuple(int(v) for v in kw["resolution"])  # type: ignore[union-attr]
             s = cls(**kw)  # type: ignore[arg-type]
+            if s.window_stride is None:
+                s = cls(**{**kw, "window_stride": max(1, s.window_length - 1)})  # type: ignore[arg-type]
         except (TypeError, ValueError) as exc:
             raise EngineError("bad_settings", f"invalid vivid settings: {exc}") from None
         s.validate()
@@ -95,7 +97,7 @@ class VividSettings:
             raise bad(f"resolution must be [height, width] in multiples of 16, got {list(res)}")
         if self.window_length < 1 or self.window_length % 4 != 1:
             raise bad(f"window_length must be 4k+1, got {self.window_length}")
-        if not 1 <= self.window_stride <= max(1, self.window_length - 1):
+        if self.window_stride is None or not 1 <= self.window_stride <= max(1, self.window_length - 1):
             raise bad(f"window_stride must be in [1, {self.window_length - 1}], got {self.window_stride}")
         if self.dtype not in ("auto", "bf16", "fp16", "fp32"):
             raise bad(f"dtype must be auto, bf16, fp16 or fp32, got {self.dtype!r}")

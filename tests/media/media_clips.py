@@ -12,6 +12,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+
 from vivid_desktop.media import synth
 
 W, H = 160, 96

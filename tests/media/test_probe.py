@@ -7,8 +7,8 @@ from fractions import Fraction
 
 import av
 import pytest
+from media_clips import VFR_TIMES, H, W
 
-from media_clips import H, VFR_TIMES, W
 from vivid_desktop.media import synth
 from vivid_desktop.media.errors import MediaError
 from vivid_desktop.media.probe import MediaInfo, probe

@@ -15,7 +15,13 @@ from pydantic import BaseModel
 
 from model_runtime.protocol import messages as m
 from model_runtime.protocol.envelope import make_message, parse_envelope
-from model_runtime.protocol.jobs import EditKeyframeRequest, KeyframeSpec, RenderPlan, TrackMasksRequest
+from model_runtime.protocol.jobs import (
+    EditKeyframeRequest,
+    KeyframeSpec,
+    RenderPlan,
+    TrackMasksRequest,
+    TrainRequest,
+)
 
 GOLDEN = Path(__file__).parent / "golden"
 UPDATE = os.environ.get("VIVID_UPDATE_GOLDEN") == "1"
@@ -118,6 +124,18 @@ SAMPLES: dict[str, tuple[BaseModel, str | None]] = {
         "job-1",
     ),
     "propagate_reply": (m.PropagateReply(job_id="job-1", position=1), "job-1"),
+    "train": (
+        TrainRequest(
+            data="/p/project.vivid",
+            model="/models/cogvideox-fun-inp",
+            output="/p/loras/mine.safetensors",
+            steps=200,
+            rank=32,
+        ),
+        "job-2",
+    ),
+    "train_reply": (m.TrainReply(job_id="job-2"), "job-2"),
+    "metrics": (m.Metrics(step=12, values={"loss": 0.1234, "lr": 0.0001}), "job-2"),
     "started": (m.Started(kind="propagate"), "job-1"),
     "progress": (m.Progress(done=12, total=97, message="window 1/2", eta_s=31.5, preview=PREVIEW), "job-1"),
     "frame_ready": (m.FrameReady(frame=12, path="/p/render/000012.png", preview=PREVIEW), "job-1"),

@@ -13,7 +13,7 @@ from conftest import real_spec
 
 from model_runtime.protocol import messages as m
 from model_runtime.protocol.envelope import decode_message, encode_message, make_message
-from model_runtime.protocol.jobs import EditKeyframeRequest, RenderPlan
+from model_runtime.protocol.jobs import EditKeyframeRequest, RenderPlan, TrainRequest
 from model_runtime.protocol.wire import ConnectionClosed, FrameReader, encode_frame
 from vivid_desktop.runtime_client import RequestFailed, RuntimeClient, RuntimeState, preview_bytes
 from vivid_desktop.runtime_client.launch import connect, handshake, spawn
@@ -110,7 +110,7 @@ def test_incompatible_major_is_refused_with_a_clear_message():
 
 def test_job_events_and_exactly_one_terminal(client, tmp_path, source, mask):
     events = []
-    job = client.submit(plan(tmp_path, source, mask), on_event=events.append)
+    job = client.submit(plan(tmp_path, source, mask, metrics=True), on_event=events.append)
     terminal = job.wait(20)
     assert terminal.msg_type == "succeeded" and job.accepted
     assert job.result["frames"] == 6 and job.result["missing"] == 0
@@ -123,6 +123,8 @@ def test_job_events_and_exactly_one_terminal(client, tmp_path, source, mask):
     previews = [preview_bytes(e) for e in events if preview_bytes(e)]
     assert previews and previews[0][0].format == "jpeg" and previews[0][1][:2] == b"\xff\xd8"
     assert all(e.job_id == job.job_id for e in events)
+    metrics = [(e.content.step, e.content.values) for e in events if e.msg_type == "metrics"]
+    assert metrics == [(n, {"loss": 1.0 / (n + 1)}) for n in range(6)]
 
 
 def test_ping_answers_while_a_job_runs(client, tmp_path, source, mask):
@@ -181,22 +183,25 @@ def test_bad_requests_get_error_replies_and_end_the_job(client, tmp_path, source
         output=str(tmp_path / "k.png"),
     )
     assert client.submit(edit).wait(5).content.code == "file_not_found"
+    train = TrainRequest(
+        data=str(tmp_path / "no-data"), model=str(tmp_path), output=str(tmp_path / "l.safetensors")
+    )
+    refused = client.submit(train)
+    assert refused.kind == "train" and refused.wait(5).content.code == "file_not_found"
     assert client.ping(1.0) < 1.0
 
 
 def test_raw_bad_messages_get_error_replies(client, tmp_path):
-    sock = client._sock  # speak raw frames next to the client: replies arrive via on_event
-    got = []
+    got = []  # raw frames go out through the client's writer; replies to them arrive via on_event
     client._on_event = got.append
     unknown = make_message(m.Ping(), session="t").to_json()
     unknown["header"]["msg_type"] = "teleport"
     unknown["content"] = {"where": "mars"}
     wrong_types = make_message(m.Cancel(job_id="x"), session="t").to_json()
     wrong_types["content"] = {"job_id": {"nested": [1, 2]}}
-    with client._send_lock:
-        for data in (unknown, wrong_types):
-            sock.sendall(encode_frame(json.dumps(data).encode()))
-        sock.sendall(encode_frame(b"{not json"))
+    for data in (unknown, wrong_types):
+        client._outbox.put(encode_frame(json.dumps(data).encode()))
+    client._outbox.put(encode_frame(b"{not json"))
     deadline = time.monotonic() + 5
     while len(got) < 3 and time.monotonic() < deadline:
         time.sleep(0.02)

@@ -1,9 +1,277 @@
-"""Sub-commands (being written)."""
+"""``vivid edit``: edit a clip from the command line through a real runtime process, exactly as the GUI does.
+
+Steps: prepare masks and keyframes in a work folder (scaled to the clip with a warning), start the runtime
+(:mod:`vivid_desktop.runtime_client`), optionally track the mask (``track_masks``), render (``propagate``)
+into ``WORK/render``, export OUT with the clip's audio. A crash of the runtime mid-render is survived: the
+supervisor restarts it and the render resumes from the finished frames. Ctrl-C cancels the job, waits for
+its terminal event and shuts the runtime down. Any failure: one line on stderr and exit status 1.
+"""
 
 from __future__ import annotations
 
 import argparse
+import queue
+import shutil
+import sys
+import tempfile
+from contextlib import contextmanager, suppress
+from fractions import Fraction
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from vivid_desktop.cli.edit_inputs import (
+    EditError,
+    MaskInput,
+    parse_keyframe,
+    prepare_keyframe,
+    prepare_masks,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from pydantic import BaseModel
+
+    from vivid_desktop.runtime_client import Job, Supervisor
+
+#: How long Ctrl-C waits for the runtime to confirm the cancel before shutting it down anyway.
+CANCEL_WAIT_S = 30.0
+#: Runtime deaths survived by resubmitting the render (it resumes from the finished frames).
+RESUBMITS = 2
+
+
+class Cancelled(Exception):
+    """The user pressed Ctrl-C; the job is cancelled."""
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    """Add this module's sub-commands to ``vivid``."""
+    """Add ``vivid edit`` to the ``vivid`` command."""
+    p = sub.add_parser(
+        "edit",
+        help="edit a clip (delete, add or modify what a mask covers) and export the result",
+        description="Delete, add or modify the masked region of CLIP with the flow (CPU) or vivid "
+        "(diffusion) engine and export OUT (format from its extension) with CLIP's audio. MASK is one "
+        "PNG (every frame; with --track, the first keyframe's mask, tracked through the clip), a folder "
+        "of per-frame PNGs (000012.png; frames without one use the nearest), or a mask video.",
+    )
+    p.add_argument("clip", type=Path, metavar="CLIP")
+    p.add_argument("--mask", required=True, type=Path, metavar="MASK")
+    p.add_argument("--task", required=True, choices=["delete", "add", "modify"])
+    p.add_argument("--caption", default=None, help="what the masked region should show (add/modify)")
+    p.add_argument(
+        "--keyframe", action="append", default=[], metavar="N=IMAGE", help="edited frame N; repeatable"
+    )
+    p.add_argument(
+        "--track", action="store_true", help="track the mask from the first keyframe through the clip"
+    )
+    p.add_argument("--engine", default="flow", choices=["flow", "vivid"])
+    p.add_argument("--model", type=Path, metavar="DIR", help="model folder (vivid engine)")
+    p.add_argument("--lora", action="append", default=[], type=Path, metavar="FILE", help="LoRA; repeatable")
+    p.add_argument("--range", metavar="A:B", help="edit and write frames A to B-1 only (default: all)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--quality", choices=["draft", "standard", "high"], default="standard")
+    p.add_argument("--work", type=Path, metavar="DIR", help="keep the work folder here (a rerun resumes)")
+    p.add_argument("-o", "--output", required=True, type=Path, metavar="OUT")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from vivid_desktop.media.errors import MediaError
+    from vivid_desktop.runtime_client import RuntimeClientError
+
+    try:
+        with _work_folder(args.work) as work:
+            edit(args, work)
+    except (Cancelled, KeyboardInterrupt):  # Ctrl-C outside a job: the runtime's shutdown cancels its work
+        print("vivid edit: cancelled", file=sys.stderr)
+        return 130
+    except (EditError, MediaError, RuntimeClientError, OSError) as exc:
+        print(f"vivid edit: {exc}", file=sys.stderr)
+        return 1
+    print(f"vivid edit: wrote {args.output}", file=sys.stderr)
+    return 0
+
+
+def warn(text: str) -> None:
+    print(f"vivid edit: warning: {text}", file=sys.stderr)
+
+
+def edit(args: argparse.Namespace, work: Path) -> None:
+    """Prepare inputs, run the jobs on a supervised runtime, export."""
+    from model_runtime.protocol.jobs import DELETE_CAPTION, KeyframeSpec, RenderPlan, TrackMasksRequest
+    from vivid_desktop.cli.export_cmd import parse_range
+    from vivid_desktop.media.probe import probe
+
+    clip = args.clip.expanduser().resolve()
+    if not clip.is_file():
+        raise EditError(f"clip not found: {clip}")
+    info = probe(clip)
+    size = (info.width, info.height)
+    try:
+        a, b = parse_range(args.range)
+    except ValueError as exc:
+        raise EditError(str(exc)) from None
+    frames = range(a or 0, info.frame_count if b is None else b)
+    if not 0 <= frames.start < frames.stop <= info.frame_count:
+        raise EditError(f"--range {args.range}: the clip has frames 0 to {info.frame_count - 1}")
+    keyed = dict(parse_keyframe(text) for text in args.keyframe)
+    outside = [n for n in keyed if n not in frames]
+    if outside:
+        raise EditError(f"keyframe {outside[0]} is outside the frames {frames.start}:{frames.stop}")
+    masks = prepare_masks(args.mask.expanduser().resolve(), work, size, frames, warn)
+    settings = _settings(args)
+    with _runtime(work) as sup:
+        _check_engine(sup, args.engine)
+        if args.track:
+            masks = _track(sup, clip, masks, frames, keyed, work, TrackMasksRequest, KeyframeSpec)
+        keyframes = [
+            KeyframeSpec(
+                frame=n, mask=str(masks.for_frame(n)), image=str(prepare_keyframe(n, img, work, size, warn))
+            )
+            for n, img in sorted(keyed.items())
+        ]
+        plan = RenderPlan(
+            source=str(clip),
+            start=frames.start,
+            stop=frames.stop,
+            task=args.task,
+            mask=str(masks.single) if masks.single else None,
+            mask_dir=str(masks.folder) if masks.folder else None,
+            keyframes=keyframes,
+            caption=args.caption
+            if args.caption is not None
+            else (DELETE_CAPTION if args.task == "delete" else ""),
+            engine=args.engine,
+            seed=args.seed,
+            settings=settings,
+            output_dir=str(work / "render"),
+        )
+        _render(sup, plan, len(frames))
+    _export(work / "render", args, clip, info, frames)
+
+
+def _settings(args: argparse.Namespace) -> dict[str, object]:
+    settings: dict[str, object] = {}
+    if args.model is not None:
+        settings["model"] = str(args.model.expanduser().resolve())
+    if args.lora:
+        settings["loras"] = [str(p.expanduser().resolve()) for p in args.lora]
+    if args.engine == "vivid" and "model" not in settings:
+        raise EditError("the vivid engine needs --model DIR")
+    return settings
+
+
+@contextmanager
+def _work_folder(work: Path | None) -> Iterator[Path]:
+    if work is not None:
+        work.mkdir(parents=True, exist_ok=True)
+        yield work.resolve()
+        return
+    temp = Path(tempfile.mkdtemp(prefix="vivid-edit-"))
+    try:
+        yield temp
+    finally:
+        shutil.rmtree(temp, ignore_errors=True)
+
+
+@contextmanager
+def _runtime(work: Path) -> Iterator[Supervisor]:
+    """A supervised runtime for the duration of the edit; always shut down (request → terminate → kill)."""
+    from vivid_desktop.runtime_client import LaunchSpec, Supervisor
+
+    sup = Supervisor(LaunchSpec(log_path=work / "runtime.log"), restart_delay_s=0.2)
+    sup.start()
+    try:
+        sup.wait_ready(120)
+        yield sup
+    finally:
+        sup.stop()
+
+
+def _check_engine(sup: Supervisor, name: str) -> None:
+    hello = sup.wait_ready(120)
+    engine = next((e for e in hello.engines if e.name == name), None)
+    if engine is None or not engine.available:
+        reason = engine.reason if engine else "the runtime does not know it"
+        raise EditError(f"the {name} engine is not available: {reason}")
+
+
+def _track(sup, clip, masks: MaskInput, frames: range, keyed, work: Path, request_cls, spec_cls) -> MaskInput:
+    if masks.single is not None:
+        first = min(keyed) if keyed else frames.start
+        anchors = [spec_cls(frame=first, mask=str(masks.single))]
+    else:
+        assert masks.folder is not None
+        anchors = [spec_cls(frame=int(p.stem), mask=str(p)) for p in sorted(masks.folder.glob("[0-9]*.png"))]
+    out = work / "tracked"
+    request = request_cls(
+        source=str(clip), start=frames.start, stop=frames.stop, anchors=anchors, output_dir=str(out)
+    )
+    _run_job(sup, request, "tracking", len(frames), out)
+    return MaskInput(folder=out)
+
+
+def _render(sup: Supervisor, plan: BaseModel, total: int) -> None:
+    """Run the render; when the runtime dies, wait for the restart and submit it again (it resumes)."""
+    for attempt in range(RESUBMITS + 1):
+        job = _run_job(sup, plan, "rendering", total, Path(plan.output_dir))  # type: ignore[attr-defined]
+        if job.succeeded:
+            return
+        code, message = job.error or ("failed", "failed")
+        if code != "runtime_died" or attempt == RESUBMITS:
+            raise EditError(message)
+        warn(f"{message}; restarting the runtime and resuming")
+        sup.wait_ready(120)
+
+
+def _bar(**kwargs):
+    """A tqdm bar on stderr (hidden when stderr is not a terminal), without tqdm's monitor thread."""
+    from tqdm import tqdm
+
+    tqdm.monitor_interval = 0  # the monitor thread would outlive the command (and leak in tests)
+    return tqdm(file=sys.stderr, disable=None, dynamic_ncols=True, **kwargs)
+
+
+def _run_job(sup: Supervisor, request: BaseModel, label: str, total: int, out: Path) -> Job:
+    """Submit, show progress, return the finished job; Ctrl-C cancels it (and raises :class:`Cancelled`)."""
+    events: queue.Queue = queue.Queue()
+    done_before = len(list(out.glob("[0-9]*.png"))) if out.is_dir() else 0
+    with _bar(total=total, initial=min(done_before, total), desc=label, unit="frame") as bar:
+        job = sup.submit(request, on_event=events.put)
+        try:
+            while not (job.done() and events.empty()):
+                try:
+                    msg = events.get(timeout=0.2)
+                except queue.Empty:
+                    continue
+                if msg.msg_type == "frame_ready":
+                    bar.update(1)
+                elif msg.msg_type == "progress" and msg.content.message:
+                    bar.set_postfix_str(msg.content.message, refresh=False)
+        except KeyboardInterrupt:
+            bar.write("vivid edit: cancelling…", file=sys.stderr)
+            job.cancel()
+            with suppress(TimeoutError):
+                job.wait(CANCEL_WAIT_S)
+            raise Cancelled from None
+    if job.error is not None and job.error[0] != "runtime_died":
+        raise EditError(job.error[1])
+    return job
+
+
+def _export(render: Path, args: argparse.Namespace, clip: Path, info, frames: range) -> None:
+    from vivid_desktop.media.export import export_folder
+
+    with _bar(total=len(frames), desc="exporting", unit="frame") as bar:
+        try:
+            export_folder(
+                render,
+                args.output,
+                rate=info.rate,
+                audio_source=clip if info.has_audio else None,
+                audio_start=Fraction(frames.start) / info.rate,
+                quality=args.quality,
+                progress=lambda done, total: bar.update(done - bar.n),
+            )
+        except KeyboardInterrupt:
+            raise Cancelled from None

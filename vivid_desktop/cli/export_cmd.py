@@ -69,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
         start, stop = parse_range(args.range)
         store = open_project(args.project)
         start, stop = export_range(store, start, stop)
-        with _progress(stop - start, sys.stderr) as report:
+        with _Progress(stop - start, sys.stderr) as report:
             out = export_project(
                 store,
                 args.output,
@@ -87,7 +87,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-class _progress:
+class _Progress:
     """A tqdm bar on a terminal, throttled plain lines otherwise; a context manager giving the callback."""
 
     def __init__(self, total: int, stream: TextIO):

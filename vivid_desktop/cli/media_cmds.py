@@ -11,7 +11,7 @@ import json
 import sys
 import time
 from collections.abc import Callable
-from typing import TextIO
+from typing import Any, TextIO
 
 #: Plain progress lines are printed at most this often (and at the end).
 PLAIN_INTERVAL_S = 2.0
@@ -23,7 +23,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "probe",
         help="print a clip's size, rotation, exact frame rate, frame count, duration and audio as JSON",
         description="Read a clip's streams and print what VIVID will work with, as JSON on stdout. Frame "
-        "rates and durations are exact fractions (\"30000/1001\"); width/height are the display size.",
+        'rates and durations are exact fractions ("30000/1001"); width/height are the display size.',
     )
     p.add_argument("clip", metavar="CLIP", help="the video file")
     p.set_defaults(func=run_probe)
@@ -76,7 +76,7 @@ class _Progress:
 
     def __init__(self, label: str, stream: TextIO) -> None:
         self.label, self.stream = label, stream
-        self.bar = None
+        self.bar: Any = None
         self.last_line = 0.0
 
     def __enter__(self) -> Callable[[int, int], None]:
@@ -87,7 +87,9 @@ class _Progress:
             if self.bar is None:
                 from tqdm import tqdm
 
-                self.bar = tqdm(total=total, unit="frame", desc=self.label, file=self.stream, dynamic_ncols=True)
+                self.bar = tqdm(
+                    total=total, unit="frame", desc=self.label, file=self.stream, dynamic_ncols=True
+                )
             self.bar.update(done - self.bar.n)
         elif done == total or time.monotonic() - self.last_line >= PLAIN_INTERVAL_S:
             self.last_line = time.monotonic()

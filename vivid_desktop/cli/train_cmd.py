@@ -48,6 +48,7 @@ _OPTIONS: list[tuple[str, type, str, str]] = [
     ("precision", str, "{auto,bf16,fp32}", "auto = bf16 on CUDA, fp32 on CPU"),
     ("train_patch_embed", str, "{auto,always,never}", "train the widened patch embedding fully"),
     ("work_dir", str, "DIR", "checkpoints, latent cache, renders (default LORA.safetensors.work)"),
+    ("cache_dir", str, "DIR", "latent cache, shareable between runs (default WORK_DIR/cache)"),
 ]
 
 
@@ -109,7 +110,7 @@ def build_request(args: argparse.Namespace) -> TrainRequest:
     for name in [option[0] for option in _OPTIONS] + ["train_ff", "gradient_checkpointing", "resume"]:
         value = getattr(args, name, None)
         if value is not None:
-            fields[name] = str(Path(value).absolute()) if name == "work_dir" else value
+            fields[name] = str(Path(value).absolute()) if name in ("work_dir", "cache_dir") else value
     return TrainRequest(**fields)
 
 

@@ -19,9 +19,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from fractions import Fraction
 from pathlib import Path
+from typing import cast
 
 import av
 import numpy as np
+from av.audio.stream import AudioStream
 
 from vivid_desktop.media.errors import open_container
 from vivid_desktop.media.export_formats import ExportFormat
@@ -37,46 +39,52 @@ _USUAL_LAYOUTS = {1: "mono", 2: "stereo", 3: "2.1", 4: "quad", 5: "5.0", 6: "5.1
 Output = av.container.OutputContainer
 
 
-def _start(packet: av.Packet) -> Fraction | None:
+def _timestamp(packet: av.Packet) -> tuple[int, Fraction] | None:
+    """The packet's presentation (else decoding) timestamp and its time base; None when it has none."""
     ts = packet.pts if packet.pts is not None else packet.dts
-    return None if ts is None else ts * Fraction(packet.time_base)
+    if ts is None or packet.time_base is None:
+        return None
+    return ts, Fraction(packet.time_base)
+
+
+def _start(packet: av.Packet) -> Fraction | None:
+    stamp = _timestamp(packet)
+    return None if stamp is None else stamp[0] * stamp[1]
 
 
 class _CopyTrack:
     """Stream copy: the kept packet nearest the in-point starts at zero; later packets keep their spacing."""
 
-    def __init__(self, src: av.audio.stream.AudioStream, out: Output, fmt: ExportFormat, zero: Fraction):
-        self.stream = out.add_stream_from_template(src)
+    def __init__(self, src: AudioStream, out: Output, fmt: ExportFormat, zero: Fraction):
+        self.stream = cast(AudioStream, out.add_stream_from_template(src))
         self.zero = zero
         self.keep_priming = fmt.negative_ts
         self.offset: int | None = None  # the source pts that becomes export time 0
-        self.priming: av.Packet | None = None  # the last packet before the in-point
-        self.queue: list[av.Packet] = []
+        self.priming: tuple[int, Fraction, av.Packet] | None = None  # the last packet before the in-point
+        self.queue: list[tuple[int, Fraction, av.Packet]] = []  # (timestamp, time base, packet)
 
     def feed(self, packet: av.Packet) -> None:
-        start = _start(packet)
-        if start is None:
+        stamp = _timestamp(packet)
+        if stamp is None:
             return
-        tb = Fraction(packet.time_base)
-        pts = packet.pts if packet.pts is not None else packet.dts
+        pts, tb = stamp
+        start = pts * tb
         if self.offset is None:
             half = Fraction(packet.duration or 0) * tb / 2
             if start + half < self.zero:
-                self.priming = packet
+                self.priming = (pts, tb, packet)
                 return
             # Cut on this packet's boundary when it is the nearest; audio that starts later than the
             # in-point keeps its place (the muxer writes the delay), it is not pulled forward.
             self.offset = pts if start - self.zero <= half else round(self.zero / tb)
             if self.keep_priming and self.priming is not None:
                 self.queue.append(self.priming)
-        self.queue.append(packet)
+        self.queue.append((pts, tb, packet))
 
     def release(self, limit: Fraction, out: Output, final: bool) -> None:
         """Mux queued packets whose middle is before ``limit`` (export seconds); ``final`` drops the rest."""
         while self.queue:
-            packet = self.queue[0]
-            tb = Fraction(packet.time_base)
-            pts = packet.pts if packet.pts is not None else packet.dts
+            pts, tb, packet = self.queue[0]
             assert self.offset is not None
             middle = (pts - self.offset + Fraction(packet.duration or 0) / 2) * tb
             if middle >= limit:
@@ -100,7 +108,7 @@ def _sample_format(codec: str, source: av.AudioFormat) -> str:
 class _EncodeTrack:
     """Decode, convert, trim to the exact sample and re-encode."""
 
-    def __init__(self, src: av.audio.stream.AudioStream, out: Output, codec: str, zero: Fraction):
+    def __init__(self, src: AudioStream, out: Output, codec: str, zero: Fraction):
         cc = src.codec_context
         rates = av.codec.Codec(codec, "w").audio_rates
         self.rate = cc.sample_rate if not rates or cc.sample_rate in rates else 48000
@@ -109,7 +117,7 @@ class _EncodeTrack:
         if self.layout.endswith("channels"):
             self.layout = _USUAL_LAYOUTS.get(cc.channels, self.layout)
         self.format = _sample_format(codec, cc.format)
-        self.stream = out.add_stream(codec, rate=self.rate)
+        self.stream = cast(AudioStream, out.add_stream(codec, rate=self.rate))
         self.stream.layout = self.layout
         self.stream.format = self.format
         if codec == "aac":
@@ -125,9 +133,11 @@ class _EncodeTrack:
         self.written = 0  # samples handed to the encoder
 
     def feed(self, packet: av.Packet | None) -> None:
-        frames = packet.decode() if packet is not None else [None]
+        frames = cast(list[av.AudioFrame | None], packet.decode() if packet is not None else [None])
         for frame in frames:
-            t = None if frame is None or frame.pts is None else frame.pts * Fraction(frame.time_base)
+            t = None
+            if frame is not None and frame.pts is not None and frame.time_base is not None:
+                t = frame.pts * Fraction(frame.time_base)
             for chunk in self.resampler.resample(frame):
                 if self.pos is None:
                     self.pos = round(((t if t is not None else self.zero) - self.zero) * self.rate)
@@ -176,9 +186,7 @@ class _EncodeTrack:
         out.mux(self.stream.encode(frame))
 
 
-def _track(
-    src: av.audio.stream.AudioStream, out: Output, fmt: ExportFormat, zero: Fraction
-) -> _CopyTrack | _EncodeTrack:
+def _track(src: AudioStream, out: Output, fmt: ExportFormat, zero: Fraction) -> _CopyTrack | _EncodeTrack:
     codec = src.codec_context.name
     if codec.startswith("pcm_") and codec in fmt.audio_copy:
         # PCM is "re-encoded" to itself: lossless like a copy, and trimmed to the exact sample.
@@ -196,16 +204,18 @@ class AudioCarrier:
         try:
             streams = list(self._in.streams.audio)
             video = self._in.streams.video
-            origin = (
-                video[0].start_time * Fraction(video[0].time_base) if video and video[0].start_time else 0
-            )
+            first = video[0] if video else None
+            origin = Fraction(0)
+            if first is not None and first.start_time is not None and first.time_base is not None:
+                origin = first.start_time * Fraction(first.time_base)
             #: the source time that becomes time zero of the export
-            self.zero = Fraction(origin) + Fraction(start)
+            self.zero = origin + Fraction(start)
             self.tracks = {s.index: _track(s, out, fmt, self.zero) for s in streams}
             self._packets: Iterator[av.Packet] = iter(())
             if streams:
-                if self.zero > _PREROLL:
-                    target = int((self.zero - _PREROLL) / Fraction(streams[0].time_base))
+                tb = streams[0].time_base
+                if self.zero > _PREROLL and tb is not None:
+                    target = int((self.zero - _PREROLL) / Fraction(tb))
                     self._in.seek(target, stream=streams[0], backward=True)
                 self._packets = self._in.demux(*streams)
         except BaseException:

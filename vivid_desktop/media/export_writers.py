@@ -9,10 +9,13 @@ from __future__ import annotations
 import contextlib
 from fractions import Fraction
 from pathlib import Path
+from typing import cast
 
 import av
 import cv2
 import numpy as np
+from av.video.reformatter import ColorRange
+from av.video.stream import VideoStream
 
 from vivid_desktop.media.errors import MediaError
 from vivid_desktop.media.export_audio import AudioCarrier
@@ -20,11 +23,9 @@ from vivid_desktop.media.export_formats import ExportFormat, encoder_options, pi
 
 #: numpy channel count → the PyAV name of the frames we are handed
 _INPUT_FORMATS = {1: "gray", 3: "rgb24", 4: "rgba"}
-#: Y'CbCr conversion: BT.709 matrix, limited ("TV") range, and the stream is tagged to match, so players
-#: and our own reader turn it back into the same RGB.
-_YUV_CONVERSION = {"dst_colorspace": "ITU709", "dst_color_range": "MPEG"}
+#: Y'CbCr conversion uses the BT.709 matrix and limited ("TV") range, and the stream is tagged to match,
+#: so players and our own reader turn it back into the same RGB.
 _BT709 = 1
-_RANGE_TV = 1
 
 
 def channels_of(shape: tuple[int, ...]) -> int:
@@ -81,7 +82,7 @@ class ContainerWriter(FrameWriter):
         # 4:2:0 needs even sizes: pad the right/bottom edge by repeating the last column/row (no scaling, and
         # no dark fringe bleeding into the chroma); decoders return the padded size, content at top-left.
         self.pad = (width % 2, height % 2) if fmt.even_size else (0, 0)
-        opts = encoder_options(fmt, quality, channels) | dict(options or {})
+        opts: dict[str, object] = {**encoder_options(fmt, quality, channels), **(options or {})}
         # faststart puts the index first, so players and browsers can start before the whole file is read.
         muxer_options = {"movflags": "+faststart"} if fmt.container in ("mp4", "mov") else {}
         self.container = av.open(str(path), "w", format=fmt.container, options=muxer_options)
@@ -99,9 +100,9 @@ class ContainerWriter(FrameWriter):
             self.abort()
             raise
 
-    def _add_video_stream(self, fmt: ExportFormat, width: int, height: int, opts: dict[str, str]) -> None:
+    def _add_video_stream(self, fmt: ExportFormat, width: int, height: int, opts: dict[str, object]) -> None:
         assert fmt.codec is not None
-        stream = self.container.add_stream(fmt.codec, rate=self.rate)
+        stream = cast(VideoStream, self.container.add_stream(fmt.codec, rate=self.rate))
         stream.width, stream.height, stream.pix_fmt = width, height, self.pix_fmt
         # One tick per frame: 30000/1001 fps → time base 1001/30000, so timestamps stay exact integers.
         self.time_base = 1 / self.rate
@@ -111,7 +112,7 @@ class ContainerWriter(FrameWriter):
         if self.yuv:
             cc = stream.codec_context
             cc.colorspace = cc.color_primaries = cc.color_trc = _BT709
-            cc.color_range = _RANGE_TV
+            cc.color_range = ColorRange.MPEG
         if not fmt.codec.startswith(("libx264", "libx265")):
             # x264/x265 run their own thread pools; ProRes and FFV1 need FFmpeg's frame/slice threads.
             stream.codec_context.thread_type = "AUTO"
@@ -125,7 +126,10 @@ class ContainerWriter(FrameWriter):
             widths = ((0, self.pad[1]), (0, self.pad[0])) + ((0, 0),) * (frame.ndim - 2)
             frame = np.pad(frame, widths, mode="edge")
         vf = av.VideoFrame.from_ndarray(np.ascontiguousarray(frame), format=self.input_format)
-        vf = vf.reformat(format=self.pix_fmt, **(_YUV_CONVERSION if self.yuv else {}))
+        if self.yuv:
+            vf = vf.reformat(format=self.pix_fmt, dst_colorspace=_BT709, dst_color_range=ColorRange.MPEG)
+        else:
+            vf = vf.reformat(format=self.pix_fmt)
         vf.pts, vf.time_base = self.count, self.time_base
         self.container.mux(self.stream.encode(vf))
         self.count += 1

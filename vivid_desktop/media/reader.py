@@ -3,11 +3,12 @@
 How a read is served, cheapest first:
 
 1. the frame cache (LRU, bounded in bytes; :mod:`vivid_desktop.media.cache`);
-2. decoding *forward* from where the decoder stands, when the target lies ahead in the same GOP (or only
+2. the last few frames the decoder produced (stepping back a frame after a seek decodes nothing);
+3. decoding *forward* from where the decoder stands, when the target lies ahead in the same GOP (or only
    a few frames past the next keyframe) — scrubbing forward and playback never seek;
-3. seeking to the keyframe that starts the target's GOP and decoding forward from there, skipping
-   non-reference frames before the target;
-4. if the stream overshoots or ends without the target (wrong keyframe flags, open GOPs, damage): the
+4. seeking to the keyframe that starts the target's GOP and decoding forward from there, skipping
+   non-reference frames well before the target;
+5. if the stream overshoots or ends without the target (wrong keyframe flags, open GOPs, damage): the
    previous keyframes, then the start of the file. Only then a :class:`MediaError`.
 
 Frames are matched by their exact container timestamp from the :class:`FrameIndex`, never by counting,
@@ -102,15 +103,15 @@ class FrameReader:
         stop = self.frame_count if stop is None else min(stop, self.frame_count)
         if start < 0:
             self.index.check(start)
-        last_k = -1
+        last_k, frame = -1, np.empty(0, np.uint8)
         for n in range(start, stop):
             k = self.index.source_frame(n)
             if k != last_k:
-                frame = self.cache.get(k)
-                if frame is None:
+                cached = self.cache.get(k)
+                if cached is None:
                     with self._lock:
-                        frame = self._decode_rgb(k, n)
-                last_k = k
+                        cached = self._decode_rgb(k, n)
+                last_k, frame = k, cached
             # A cached frame is shared and read-only; a repeated one (variable rate) must stay pristine.
             shared = not frame.flags.writeable or (n + 1 < stop and self.index.source_frame(n + 1) == k)
             yield frame.copy() if shared else frame
@@ -121,7 +122,7 @@ class FrameReader:
         stop = self.frame_count if stop is None else min(stop, self.frame_count)
         if start < 0:
             self.index.check(start)
-        last_k, frame = -1, None
+        last_k = -1
         for n in range(start, stop):
             k = self.index.source_frame(n)
             if k != last_k:
@@ -147,12 +148,17 @@ class FrameReader:
     def _decode_rgb(self, k: int, n: int) -> np.ndarray:
         return to_rgb(self._decode(k, n), self.info.rotation)
 
-    def _decode(self, k: int, n: int):
+    def _decode(self, k: int, n: int) -> av.VideoFrame:
         dec, index = self._decoder, self.index
-        if dec._container is None:
+        if not dec.is_open:
             dec.restart()
+        recent = dec.recent.get(k)
+        if recent is not None:
+            return recent
         target = index.source_pts(k)
         kf = index.keyframe_at_or_before(k)
+        # decode the last few frames before the target fully, so stepping back from it is free
+        full_from = index.source_pts(max(kf, k - dec.keep_recent + 1))
         pos = dec.position
         forward = pos is not None and pos < k and (kf <= pos + 1 or kf - pos <= FORWARD_SLACK)
         for start in self._attempts(kf, forward):
@@ -160,7 +166,7 @@ class FrameReader:
                 dec.restart()
             elif start is not None:
                 dec.seek(start)
-            frame = dec.decode_to(k, target)
+            frame = dec.decode_to(k, target, full_from)
             if frame is not None:
                 return frame
         raise decode_error(self.path, n)

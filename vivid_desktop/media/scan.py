@@ -9,7 +9,7 @@ decodes at all. Inputs an editor cannot use raise :class:`MediaError` here, once
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -89,6 +89,7 @@ def scan(path: str | Path, progress: Progress | None = None, cancel: Cancel | No
 
 
 def video_stream(container: av.container.InputContainer, path: Path) -> av.video.stream.VideoStream:
+    """The clip's picture stream: the first video stream that is not cover art; else a MediaError."""
     if container.format.name.endswith("_pipe") or container.format.name in _IMAGE_FORMATS:
         raise MediaError(f"{path.name} is a still image, not a video.", path)
     videos = [s for s in container.streams.video if not s.disposition & av.stream.Disposition.attached_pic]
@@ -105,7 +106,7 @@ def _demux(container, stream, progress: Progress | None, cancel: Cancel | None):
     packets: list[tuple[int | None, int | None, bool, int]] = []
     audio_ext: dict[int, list[int]] = {}
     wanted = [stream, *container.streams.audio]
-    for i, packet in enumerate(container.demux(wanted)):
+    for i, packet in enumerate(_readable(container.demux(wanted), packets)):
         if packet.size == 0:  # the flush packet PyAV adds at the end of each stream
             continue
         if packet.stream.type == "video":
@@ -122,6 +123,20 @@ def _demux(container, stream, progress: Progress | None, cancel: Cancel | None):
     if progress is not None:
         progress(total, total)
     return packets, audio_ext
+
+
+def _readable(packets: Iterator[av.Packet], so_far: list) -> Iterator[av.Packet]:
+    """Packets until the container cannot be read further: damage after the start ends the file there."""
+    while True:
+        try:
+            packet = next(packets)
+        except StopIteration:
+            return
+        except av.error.FFmpegError:
+            if not so_far:
+                raise
+            return
+        yield packet
 
 
 def _stream_facts(container, stream) -> dict:

@@ -270,3 +270,40 @@ def corrupted_copy(
     data[a : a + n] = np.random.default_rng(seed).integers(0, 256, n, dtype=np.uint8).tobytes()
     Path(dst).write_bytes(bytes(data[: len(data)]))
     return Path(dst)
+
+
+# -- scenes for the flow engine's tests ------------------------------------------------------------
+
+
+def deforming_scene(
+    n_frames: int = 24,
+    width: int = 160,
+    height: int = 96,
+    velocity: tuple[float, float] = (2.0, 0.5),
+    grow: float = 1.6,
+    seed: int = 0,
+) -> PanScene:
+    """Like :func:`pan_scene`, but the object is textured and grows by ``grow`` over the clip while it
+    drifts, so no single translation explains its motion (a test for flow-based mask tracking)."""
+    vx, vy = velocity
+    margin_x, margin_y = int(abs(vx) * n_frames) + 8, int(abs(vy) * n_frames) + 8
+    world = _texture(width + 2 * margin_x, height + 2 * margin_y, seed)
+    skin = _texture(width, height, seed + 1)
+    frames, background, masks = [], [], []
+    for i in range(n_frames):
+        m = np.float32([[1, 0, -(margin_x + vx * i)], [0, 1, -(margin_y + vy * i)]])
+        view = cv2.warpAffine(world, m, (width, height), flags=cv2.INTER_LINEAR)
+        s = 1.0 + (grow - 1.0) * i / max(1, n_frames - 1)
+        cx, cy = width * (0.35 + 0.2 * i / max(1, n_frames - 1)), height * 0.5
+        # The object's own texture is scaled about its centre, so its pixels move with the shape.
+        a = np.float32([[s, 0, cx - s * width / 2], [0, s, cy - s * height / 2]])
+        skin_view = cv2.warpAffine(skin, a, (width, height), flags=cv2.INTER_LINEAR)
+        mask = np.zeros((height, width), np.uint8)
+        axes = (round(width * 0.1 * s), round(height * 0.16 * s))
+        cv2.ellipse(mask, (round(cx), round(cy)), axes, 0, 0, 360, 255, -1)
+        frame = view.copy()
+        frame[mask > 0] = skin_view[mask > 0]
+        frames.append(frame)
+        background.append(view)
+        masks.append(mask)
+    return PanScene(frames, background, masks, (vx, vy))

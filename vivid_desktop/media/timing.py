@@ -61,20 +61,22 @@ def detect_rate(
     pts: np.ndarray, time_base: Fraction, candidates: Sequence[Fraction | None] = ()
 ) -> tuple[Fraction, bool]:
     """``(rate, variable)`` for sorted presentation timestamps ``pts`` (see the module docstring)."""
-    sane = [Fraction(c) for c in candidates if _sane(c)]
+    sane = [Fraction(c) for c in candidates if c is not None and _sane(c)]
     n = len(pts)
-    if n < 2:
+    span = Fraction(int(pts[-1] - pts[0])) * time_base if n else Fraction(0)
+    if n < 2 or span <= 0:
         return (sane[0] if sane else Fraction(25)), False
     offsets = (pts - pts[0]).astype(np.float64) * float(time_base)
-    span = Fraction(int(pts[-1] - pts[0])) * time_base
-    fitted = Fraction(n - 1) / span if span > 0 else None
-    named = sane + ([snap_rate(fitted)] if fitted is not None and _sane(snap_rate(fitted)) else [])
+    fitted = Fraction(n - 1) / span
+    snapped = snap_rate(fitted)
+    named = sane + ([snapped] if snapped is not None and _sane(snapped) else [])
     fitting = [rate for rate in named if fits_constant_rate(offsets, rate)]
     if fitting:
         # Short clips fit neighbours (30 and 30000/1001) alike: take the one nearest the measured spacing.
-        return min(fitting, key=lambda r: abs(r - fitted) if fitted else 0), False
-    if fitted is not None and _sane(fitted) and fits_constant_rate(offsets, fitted.limit_denominator(1001)):
-        return fitted.limit_denominator(1001), False
+        return min(fitting, key=lambda r: abs(r - fitted)), False
+    plain = fitted.limit_denominator(1001)
+    if _sane(plain) and fits_constant_rate(offsets, plain):
+        return plain, False
     return _typical_rate(np.diff(pts), time_base), True
 
 

@@ -23,7 +23,7 @@ def qimage_from_mask(mask: np.ndarray, color: QColor, opacity: float) -> QImage:
     rgba[..., 0] = color.red()
     rgba[..., 1] = color.green()
     rgba[..., 2] = color.blue()
-    alpha = mask.astype(np.uint16) * int(round(max(0.0, min(1.0, opacity)) * 255)) // 255
+    alpha = mask.astype(np.uint16) * round(max(0.0, min(1.0, opacity)) * 255) // 255
     rgba[..., 3] = alpha.astype(np.uint8)
     image = QImage(rgba.data, w, h, rgba.strides[0], QImage.Format.Format_RGBA8888)
     return image.copy()

@@ -114,7 +114,11 @@ class BrushTool(_Tool):
         p.setBrush(Qt.BrushStyle.NoBrush)
         p.setPen(QPen(QColor(0, 0, 0, 160), 3))
         p.drawEllipse(c, r, r)
-        p.setPen(QPen(QColor(255, 255, 255, 230), 1.2, Qt.PenStyle.DashLine if self.erase else Qt.PenStyle.SolidLine))
+        p.setPen(
+            QPen(
+                QColor(255, 255, 255, 230), 1.2, Qt.PenStyle.DashLine if self.erase else Qt.PenStyle.SolidLine
+            )
+        )
         p.drawEllipse(c, r, r)
         inner = r * self.painter.hardness
         if 2 < inner < r - 2:
@@ -134,7 +138,10 @@ class RectangleTool(_Tool):
         self._value = 255
 
     def press(self, pos: QPointF, event: QMouseEvent) -> None:
-        clear = event.button() == Qt.MouseButton.RightButton or event.modifiers() & Qt.KeyboardModifier.AltModifier
+        clear = (
+            event.button() == Qt.MouseButton.RightButton
+            or event.modifiers() & Qt.KeyboardModifier.AltModifier
+        )
         self._value = 0 if clear else 255
         self._start = self._end = pos
 
@@ -324,9 +331,15 @@ class QtMaskPanel(QWidget):
         grid.addWidget(QLabel("Amount"), 0, 0)
         grid.addWidget(self.amount, 0, 1)
         ops = (
-            ("feather", "Feather"), ("expand", "Expand"), ("shrink", "Shrink"),
-            ("hull", "Convex hull"), ("bbox", "Bounding box"), ("invert", "Invert"),
-            ("holes", "Fill holes"), ("clear", "Clear"), ("copy_prev", "Copy previous key"),
+            ("feather", "Feather"),
+            ("expand", "Expand"),
+            ("shrink", "Shrink"),
+            ("hull", "Convex hull"),
+            ("bbox", "Bounding box"),
+            ("invert", "Invert"),
+            ("holes", "Fill holes"),
+            ("clear", "Clear"),
+            ("copy_prev", "Copy previous key"),
         )
         self.op_buttons: dict[str, QPushButton] = {}
         for i, (key, label) in enumerate(ops):
@@ -387,7 +400,7 @@ class QtMaskPanel(QWidget):
         self.opacity = QSlider(Qt.Orientation.Horizontal)
         self.opacity.setRange(0, 100)
         self.opacity.setValue(45)
-        self._color = QColor(255, 48, 96)
+        self._color = QColor(47, 184, 255)
         self._paint_color_button()
         grid.addWidget(self.show_mask, 0, 0)
         grid.addWidget(self.mask_only, 0, 1)
@@ -419,7 +432,9 @@ class QtMaskPanel(QWidget):
             w.blockSignals(False)
 
     def _overlay_moved(self) -> None:
-        self.overlayChanged.emit(QColor(self._color), self.opacity.value() / 100.0, self.mask_only.isChecked())
+        self.overlayChanged.emit(
+            QColor(self._color), self.opacity.value() / 100.0, self.mask_only.isChecked()
+        )
 
     def set_tool(self, name: str) -> None:
         self.tool_buttons[name].setChecked(True)

@@ -10,12 +10,14 @@ where renders overlap, so the rest of the previous render stays in use.
 
 from __future__ import annotations
 
+import contextlib
 import filecmp
 import logging
 import time
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtGui import QImage
 
 from model_runtime.protocol.jobs import RenderPlan
 from model_runtime.protocol.windows import plan_windows
@@ -71,10 +73,10 @@ def affected_range(store: ProjectStore, edit: Edit, last: Render) -> tuple[int, 
     changed = set(old) ^ set(new)
     for f in set(old) & set(new):
         kf = new[f]
-        if not _same_file(store.path(kf.mask), inputs / "masks" / f"{f:06d}.png"):
-            changed.add(f)
-        elif (kf.image is None) != (old[f].image is None) or (
-            kf.image is not None and not _same_file(store.path(kf.image), Path(old[f].image or ""))
+        if (
+            not _same_file(store.path(kf.mask), inputs / "masks" / f"{f:06d}.png")
+            or (kf.image is None) != (old[f].image is None)
+            or (kf.image is not None and not _same_file(store.path(kf.image), Path(old[f].image or "")))
         ):
             changed.add(f)
     if not changed:
@@ -113,6 +115,7 @@ class PropagateController(QObject):
     frameRendered = Signal(int, object)  # frame, preview QImage | None
     finished = Signal(str)  # succeeded / failed / cancelled
     resumable = Signal(bool)
+    latentPreview = Signal(QImage)
 
     def __init__(
         self,
@@ -156,7 +159,9 @@ class PropagateController(QObject):
             return
         src = store.project.source
         keys = [k.frame for k in edit.keyframes]
-        self.planChanged.emit(plan_windows_for(edit.engine, src.in_frame, src.stop, keys), (src.in_frame, src.stop))
+        self.planChanged.emit(
+            plan_windows_for(edit.engine, src.in_frame, src.stop, keys), (src.in_frame, src.stop)
+        )
 
     def estimate_text(self) -> str:
         edit, store = self.session.edit, self.session.store
@@ -175,7 +180,11 @@ class PropagateController(QObject):
 
     def can_resume(self) -> bool:
         render = self.last_render()
-        return render is not None and render.status in ("running", "cancelled", "failed", "queued") and not self.running
+        return (
+            render is not None
+            and render.status in ("running", "cancelled", "failed", "queued")
+            and not self.running
+        )
 
     # ---- running --------------------------------------------------------------------------------
     def needs_tracking(self) -> bool:
@@ -255,15 +264,20 @@ class PropagateController(QObject):
         self._total = plan.stop - plan.start
         self._started_at = time.monotonic()
         self._started_done = self._done
-        self.planChanged.emit(plan_windows_for(plan.engine, plan.start, plan.stop, [k.frame for k in plan.keyframes]),
-                              (plan.start, plan.stop))
+        self.planChanged.emit(
+            plan_windows_for(plan.engine, plan.start, plan.stop, [k.frame for k in plan.keyframes]),
+            (plan.start, plan.stop),
+        )
         store.project.set_render_status(render.id, "running", frames_done=self._done)
         job = self.runtime.submit(plan, parent=self)
         job.progress.connect(self._on_progress)
         job.frameReady.connect(self._on_frame)
+        job.previewReady.connect(self.latentPreview)
         job.succeeded.connect(lambda result: self._end("succeeded", "done", "Propagation finished."))
         job.failed.connect(lambda code, msg: self._end("failed", "failed", f"Propagation failed: {msg}"))
-        job.cancelled.connect(lambda _m: self._end("cancelled", "cancelled", "Propagation cancelled; Resume continues it."))
+        job.cancelled.connect(
+            lambda _m: self._end("cancelled", "cancelled", "Propagation cancelled; Resume continues it.")
+        )
         self.job = job
         self._follow_timer.start()
         self.stateChanged.emit(True, self._done / max(1, self._total), f"Rendering {self._total} frames …")
@@ -279,8 +293,11 @@ class PropagateController(QObject):
         return settings
 
     def cancel(self) -> None:
+        """Stop the render (or the tracking that runs before it)."""
         if self.running and self.job is not None:
             self.job.cancel()
+        elif self._preparing and self.tracker is not None and self.tracker.running:
+            self.tracker.cancel()
 
     # ---- events ---------------------------------------------------------------------------------
     def _on_progress(self, done: float, total: float, message: str, eta) -> None:
@@ -315,10 +332,8 @@ class PropagateController(QObject):
     def _store_progress(self) -> None:
         store = self.session.store
         if store is not None and self.render is not None and self.running:
-            try:
+            with contextlib.suppress(ProjectError):
                 store.project.set_render_status(self.render.id, "running", frames_done=self._done)
-            except ProjectError:
-                pass
 
     def _end(self, terminal: str, status: str, text: str) -> None:
         self._follow_timer.stop()
@@ -331,7 +346,9 @@ class PropagateController(QObject):
             except ProjectError:
                 pass
         self.session.frames.refresh()
-        self.stateChanged.emit(False, 1.0 if terminal == "succeeded" else self._done / max(1, self._total), text)
+        self.stateChanged.emit(
+            False, 1.0 if terminal == "succeeded" else self._done / max(1, self._total), text
+        )
         self.resumable.emit(terminal != "succeeded")
         self.finished.emit(terminal)
 

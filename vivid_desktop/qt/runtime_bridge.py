@@ -9,6 +9,9 @@ client thread (QImage is safe off the UI thread), which keeps the UI thread ligh
 from __future__ import annotations
 
 import logging
+import os
+import shutil
+import sys
 import threading
 from typing import Any
 
@@ -108,6 +111,15 @@ class QtJob(QObject):
         self.terminal = kind
 
 
+def default_launch_spec() -> LaunchSpec:
+    """How the editor starts its runtime: at a lower CPU priority where the OS allows it, so that a
+    render using every core never makes the editor stutter (the UI must answer within a frame)."""
+    nice = shutil.which("nice") if os.name == "posix" else None
+    if nice is None:
+        return LaunchSpec()
+    return LaunchSpec(command=[nice, "-n", "10", sys.executable, "-m", "model_runtime.server"])
+
+
 class QtRuntime(QObject):
     """The runtime process as seen from the GUI: state, facts and jobs, with Qt signals."""
 
@@ -118,7 +130,7 @@ class QtRuntime(QObject):
     def __init__(self, relay: MainThreadRelay, spec: LaunchSpec | None = None, parent=None) -> None:
         super().__init__(parent)
         self._relay = relay
-        self.spec = spec or LaunchSpec()
+        self.spec = spec or default_launch_spec()
         self._sup: Supervisor | None = None
         self.state = RuntimeState.STOPPED.value
         self.detail = ""

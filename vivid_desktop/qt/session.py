@@ -245,7 +245,8 @@ class EditorSession(QObject):
         elif ev.type == "edit_added" and not self.undo.applying:
             self.select_edit(ev.edit_id)
         elif ev.type in ("keyframe_added", "keyframe_removed") and ev.edit_id == self.edit_id:
-            self._retarget_painter()
+            # Later, not now: the painter itself may be adding this keyframe in the middle of a commit.
+            self.relay.post(self._retarget_painter)
         self.projectEvent.emit(ev)
 
     # ---- intents --------------------------------------------------------------------------------

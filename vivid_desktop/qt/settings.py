@@ -8,15 +8,16 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import platformdirs
 from PySide6.QtCore import QSettings
 
 APP = "vivid-desktop"
 
-MEMORY_MODES = ("gpu", "model_offload", "vae_tiling", "sequential_offload")
+MEMORY_MODES = ("auto", "gpu", "model_offload", "vae_tiling", "sequential_offload")
 MEMORY_MODE_LABELS = {
+    "auto": "Automatic (start on the GPU, step down on out-of-memory)",
     "gpu": "Everything on the GPU (fastest)",
     "model_offload": "Model CPU offload",
     "vae_tiling": "Model offload + VAE tiling",
@@ -37,14 +38,14 @@ def data_dir() -> Path:
 class AppSettings:
     """Typed access to the remembered settings."""
 
-    DEFAULTS: dict[str, Any] = {
+    DEFAULTS: ClassVar[dict[str, Any]] = {
         "models/folders": [],
         "models/loras": [],
-        "models/memory_mode": "model_offload",
+        "models/memory_mode": "auto",
         "engine/default": "flow",
         "proxy/enabled": True,
         "proxy/lines": 540,
-        "view/overlay_color": "#ff3060",
+        "view/overlay_color": "#2fb8ff",
         "view/overlay_opacity": 0.45,
         "recent/files": [],
         "export/last_folder": "",
@@ -95,10 +96,9 @@ class AppSettings:
     def vivid_settings(self) -> dict[str, Any]:
         """What the vivid engine is told in ``RenderPlan.settings`` (model folder, LoRAs, memory mode)."""
         folders = self.get("models/folders")
-        out: dict[str, Any] = {"memory_mode": self.get("models/memory_mode")}
+        out: dict[str, Any] = {"memory": self.get("models/memory_mode")}
         if folders:
             out["model"] = folders[0]
-            out["model_dirs"] = folders
         loras = self.get("models/loras")
         if loras:
             out["loras"] = [{"path": p, "weight": 1.0} for p in loras]

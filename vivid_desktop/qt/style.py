@@ -22,7 +22,7 @@ def resource_path(*parts: str) -> Path:
     return resources_dir().joinpath(*parts)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def icon(name: str) -> QIcon:
     """An icon from ``resources/icons/NAME.svg`` (an empty icon when it is missing)."""
     path = resource_path("icons", f"{name}.svg")

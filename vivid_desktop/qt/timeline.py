@@ -10,7 +10,17 @@ import bisect
 from fractions import Fraction
 
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QFont, QImage, QMouseEvent, QPainter, QPen, QPolygonF, QWheelEvent
+from PySide6.QtGui import (
+    QColor,
+    QFont,
+    QImage,
+    QMouseEvent,
+    QPainter,
+    QPainterPath,
+    QPen,
+    QPolygonF,
+    QWheelEvent,
+)
 from PySide6.QtWidgets import QHBoxLayout, QScrollBar, QSizePolicy, QVBoxLayout, QWidget
 
 from vivid_desktop.core.timebase import frames_to_timecode, nominal_fps
@@ -26,6 +36,7 @@ PLAYHEAD = QColor(255, 70, 70)
 KEY_COLOR = QColor(255, 196, 40)
 ANCHOR_COLOR = QColor(90, 200, 255)
 RENDER_COLOR = QColor(80, 200, 120)
+EDITED_COLOR = QColor(120, 220, 140)
 WINDOW_COLORS = (QColor(120, 150, 255, 70), QColor(200, 120, 255, 70))
 
 
@@ -62,7 +73,8 @@ class QtTimeline(QWidget):
         self.mark_out: int | None = None
         self.keyframes: list[int] = []
         self.selected_keyframe: int | None = None
-        self.anchors: list[int] = []
+        self.edited_keyframes: set[int] = set()
+        self.track: tuple[int, int, bool] | None = None
         self.windows: list[tuple[int, int]] = []
         self.plan_range: tuple[int, int] | None = None
         self._thumbs: list[tuple[int, QImage]] = []
@@ -82,7 +94,7 @@ class QtTimeline(QWidget):
         self.mark_in = self.mark_out = None
         self._thumbs, self._thumb_frames = [], []
         self.clear_rendered()
-        self.keyframes, self.anchors, self.windows = [], [], []
+        self.keyframes, self.windows, self.track = [], [], None
         self.zoom_fit()
 
     def set_playhead(self, frame: int) -> None:
@@ -100,13 +112,16 @@ class QtTimeline(QWidget):
         self._thumb_frames = [f for f, _ in self._thumbs]
         self.update()
 
-    def set_keyframes(self, frames: list[int], selected: int | None = None) -> None:
+    def set_keyframes(self, frames: list[int], selected: int | None = None, edited: list[int] = ()) -> None:
+        """Keyframe markers; ``edited`` ones (with an edited image) are drawn filled in green."""
         self.keyframes = sorted(frames)
+        self.edited_keyframes = set(edited)
         self.selected_keyframe = selected
         self.update()
 
-    def set_anchors(self, frames: list[int]) -> None:
-        self.anchors = sorted(frames)
+    def set_track(self, track: tuple[int, int, bool] | None) -> None:
+        """The tracked-mask range ``(start, stop, stale)`` of the edit, or None."""
+        self.track = track
         self.update()
 
     def set_plan(self, windows: list[tuple[int, int]], frame_range: tuple[int, int] | None = None) -> None:
@@ -267,9 +282,13 @@ class QtTimeline(QWidget):
         tile = first_tile
         while x0 + tile * tile_w < end_x:
             centre = (tile + 0.5) * span
-            i = min(range(max(0, bisect.bisect_left(frames, centre) - 1),
-                          min(len(frames), bisect.bisect_left(frames, centre) + 1)),
-                    key=lambda k: abs(frames[k] - centre))
+            i = min(
+                range(
+                    max(0, bisect.bisect_left(frames, centre) - 1),
+                    min(len(frames), bisect.bisect_left(frames, centre) + 1),
+                ),
+                key=lambda k: abs(frames[k] - centre),
+            )
             x = x0 + tile * tile_w
             target = QRectF(x, r.top(), min(tile_w, end_x - x), r.height())
             source = QRectF(0, 0, image.width() * target.width() / tile_w, image.height())
@@ -277,8 +296,9 @@ class QtTimeline(QWidget):
             tile += 1
 
     def _paint_result(self, p: QPainter, r: QRectF) -> None:
-        p.fillRect(QRectF(self.frame_to_x(0), r.top(), self.frame_count * self._ppf, r.height()),
-                   QColor(40, 40, 44))
+        p.fillRect(
+            QRectF(self.frame_to_x(0), r.top(), self.frame_count * self._ppf, r.height()), QColor(40, 40, 44)
+        )
         for i, (a, b) in enumerate(self.windows):
             box = QRectF(self.frame_to_x(a), r.top(), (b - a) * self._ppf, r.height())
             p.fillRect(box, WINDOW_COLORS[i % 2])
@@ -295,26 +315,41 @@ class QtTimeline(QWidget):
     def _paint_rendered(self, p: QPainter, r: QRectF) -> None:
         if not self._rendered_sorted:
             return
-        previews = [(f, im) for f, im in ((f, self._rendered[f]) for f in self._rendered_sorted) if im is not None]
-        if previews:
-            image = previews[0][1]
-            tile_w = max(8.0, (r.height() - 5) * image.width() / max(1, image.height()))
-            frames = [f for f, _ in previews]
-            # One tile per run of rendered frames, at most one tile per tile width.
-            last_x = -1e9
-            for f, im in previews:
-                x = self.frame_to_x(f)
-                if x - last_x < tile_w or x > r.right():
-                    continue
-                if x + tile_w < r.left():
-                    continue
-                last_x = x
-                width = min(tile_w, self.frame_to_x(self._run_end(f, frames) + 1) - x)
-                p.drawImage(QRectF(x, r.top() + 5, width, r.height() - 5), im,
-                            QRectF(0, 0, im.width() * width / tile_w, im.height()))
+        with_preview = [f for f in self._rendered_sorted if self._rendered[f] is not None]
+        runs = self._runs(self._rendered_sorted)
+        if with_preview:
+            # Tiles like the source strip; a tile shows the preview nearest its centre when the centre
+            # frame is rendered, clipped to the rendered runs so unrendered frames stay empty.
+            image = self._rendered[with_preview[0]]
+            assert image is not None
+            body = QRectF(r.left(), r.top() + 5, r.width(), r.height() - 5)
+            tile_w = max(8.0, body.height() * image.width() / max(1, image.height()))
+            x0 = self.frame_to_x(0)
+            first = max(0, int((r.left() - x0) / tile_w))
+            end_x = min(r.right(), self.frame_to_x(self.frame_count))
+            p.save()
+            clip = QPainterPath()
+            for a, b in runs:
+                clip.addRect(QRectF(self.frame_to_x(a), body.top(), (b - a + 1) * self._ppf, body.height()))
+            p.setClipPath(clip, Qt.ClipOperation.IntersectClip)
+            tile = first
+            while x0 + tile * tile_w < end_x:
+                lo, hi = (tile * tile_w) / self._ppf, ((tile + 1) * tile_w) / self._ppf
+                i = bisect.bisect_left(with_preview, lo)
+                candidates = with_preview[max(0, i - 1) : i + 2]
+                centre = (lo + hi) / 2
+                best = min(candidates, key=lambda f: abs(f - centre), default=None)
+                if best is not None:
+                    p.drawImage(
+                        QRectF(x0 + tile * tile_w, body.top(), tile_w, body.height()), self._rendered[best]
+                    )
+                tile += 1
+            p.restore()
         # A green bar over every rendered frame, merged into runs.
-        for a, b in self._runs(self._rendered_sorted):
-            p.fillRect(QRectF(self.frame_to_x(a), r.top(), max(1.0, (b - a + 1) * self._ppf), 4), RENDER_COLOR)
+        for a, b in runs:
+            p.fillRect(
+                QRectF(self.frame_to_x(a), r.top(), max(1.0, (b - a + 1) * self._ppf), 4), RENDER_COLOR
+            )
 
     @staticmethod
     def _runs(frames: list[int]) -> list[tuple[int, int]]:
@@ -326,27 +361,27 @@ class QtTimeline(QWidget):
                 runs.append((f, f))
         return runs
 
-    @staticmethod
-    def _run_end(f: int, frames: list[int]) -> int:
-        i = bisect.bisect_left(frames, f)
-        while i + 1 < len(frames) and frames[i + 1] == frames[i] + 1:
-            i += 1
-        return frames[i]
-
     def _paint_keys(self, p: QPainter, r: QRectF) -> None:
-        p.fillRect(QRectF(self.frame_to_x(0), r.top(), self.frame_count * self._ppf, r.height()), QColor(34, 34, 38))
+        p.fillRect(
+            QRectF(self.frame_to_x(0), r.top(), self.frame_count * self._ppf, r.height()), QColor(34, 34, 38)
+        )
         cy = r.center().y()
-        for f in self.anchors:
-            x = self.frame_to_x(f + 0.5)
-            p.setPen(QPen(ANCHOR_COLOR, 2))
-            p.drawLine(QPointF(x, r.top() + 3), QPointF(x, r.bottom() - 3))
+        if self.track is not None:
+            start, stop, stale = self.track
+            pen = QPen(QColor(240, 150, 60) if stale else ANCHOR_COLOR, 3)
+            pen.setStyle(Qt.PenStyle.DashLine if stale else Qt.PenStyle.SolidLine)
+            p.setPen(pen)
+            p.drawLine(QPointF(self.frame_to_x(start), cy), QPointF(self.frame_to_x(stop), cy))
         for f in self.keyframes:
             x = self.frame_to_x(f + 0.5)
             s = 6.0
-            diamond = QPolygonF([QPointF(x, cy - s), QPointF(x + s, cy), QPointF(x, cy + s), QPointF(x - s, cy)])
+            diamond = QPolygonF(
+                [QPointF(x, cy - s), QPointF(x + s, cy), QPointF(x, cy + s), QPointF(x - s, cy)]
+            )
             selected = f == self.selected_keyframe
             p.setPen(QPen(QColor(255, 255, 255) if selected else KEY_COLOR.darker(160), 1.5))
-            p.setBrush(KEY_COLOR.lighter(120) if selected else KEY_COLOR)
+            fill = EDITED_COLOR if f in self.edited_keyframes else KEY_COLOR
+            p.setBrush(fill.lighter(120) if selected else fill)
             p.drawPolygon(diamond)
 
     def _paint_marks(self, p: QPainter) -> None:
@@ -385,7 +420,11 @@ class QtTimeline(QWidget):
         return None
 
     def mousePressEvent(self, event: QMouseEvent) -> None:
-        if self.frame_count <= 0 or event.button() != Qt.MouseButton.LeftButton or event.position().x() < MARGIN:
+        if (
+            self.frame_count <= 0
+            or event.button() != Qt.MouseButton.LeftButton
+            or event.position().x() < MARGIN
+        ):
             return
         key = self._keyframe_at(event.position())
         if key is not None:

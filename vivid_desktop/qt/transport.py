@@ -116,7 +116,7 @@ class Transport(QObject):
     def _tick(self) -> None:
         elapsed = Fraction(self._clock.elapsed(), 1000)
         target = self._start_frame + int(elapsed * self.rate * self.speed)
-        if target >= self.frame_count - 1 or target <= 0:
+        if (self.speed > 0 and target >= self.frame_count - 1) or (self.speed < 0 and target <= 0):
             self._seek(target)
             self._set_speed(0)
             return
@@ -181,7 +181,5 @@ class QtTransportBar(QWidget):
         if frame_count <= 0 or (in_frame == 0 and stop >= frame_count):
             self.range_label.setText("")
             return
-        dur = stop - in_frame
-        self.range_label.setText(
-            f"In {frames_to_timecode(in_frame, rate)}  Out {frames_to_timecode(stop - 1, rate)}  ({dur} frames)"
-        )
+        a, b = frames_to_timecode(in_frame, rate), frames_to_timecode(stop - 1, rate)
+        self.range_label.setText(f"In {a}  Out {b}  ({stop - in_frame} frames)")

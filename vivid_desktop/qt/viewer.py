@@ -8,7 +8,7 @@ source pixels.
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 from typing import Protocol
 
 import numpy as np
@@ -19,7 +19,7 @@ from PySide6.QtWidgets import QSizePolicy, QWidget
 from vivid_desktop.qt.images import difference_image, qimage_from_rgb, rgb_from_qimage
 
 
-class Compare(str, Enum):
+class Compare(StrEnum):
     """What the viewer shows: the result alone, or the result against the source."""
 
     OFF = "off"
@@ -63,7 +63,7 @@ class QtViewer(QWidget):
         self._mask_rgba: np.ndarray | None = None
         self._mask_image: QImage | None = None
         self._mask_grey: QImage | None = None
-        self._overlay_color = QColor(255, 48, 96)
+        self._overlay_color = QColor(47, 184, 255)
         self._overlay_opacity = 0.45
         self._mask_only = False
         self._show_mask = True
@@ -165,10 +165,12 @@ class QtViewer(QWidget):
         self._mask_rgba[..., 3] = self._alpha(self._mask)
         # The QImages wrap our buffers (no copy): patching the buffer updates what is drawn.
         self._mask_image = QImage(self._mask_rgba.data, w, h, w * 4, QImage.Format.Format_RGBA8888)
-        self._mask_grey = QImage(self._mask.data, w, h, self._mask.strides[0], QImage.Format.Format_Grayscale8)
+        self._mask_grey = QImage(
+            self._mask.data, w, h, self._mask.strides[0], QImage.Format.Format_Grayscale8
+        )
 
     def _alpha(self, values: np.ndarray) -> np.ndarray:
-        scale = int(round(max(0.0, min(1.0, self._overlay_opacity)) * 255))
+        scale = round(max(0.0, min(1.0, self._overlay_opacity)) * 255)
         return (values.astype(np.uint16) * scale // 255).astype(np.uint8)
 
     def _patch_mask(self, box) -> None:
@@ -299,8 +301,12 @@ class QtViewer(QWidget):
         p.save()
         p.setFont(QFont(self.font().family(), 9))
         metrics = p.fontMetrics()
-        box = QRectF(rect.left() + 6, rect.bottom() - metrics.height() - 10, metrics.horizontalAdvance(text) + 12,
-                     metrics.height() + 4)
+        box = QRectF(
+            rect.left() + 6,
+            rect.bottom() - metrics.height() - 10,
+            metrics.horizontalAdvance(text) + 12,
+            metrics.height() + 4,
+        )
         p.setPen(Qt.PenStyle.NoPen)
         p.setBrush(QColor(0, 0, 0, 150))
         p.drawRoundedRect(box, 3, 3)
@@ -349,12 +355,17 @@ class QtViewer(QWidget):
         if self.compare is not Compare.WIPE:
             return False
         rect = self.image_rect(0)
-        return abs(pos.x() - (rect.left() + rect.width() * self._wipe)) < 8 and rect.top() <= pos.y() <= rect.bottom()
+        return (
+            abs(pos.x() - (rect.left() + rect.width() * self._wipe)) < 8
+            and rect.top() <= pos.y() <= rect.bottom()
+        )
 
     def mousePressEvent(self, event: QMouseEvent) -> None:
         pos = event.position()
         alt = bool(event.modifiers() & Qt.KeyboardModifier.AltModifier)
-        if event.button() == Qt.MouseButton.MiddleButton or (event.button() == Qt.MouseButton.LeftButton and alt):
+        if event.button() == Qt.MouseButton.MiddleButton or (
+            event.button() == Qt.MouseButton.LeftButton and alt
+        ):
             self._pan_from = pos
             self.setCursor(Qt.CursorShape.ClosedHandCursor)
         elif event.button() == Qt.MouseButton.LeftButton and self._near_wipe(pos):

@@ -5,7 +5,7 @@ Typical use (the GUI wraps the same calls in a thin Qt bridge)::
     sup = Supervisor(LaunchSpec(), on_state=on_state, on_event=on_event)
     sup.start()                       # returns at once; the runtime starts in the background
     hello = sup.wait_ready(30)        # or wait for on_state(RuntimeState.READY, "")
-    job = sup.submit(RenderPlan(...), on_event=on_job_event)
+    job = sup.submit(RenderPlan(...), on_event=on_job_event)   # or EditKeyframeRequest, TrainRequest...
     job.cancel()                      # cooperative; the job still ends with one terminal event
     terminal = job.wait()             # Message: succeeded / failed / cancelled
     sup.stop()                        # shutdown request → terminate → kill; joins every thread
@@ -19,7 +19,8 @@ keep callbacks short and hand the data to your own thread (the Qt bridge emits q
   and passed on here too).
 - ``submit(request, on_event=cb)`` / ``Job.add_callback(cb)`` — the job's events: ``started``,
   ``progress`` (``done``, ``total``, ``message``, ``eta_s``, optional ``preview``), ``frame_ready``
-  (``frame``, ``path``, optional ``preview``), ``log``, then exactly one terminal event: ``succeeded``
+  (``frame``, ``path``, optional ``preview``), ``metrics`` (``step``, ``values``: the trainer's loss, lr),
+  ``log``, then exactly one terminal event: ``succeeded``
   (``result``), ``failed`` (``code``, ``message``) or ``cancelled``. A refused request, a runtime death
   (code ``runtime_died``) or a shutdown also end the job with one terminal event made by the client.
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import enum
 import logging
+import queue
 import socket
 import threading
 import time
@@ -67,13 +68,14 @@ class RuntimeClient:
         self.session = _new_id()
         self._on_state, self._on_event, self._on_death = on_state, on_event, on_death
         self._lock = threading.RLock()
-        self._send_lock = threading.Lock()
         self._state = RuntimeState.STOPPED
         self._launched: Launched | None = None
         self._sock: socket.socket | None = None
         self._pending: dict[str, Future[Message]] = {}
         self._jobs: dict[str, Job] = {}
         self._threads: list[threading.Thread] = []
+        #: frames to send; one writer thread sends them, so no caller ever blocks on a full socket
+        self._outbox: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
         self._stop = threading.Event()
         self._stopping = False
         self._dead_reason = ""
@@ -110,7 +112,12 @@ class RuntimeClient:
             self._set_state(RuntimeState.DEAD, str(exc))
             raise
         self.last_pong = time.monotonic()
-        for target, name in ((self._read_loop, "reader"), (self._heartbeat_loop, "heartbeat")):
+        loops = (
+            (self._read_loop, "reader"),
+            (self._write_loop, "writer"),
+            (self._heartbeat_loop, "heartbeat"),
+        )
+        for target, name in loops:
             thread = threading.Thread(target=target, name=f"vivid-client-{name}", daemon=True)
             self._threads.append(thread)
             thread.start()
@@ -132,6 +139,7 @@ class RuntimeClient:
         if launched is not None and launched.proc.poll() is None:
             rung = self._ladder(launched, timeout if timeout is not None else spec.shutdown_timeout)
         self._stop.set()
+        self._outbox.put(None)
         self._close_socket()
         for thread in self._threads:
             if thread is not threading.current_thread():
@@ -256,13 +264,19 @@ class RuntimeClient:
             )
 
     def _send(self, msg: Message) -> None:
-        data = encode_message(msg)
-        try:
-            with self._send_lock:
+        self._outbox.put(encode_message(msg))
+
+    def _write_loop(self) -> None:
+        while True:
+            data = self._outbox.get()
+            if data is None or self._stop.is_set():
+                return
+            try:
                 assert self._sock is not None
                 self._sock.sendall(data)
-        except OSError as exc:
-            self._lost(f"the connection to the runtime broke: {exc}")
+            except OSError as exc:
+                self._lost(f"the connection to the runtime broke: {exc}", wait_exit=0.5)
+                return
 
     def _job_reply(self, job: Job, request: Message, future: Future[Message]) -> None:
         exc = future.exception()
@@ -275,11 +289,17 @@ class RuntimeClient:
             self._finish_locally(job, m.Failed(code=error.code, message=error.message), request.msg_id)
 
     def _finish_locally(self, job: Job, content: BaseModel, parent_id: str | None = None) -> None:
-        msg = make_message(content, session=self.session, job_id=job.job_id, parent_id=parent_id)
-        if job.deliver(msg):
+        self._deliver(
+            job, make_message(content, session=self.session, job_id=job.job_id, parent_id=parent_id)
+        )
+
+    def _deliver(self, job: Job, msg: Message) -> None:
+        if msg.msg_type in m.TERMINAL_TYPES:
+            # bookkeeping first: when the job's waiters wake up, the client is already ready again
             with self._lock:
                 self._jobs.pop(job.job_id, None)
             self._update_busy()
+        job.deliver(msg)
 
     # ---- reading and heartbeat -----------------------------------------------------------------
 
@@ -315,10 +335,9 @@ class RuntimeClient:
         if future is not None:
             future.set_result(msg)
         elif job is not None:
-            if job.deliver(msg):
-                with self._lock:
-                    self._jobs.pop(job.job_id, None)
-                self._update_busy()
+            self._deliver(job, msg)
+        elif msg.msg_type == "pong":
+            return  # a heartbeat answer
         elif msg.msg_type not in m.JOB_EVENT_TYPES or msg.job_id is None:
             if not msg.known:
                 log.info("ignoring unknown message type %r from the runtime", msg.msg_type)
@@ -364,6 +383,7 @@ class RuntimeClient:
         if launched is not None and launched.proc.poll() is None:
             launched.proc.kill()  # hung: it will not come back by itself
         self._stop.set()
+        self._outbox.put(None)
         self._close_socket()
         self._abandon_all(self._dead_reason, cancelled=False)
         self._notify_state(RuntimeState.DEAD, self._dead_reason)
@@ -414,7 +434,9 @@ class RuntimeClient:
             self._state = new
         self._notify_state(new, "")
 
-    def _set_state(self, state: RuntimeState, detail: str = "", only_from: RuntimeState | None = None) -> None:
+    def _set_state(
+        self, state: RuntimeState, detail: str = "", only_from: RuntimeState | None = None
+    ) -> None:
         with self._lock:
             if state == self._state or (only_from is not None and self._state != only_from):
                 return

@@ -42,10 +42,11 @@ class LaunchSpec:
     log_path: Path | None = None
     start_timeout: float = 30.0
     handshake_timeout: float = 5.0
-    heartbeat_interval: float = 0.3
-    heartbeat_timeout: float = 1.6
+    heartbeat_interval: float = 0.25
+    heartbeat_timeout: float = 1.5
     request_timeout: float = 10.0
-    shutdown_timeout: float = 3.0
+    #: longer than the runtime's own grace for a job to notice its cancel flag (2 s)
+    shutdown_timeout: float = 4.0
     terminate_timeout: float = 2.0
 
     def argv(self, socket_path: Path) -> list[str]:

@@ -60,6 +60,12 @@ class Supervisor:
         return self._state
 
     @property
+    def hello(self) -> m.HelloReply | None:
+        """The current runtime's ``hello_reply`` (engines, versions), None while there is none."""
+        client = self.client
+        return client.hello if client is not None else None
+
+    @property
     def client(self) -> RuntimeClient | None:
         """The current client when the runtime is ready or busy, else None."""
         with self._lock:
@@ -161,7 +167,6 @@ class Supervisor:
         except RuntimeStartError as exc:
             self.last_error, fatal = str(exc), exc.fatal
         else:
-            self._set_state(client.state, "")
             if self._on_ready is not None:
                 self._on_ready(hello)
             self._died.wait()

@@ -17,7 +17,6 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
 import cv2
 import numpy as np
@@ -180,9 +179,19 @@ def complete_flow(flow: np.ndarray, hole: np.ndarray) -> np.ndarray:
 
     Push-pull over an image pyramid: known values are averaged down until every coarse cell has some,
     then coarse values fill the unknown part of each finer level. Known pixels keep their values exactly.
+    Only a neighbourhood of the hole (the hole's size on each side) takes part, which keeps it cheap.
     """
-    if not hole.any():
+    ys, xs = np.nonzero(hole)
+    if not len(ys):
         return flow
+    ry, rx = ys.max() - ys.min() + 8, xs.max() - xs.min() + 8
+    crop = (slice(max(0, ys.min() - ry), ys.max() + ry + 1), slice(max(0, xs.min() - rx), xs.max() + rx + 1))
+    out = flow.copy()
+    out[crop] = _push_pull(flow[crop], hole[crop])
+    return out
+
+
+def _push_pull(flow: np.ndarray, hole: np.ndarray) -> np.ndarray:
     known = (~hole).astype(np.float32)
     if not known.any():
         return np.zeros_like(flow)

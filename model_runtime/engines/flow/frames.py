@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from types import TracebackType
 from typing import Protocol
@@ -13,6 +15,9 @@ import cv2
 import numpy as np
 
 from model_runtime.engines.base import EngineError
+
+#: Lossless and fast: light deflate with run-length matching (about 2× quicker than the default).
+_PNG_FAST = [cv2.IMWRITE_PNG_COMPRESSION, 1, cv2.IMWRITE_PNG_STRATEGY, cv2.IMWRITE_PNG_STRATEGY_RLE]
 
 
 class FrameSource(Protocol):
@@ -126,7 +131,7 @@ def write_png(path: str | Path, image: np.ndarray) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     pixels = cv2.cvtColor(image, cv2.COLOR_RGB2BGR) if image.ndim == 3 else image
-    ok, data = cv2.imencode(".png", pixels, [cv2.IMWRITE_PNG_COMPRESSION, 1])
+    ok, data = cv2.imencode(".png", pixels, _PNG_FAST)
     if not ok:
         raise EngineError("write_failed", f"Could not encode {path.name}.")
     fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".png", dir=path.parent)
@@ -138,6 +143,42 @@ def write_png(path: str | Path, image: np.ndarray) -> Path:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+class FrameWriter:
+    """Writes finished frames on one background thread while the next ones are computed.
+
+    ``done(t, path, image)`` is called on the caller's thread, in order, once frame ``t`` is on disk.
+    Leaving the ``with`` block waits for every write; after an error nothing more is announced.
+    """
+
+    def __init__(self, done: Callable[[int, Path, np.ndarray], None], depth: int = 2) -> None:
+        self._done = done
+        self._depth = depth
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="flow-writer")
+        self._pending: deque[tuple[int, Path, np.ndarray, Future[Path]]] = deque()
+
+    def put(self, t: int, path: Path, image: np.ndarray) -> None:
+        self._pending.append((t, path, image, self._pool.submit(write_png, path, image)))
+        while len(self._pending) > self._depth:
+            self._finish_one()
+
+    def _finish_one(self) -> None:
+        t, path, image, future = self._pending.popleft()
+        future.result()
+        self._done(t, path, image)
+
+    def __enter__(self) -> FrameWriter:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        try:
+            while self._pending and exc_type is None:
+                self._finish_one()
+        finally:
+            self._pool.shutdown(wait=True)
 
 
 def read_png_rgb(path: str | Path) -> np.ndarray | None:
@@ -184,3 +225,17 @@ class FrameCache:
             stop = min(start + self.block, self.source.frame_count)
             self._blocks[key] = [f for _, f in self.source.iter_frames(start, stop)]
         return self._blocks[key][n - key * self.block]
+
+
+def sample_points(image: np.ndarray, points: np.ndarray, border: int = cv2.BORDER_REPLICATE) -> np.ndarray:
+    """``image`` read (bilinear) at ``points`` (M, 2) of (x, y): (M,) or (M, C) float32/uint8 as ``image``.
+
+    OpenCV's remap takes maps narrower than 32767, so the points are laid out in rows.
+    """
+    count = len(points)
+    width = 4096
+    rows = max(1, -(-count // width))
+    maps = np.zeros((rows * width, 2), np.float32)
+    maps[:count] = points
+    out = cv2.remap(image, maps.reshape(rows, width, 2), None, cv2.INTER_LINEAR, borderMode=border)
+    return out.reshape(rows * width, *image.shape[2:])[:count]

@@ -23,9 +23,11 @@ import numpy as np
 
 from model_runtime.engines.flow.chain import Side, identity_map, neighbour_flow, two_sided
 from model_runtime.engines.flow.flow import ClipFlow
-from model_runtime.engines.flow.frames import FrameCache
+from model_runtime.engines.flow.frames import FrameCache, sample_points
 
 _CLOSE = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))
+#: The most an object's scale, rotation or shear may change between two frames (10 %).
+_MAX_AFFINE_CHANGE = 0.1
 
 
 class MaskCarrier:
@@ -47,18 +49,19 @@ class MaskCarrier:
         src_img, dst_img = self.frames.read(src), self.frames.read(dst)
         to_src = neighbour_flow(self.flows, src, dst)  # at the pixels of dst
         to_dst = neighbour_flow(self.flows, dst, src)  # at the pixels of src
-        pos = self.grid + to_src
-        along = self._along_flow(mask, pos, to_src, to_dst)
-        error_along = _mismatch(dst_img, cv2.remap(src_img, pos, None, cv2.INTER_LINEAR), along)
-        shift = self._match_shift(mask, src_img, dst_img, np.median(to_dst[mask > 0], axis=0))
-        if shift is None:
-            return along
-        m = np.float32([[1, 0, shift[0]], [0, 1, shift[1]]])
+        ys, xs = np.nonzero(mask)
+        points = np.stack([xs, ys], axis=-1).astype(np.float32)
+        colours = src_img[ys, xs].astype(np.float32)
+        # Every candidate motion is judged on the same pixels: the object in src, moved into dst.
+        best = (_mismatch(dst_img, points + to_dst[ys, xs], colours), None)
+        for motion in self._whole_motions(mask, src_img, dst_img, np.median(to_dst[ys, xs], axis=0)):
+            moved = points @ motion[:, :2].T + motion[:, 2]
+            best = min(best, (_mismatch(dst_img, moved, colours), motion), key=lambda c: c[0])
+        if best[1] is None:
+            return self._along_flow(mask, self.grid + to_src, to_src, to_dst)
         size = (mask.shape[1], mask.shape[0])
-        whole = cv2.warpAffine(mask, m, size, flags=cv2.INTER_LINEAR)
-        whole = np.where(whole >= 128, 255, 0).astype(np.uint8)
-        error_whole = _mismatch(dst_img, cv2.warpAffine(src_img, m, size, flags=cv2.INTER_LINEAR), whole)
-        return along if error_along <= error_whole else whole
+        moved_mask = cv2.warpAffine(mask, best[1], size, flags=cv2.INTER_LINEAR)
+        return np.where(moved_mask >= 128, 255, 0).astype(np.uint8)
 
     def _along_flow(
         self, mask: np.ndarray, pos: np.ndarray, to_src: np.ndarray, to_dst: np.ndarray
@@ -71,32 +74,82 @@ class MaskCarrier:
         binary = (carried >= 127.5).astype(np.uint8)
         return cv2.morphologyEx(binary, cv2.MORPH_CLOSE, _CLOSE) * 255
 
-    def _match_shift(
+    def _whole_motions(
         self, mask: np.ndarray, src_img: np.ndarray, dst_img: np.ndarray, guess: np.ndarray
-    ) -> tuple[float, float] | None:
-        """Translation of the object from src to dst (full-res pixels), or None near the border."""
-        sx, sy = self.flows.scale
+    ) -> list[np.ndarray]:
+        """Motions of the whole object src → dst as full-resolution 2×3 affine matrices: a translation
+        found by masked template matching and, from it, an affine motion refined by ECC."""
         size = self.flows.work_size
         small = [cv2.resize(img, size, interpolation=cv2.INTER_AREA) for img in (src_img, dst_img)]
         m = cv2.resize(mask, size, interpolation=cv2.INTER_AREA) >= 128
-        ys, xs = np.nonzero(m)
-        if len(ys) < 4:
-            return None
-        y0, y1, x0, x1 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
-        gx, gy = guess[0] / sx, guess[1] / sy
-        radius = int(max(6.0, abs(gx), abs(gy)))
-        wx0, wy0 = max(0, x0 + round(gx) - radius), max(0, y0 + round(gy) - radius)
-        wx1, wy1 = min(size[0], x1 + round(gx) + radius), min(size[1], y1 + round(gy) + radius)
-        if wx1 - wx0 <= x1 - x0 or wy1 - wy0 <= y1 - y0:
-            return None
-        tmask = np.repeat(m[y0:y1, x0:x1, None], 3, axis=2).astype(np.uint8)
-        scores = cv2.matchTemplate(
-            small[1][wy0:wy1, wx0:wx1], small[0][y0:y1, x0:x1], cv2.TM_SQDIFF, mask=tmask
+        sx, sy = self.flows.scale
+        shift = _match_shift(m, small[0], small[1], (guess[0] / sx, guess[1] / sy))
+        if shift is None:
+            return []
+        motions = [np.float32([[1, 0, shift[0]], [0, 1, shift[1]]])]
+        affine = _refine_affine(m, small[0], small[1], motions[0])
+        if affine is not None:
+            motions.append(affine)
+        return [_to_full(a, sx, sy) for a in motions]
+
+
+def _match_shift(
+    m: np.ndarray, src: np.ndarray, dst: np.ndarray, guess: tuple[float, float]
+) -> tuple[float, float] | None:
+    """Translation of the masked object from src to dst by template matching near ``guess``."""
+    ys, xs = np.nonzero(m)
+    if len(ys) < 4:
+        return None
+    h, w = m.shape
+    y0, y1, x0, x1 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
+    # Search around both "not moving" and the flow's guess, which plain objects make unreliable.
+    gx, gy = round(guess[0]), round(guess[1])
+    radius = max(8, (max(x1 - x0, y1 - y0) + 4) // 5)
+    wx0, wy0 = max(0, x0 + min(0, gx) - radius), max(0, y0 + min(0, gy) - radius)
+    wx1, wy1 = min(w, x1 + max(0, gx) + radius), min(h, y1 + max(0, gy) + radius)
+    if wx1 - wx0 <= x1 - x0 or wy1 - wy0 <= y1 - y0:
+        return None
+    tmask = np.repeat(m[y0:y1, x0:x1, None], 3, axis=2).astype(np.uint8)
+    scores = cv2.matchTemplate(dst[wy0:wy1, wx0:wx1], src[y0:y1, x0:x1], cv2.TM_SQDIFF, mask=tmask)
+    _, _, (bx, by), _ = cv2.minMaxLoc(scores)
+    dx = wx0 + bx + _parabola(scores[by, max(bx - 1, 0) : bx + 2], bx > 0) - x0
+    dy = wy0 + by + _parabola(scores[max(by - 1, 0) : by + 2, bx], by > 0) - y0
+    return float(dx), float(dy)
+
+
+def _refine_affine(m: np.ndarray, src: np.ndarray, dst: np.ndarray, start: np.ndarray) -> np.ndarray | None:
+    """ECC alignment of the masked object (grey), starting from ``start``; None when it fails."""
+    ys, xs = np.nonzero(m)
+    pad = 8 + int(np.abs(start[:, 2]).max())
+    h, w = m.shape
+    y0, y1 = max(0, ys.min() - pad), min(h, ys.max() + pad + 1)
+    x0, x1 = max(0, xs.min() - pad), min(w, xs.max() + pad + 1)
+    grey = [cv2.cvtColor(img[y0:y1, x0:x1], cv2.COLOR_RGB2GRAY) for img in (src, dst)]
+    if min(grey[0].shape) < 8:
+        return None
+    warp = start.copy()  # a translation is the same in crop coordinates
+    criteria = (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 30, 1e-4)
+    try:
+        _, warp = cv2.findTransformECC(
+            grey[0], grey[1], warp, cv2.MOTION_AFFINE, criteria, m[y0:y1, x0:x1].astype(np.uint8), 3
         )
-        _, _, (bx, by), _ = cv2.minMaxLoc(scores)
-        dx = wx0 + bx + _parabola(scores[by, max(bx - 1, 0) : bx + 2], bx > 0) - x0
-        dy = wy0 + by + _parabola(scores[max(by - 1, 0) : by + 2, bx], by > 0) - y0
-        return dx * sx, dy * sy
+    except cv2.error:  # "images uncorrelated", no convergence: a plain object, keep the translation
+        return None
+    if np.abs(warp[:, :2] - np.eye(2)).max() > _MAX_AFFINE_CHANGE:
+        return None  # inside a plain object ECC may shrink or shear it freely: not a real motion
+    # Back from crop to frame coordinates: x' = L (x - o) + t + o.
+    o = np.float32([x0, y0])
+    warp[:, 2] = warp[:, 2] + o - warp[:, :2] @ o
+    return warp
+
+
+def _to_full(a: np.ndarray, sx: float, sy: float) -> np.ndarray:
+    """A working-resolution affine motion in full-resolution pixels (pixel centres kept aligned)."""
+    s = np.float32([sx, sy])
+    c = 0.5 / s - 0.5  # x_work = x_full / s + c
+    lin = a[:, :2] * s[:, None] / s[None, :]
+    shift = s * (a[:, :2] @ c + a[:, 2] - c)
+    return np.hstack([lin, shift[:, None]]).astype(np.float32)
 
 
 def _parabola(values: np.ndarray, has_left: bool) -> float:
@@ -108,12 +161,10 @@ def _parabola(values: np.ndarray, has_left: bool) -> float:
     return float(np.clip(0.5 * (a - c) / den, -0.5, 0.5)) if den > 0 else 0.0
 
 
-def _mismatch(target: np.ndarray, moved: np.ndarray, mask: np.ndarray) -> float:
-    """Mean absolute colour difference over a candidate mask (infinite when the mask is empty)."""
-    sel = mask > 0
-    if not sel.any():
-        return float("inf")
-    return float(np.abs(target[sel].astype(np.float32) - moved[sel].astype(np.float32)).mean())
+def _mismatch(target: np.ndarray, points: np.ndarray, colours: np.ndarray) -> float:
+    """Mean absolute difference between ``colours`` and ``target`` read at ``points`` (M, 2)."""
+    seen = sample_points(target, points, cv2.BORDER_REFLECT)
+    return float(np.abs(seen.astype(np.float32) - colours).mean())
 
 
 def blend_masks(sides: Sequence[Side]) -> np.ndarray:

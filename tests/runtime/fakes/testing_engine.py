@@ -2,7 +2,8 @@
 
 It writes tiny PNG frames and obeys ``settings``: ``delay_s`` per frame, ``crash_at`` (the process
 exits hard before writing that frame), ``fail`` (an EngineError code), ``bug`` (a plain exception),
-``ignore_cancel`` (never checks the flag). The result lists the frames it computed, so resume is visible.
+``ignore_cancel`` (never checks the flag), ``metrics`` (one ``metrics`` event per frame). It appends
+the frames it computed to ``computed.txt`` in the output folder, so resume is visible.
 """
 
 from __future__ import annotations
@@ -58,6 +59,8 @@ class TestingEngine(Engine):
             preview = np.full((32, 48, 3), n % 256, np.uint8)
             ctx.progress(n - start + 1, stop - start, f"frame {n}", preview=preview)
             ctx.frame_ready(n, path, preview=preview)
+            if settings.get("metrics"):
+                ctx.metrics(n, {"loss": 1.0 / (n + 1)})  # type: ignore[attr-defined]
         return computed
 
     @staticmethod

@@ -1,0 +1,115 @@
+"""The two ways the flow engine renders a plan: deletion (temporal fill) and keyframe propagation."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from model_runtime.engines.base import JobContext
+from model_runtime.engines.composite import composite
+from model_runtime.engines.flow.carry import carry_keyframes
+from model_runtime.engines.flow.fill import DeletionFill
+from model_runtime.engines.flow.flow import ClipFlow
+from model_runtime.engines.flow.frames import FrameCache, FrameWriter, frame_path, preview, read_png_rgb
+from model_runtime.engines.flow.masks import MaskSequence, edit_region, grow
+from model_runtime.engines.flow.settings import JobSettings
+
+
+class Progress:
+    """Counts finished work units (flow pairs, frames) for ``ctx.progress``."""
+
+    def __init__(self, ctx: JobContext, total: int) -> None:
+        self.ctx, self.total, self.done = ctx, max(1, total), 0
+
+    def step(self, message: str, image: np.ndarray | None = None) -> None:
+        self.done += 1
+        self.ctx.progress(self.done, self.total, message, None if image is None else preview(image))
+
+    def writer(self) -> FrameWriter:
+        """Writes frames in the background; each is announced (``frame_ready``, progress) once on disk."""
+
+        def done(t: int, path: Path, image: np.ndarray) -> None:
+            small = preview(image)
+            self.ctx.frame_ready(t, path, small)
+            self.done += 1
+            self.ctx.progress(self.done, self.total, f"frame {t}", small)
+
+        return FrameWriter(done)
+
+
+@dataclass
+class Render:
+    """One propagation: frames ``[lo, hi)`` of which ``todo`` are still missing from ``out_dir``."""
+
+    ctx: JobContext
+    cfg: JobSettings
+    flows: ClipFlow
+    masks: MaskSequence
+    lo: int
+    hi: int
+    todo: set[int]
+    out_dir: Path
+    feather: int
+    progress: Progress
+
+    def _edit(self, t: int) -> np.ndarray:
+        return edit_region(self.masks(t), self.cfg.dilate)
+
+    def delete(self) -> None:
+        """Fill the masks from the other frames, chunk by chunk, in frame order."""
+        window, margin = self.cfg.chunks(self.flows.frames.size, self.hi - self.lo)
+        last: dict[int, np.ndarray] = {}
+
+        def previous(t: int) -> np.ndarray | None:
+            """The finished frame before ``t``: just made, or on disk from an earlier run."""
+            if t - 1 in last:
+                return last[t - 1]
+            path = frame_path(self.out_dir, t - 1)
+            return read_png_rgb(path) if t - 1 >= self.lo and path.exists() else None
+
+        with self.progress.writer() as writer:
+            for a in range(self.lo, self.hi, window):
+                wanted = [t for t in range(a, min(a + window, self.hi)) if t in self.todo]
+                if not wanted:
+                    continue
+                span = (max(self.lo, a - margin), min(self.hi, a + window + margin))
+                for t, out in self._delete_chunk(span, wanted, previous):
+                    last.clear()
+                    last[t] = out
+                    writer.put(t, frame_path(self.out_dir, t), out)
+
+    def _delete_chunk(
+        self, span: tuple[int, int], wanted: list[int], previous: Callable[[int], np.ndarray | None]
+    ) -> Iterator[tuple[int, np.ndarray]]:
+        """Finished frames ``wanted``, filled from the frames of ``span`` (the chunk and its margins)."""
+        c0, c1 = span
+        self.flows.ensure(c0, c1, on_pair=lambda i: self.progress.step("optical flow"))
+        stack = np.stack([f for _, f in self.flows.frames.iter_frames(c0, c1)])
+        edits = [self._edit(t) for t in range(c0, c1)]
+        # The fill also covers the feather band, so the blend there is between source and fill.
+        areas = [grow(e, self.feather + 1) for e in edits]
+        fill = DeletionFill(self.flows, stack, areas, c0, self.ctx.check_cancelled)
+        for i, filled in fill.run([t - c0 for t in wanted], lambda i: previous(c0 + i)):
+            yield c0 + i, composite(stack[i], filled, edits[i].astype(np.uint8) * 255, self.feather)
+
+    def carry(self, keyframes: dict[int, np.ndarray]) -> None:
+        """Carry the edited keyframes' pixels through the range inside the masks."""
+        self.flows.ensure(self.lo, self.hi, on_pair=lambda i: self.progress.step("optical flow"))
+        frames = FrameCache(self.flows.frames)
+
+        def area(t: int) -> np.ndarray:
+            return grow(self._edit(t), self.feather + 1)
+
+        carried = carry_keyframes(
+            self.flows, keyframes, area, self.lo, self.hi, self.todo.__contains__, self.ctx.check_cancelled
+        )
+        with self.progress.writer() as writer:
+            for t, values, valid in carried:
+                source = frames.read(t)
+                edited = source.copy()
+                edited[valid] = values[valid]
+                out = composite(source, edited, self._edit(t).astype(np.uint8) * 255, self.feather)
+                writer.put(t, frame_path(self.out_dir, t), out)

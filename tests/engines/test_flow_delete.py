@@ -1,0 +1,142 @@
+"""Deletion with the flow engine on clips with known ground truth (DESIGN.md §5, issue 4 §2/§4)."""
+
+from __future__ import annotations
+
+import shutil
+
+import cv2
+import numpy as np
+import pytest
+from flow_helpers import FakeContext, far_from, psnr, read_rgb
+
+from model_runtime.engines.base import JobCancelled
+from model_runtime.engines.flow import FlowEngine
+from model_runtime.protocol.jobs import EditKeyframeRequest, RenderPlan
+
+DILATE, FEATHER = 3, 3
+
+
+def delete_plan(clip, out, **extra) -> RenderPlan:
+    return RenderPlan(
+        source=str(clip.clip),
+        start=0,
+        stop=len(clip.scene.frames),
+        mask_dir=str(clip.masks),
+        task="delete",
+        output_dir=str(out),
+        feather=FEATHER,
+        settings={"cache_dir": str(out.parent / "cache"), **extra},
+    )
+
+
+def outputs(folder, n) -> list[np.ndarray]:
+    return [read_rgb(folder / f"{i:06d}.png") for i in range(n)]
+
+
+@pytest.fixture(scope="module")
+def deleted(pan, tmp_path_factory):
+    """One full deletion run of the pan clip: (output folder, recorded context)."""
+    out = tmp_path_factory.mktemp("deleted") / "render"
+    ctx = FakeContext()
+    FlowEngine().propagate(delete_plan(pan, out), ctx)
+    return out, ctx
+
+
+def test_deletion_shows_the_true_background_far_better_than_inpainting(pan, deleted):
+    out, ctx = deleted
+    scene = pan.scene
+    assert ctx.frames == list(range(24))  # streamed in order, one event per frame
+    ours, baseline, hidden = [], [], []
+    for n, frame in enumerate(outputs(out, 24)):
+        mask = scene.masks[n] > 0
+        region = cv2.dilate(scene.masks[n], cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (7, 7)))
+        ours.append(frame[mask])
+        baseline.append(cv2.inpaint(scene.frames[n], region, 5, cv2.INPAINT_TELEA)[mask])
+        hidden.append(scene.background[n][mask])
+        assert psnr(frame, scene.background[n], mask) >= 27.0, f"frame {n}"
+    truth = np.concatenate(hidden)
+    score = psnr(np.concatenate(ours), truth, np.ones(len(truth), bool))
+    base = psnr(np.concatenate(baseline), truth, np.ones(len(truth), bool))
+    assert score >= 30.0
+    assert score >= base + 3.0
+
+
+def test_pixels_outside_the_feathered_mask_are_the_source_exactly(pan, deleted):
+    out, _ = deleted
+    for n, frame in enumerate(outputs(out, 24)):
+        far = far_from(pan.scene.masks[n], DILATE + FEATHER + 1)
+        np.testing.assert_array_equal(frame[far], pan.scene.frames[n][far])
+        assert not np.array_equal(frame, pan.scene.frames[n])  # and the object did go
+
+
+def test_a_second_run_is_identical_and_reuses_the_cached_flow(pan, deleted, tmp_path):
+    out, _ = deleted
+    cache = out.parent / "cache"
+    stamps = {p: p.stat().st_mtime_ns for p in cache.rglob("*.npz")}
+    assert len(stamps) == 23  # one file per frame pair
+    again = tmp_path / "again"
+    ctx = FakeContext()
+    plan = delete_plan(pan, again).model_copy(update={"settings": {"cache_dir": str(cache)}})
+    FlowEngine().propagate(plan, ctx)
+    assert not [e for e in ctx.events if e[0] == "progress" and e[3] == "optical flow"]
+    assert {p: p.stat().st_mtime_ns for p in cache.rglob("*.npz")} == stamps
+    for a, b in zip(outputs(out, 24), outputs(again, 24), strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_resume_keeps_finished_frames_and_matches_an_uninterrupted_run(pan, deleted, tmp_path):
+    full, _ = deleted
+    out = tmp_path / "render"
+    out.mkdir()
+    kept = [0, 1, 2, 3, 9, 10, 17]
+    for n in kept:
+        shutil.copy2(full / f"{n:06d}.png", out / f"{n:06d}.png")
+    sentinel = out / "000005.png"
+    cv2.imwrite(str(sentinel), np.full((96, 160, 3), 77, np.uint8))  # a "finished" frame: never redone
+    before = {p.name: p.stat().st_mtime_ns for p in out.iterdir()}
+    ctx = FakeContext()
+    FlowEngine().propagate(delete_plan(pan, out), ctx)
+    assert ctx.frames == [n for n in range(24) if n not in [*kept, 5]]
+    assert {p.name: p.stat().st_mtime_ns for p in out.iterdir() if p.name in before} == before
+    assert (read_rgb(sentinel) == 77).all()
+    for n in range(6, 24):  # frames after the sentinel take nothing from it (every pixel was seen)
+        np.testing.assert_array_equal(read_rgb(out / f"{n:06d}.png"), read_rgb(full / f"{n:06d}.png"))
+
+
+def test_cancel_leaves_only_whole_frames_and_a_resume_finishes_the_job(pan, tmp_path):
+    chunks = {"window": 8, "margin": 4}  # several chunks, so the resume starts mid-clip
+    out = tmp_path / "render"
+    ctx = FakeContext(cancel_after=5)
+    with pytest.raises(JobCancelled):
+        FlowEngine().propagate(delete_plan(pan, out, **chunks), ctx)
+    written = sorted(int(p.stem) for p in out.glob("*.png"))
+    assert ctx.frames == list(range(5))
+    assert written[:5] == list(range(5)) and len(written) < 24
+    assert not [p for p in out.iterdir() if p.name.startswith(".tmp")]
+    resumed = FakeContext()
+    FlowEngine().propagate(delete_plan(pan, out, **chunks), resumed)
+    assert resumed.frames == [n for n in range(24) if n not in written]
+    straight = tmp_path / "straight"
+    FlowEngine().propagate(delete_plan(pan, straight, **chunks), FakeContext())
+    for a, b in zip(outputs(out, 24), outputs(straight, 24), strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_edit_keyframe_deletes_on_one_frame(pan, tmp_path):
+    n = 12
+    ctx = FakeContext()
+    request = EditKeyframeRequest(
+        source=str(pan.clip),
+        frame=n,
+        mask=str(pan.masks / f"{n:06d}.png"),
+        task="delete",
+        output=str(tmp_path / "preview.png"),
+    )
+    path = FlowEngine().edit_keyframe(request, ctx)
+    frame = read_rgb(path)
+    scene = pan.scene
+    assert psnr(frame, scene.background[n], scene.masks[n] > 0) >= 30.0
+    far = far_from(scene.masks[n], DILATE + FEATHER + 1)
+    np.testing.assert_array_equal(frame[far], scene.frames[n][far])
+    done = [e for e in ctx.events if e[0] == "progress"]
+    assert done and done[-1][1] == done[-1][2]

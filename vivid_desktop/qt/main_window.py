@@ -1,0 +1,736 @@
+"""The main window: viewer, transport, timeline, mask panel, edits and propagate panels, status bar.
+
+It builds the widgets and controllers and wires them: the session and the controllers emit, the widgets
+listen and send intents back. Long work (decode, proxy, thumbnails, flow, encode) never runs here.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from pathlib import Path
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QCloseEvent, QColor
+from PySide6.QtWidgets import (
+    QAbstractButton,
+    QComboBox,
+    QDockWidget,
+    QFileDialog,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QProgressBar,
+    QScrollArea,
+    QSlider,
+    QToolBar,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from vivid_desktop import __version__
+from vivid_desktop.core import masks
+from vivid_desktop.core.events import Event
+from vivid_desktop.core.project import ProjectError
+from vivid_desktop.core.timebase import frames_to_timecode
+from vivid_desktop.qt.demo import create_demo_project
+from vivid_desktop.qt.edits_panel import QtEditsPanel
+from vivid_desktop.qt.frames import DisplayFrame
+from vivid_desktop.qt.keyframes import KeyframeController
+from vivid_desktop.qt.media_jobs import start_media_jobs
+from vivid_desktop.qt.menus import build_menus
+from vivid_desktop.qt.painter import TOOLS, BrushTool, FillTool, PolygonTool, QtMaskPanel, RectangleTool
+from vivid_desktop.qt.propagate import PropagateController
+from vivid_desktop.qt.propagate_panel import QtPropagatePanel
+from vivid_desktop.qt.recovery import SessionMarker
+from vivid_desktop.qt.runtime_bridge import QtRuntime
+from vivid_desktop.qt.session import EditorSession
+from vivid_desktop.qt.settings import AppSettings
+from vivid_desktop.qt.style import icon
+from vivid_desktop.qt.timeline import QtTimelinePanel
+from vivid_desktop.qt.tracking import TrackController
+from vivid_desktop.qt.transport import QtTransportBar, Transport
+from vivid_desktop.qt.viewer import QtViewer
+from vivid_desktop.qt.workers import MainThreadRelay, WorkerPool
+from vivid_desktop.runtime_client import LaunchSpec
+
+log = logging.getLogger(__name__)
+
+
+class MainWindow(QMainWindow):
+    """VIVID Desktop's editor window. ``start_runtime()`` after ``show()`` starts the runtime."""
+
+    TOOLS = TOOLS
+
+    def __init__(self, settings: AppSettings | None = None, runtime_spec: LaunchSpec | None = None) -> None:
+        super().__init__()
+        self.setWindowTitle("VIVID Desktop")
+        self.setWindowIcon(icon("app"))
+        self.setObjectName("mainWindow")
+        self.setAcceptDrops(True)
+        self.resize(1440, 900)
+        self.settings = settings or AppSettings()
+        self.actions_by_name = {}
+        self.relay = MainThreadRelay(self)
+        self.pool = WorkerPool(self.relay, max_workers=2)
+        self.session = EditorSession(self.relay, self.pool, self)
+        self.runtime = QtRuntime(self.relay, runtime_spec, self)
+        self.tracker = TrackController(self.session, self.runtime, self)
+        self.propagate = PropagateController(self.session, self.runtime, self.settings, self.tracker, self)
+        self.keyframes = KeyframeController(self.session, self.runtime, self.settings, self)
+        self.marker = SessionMarker()
+        self.transport = Transport(lambda: self.session.frame, self)
+        self._media_cancel: threading.Event | None = None
+        self._closing = False
+        self._build_widgets()
+        self._build_tools()
+        build_menus(self)
+        self._build_toolbar()
+        self._build_status_bar()
+        self._wire()
+        self._apply_overlay_settings()
+        self._restore_geometry()
+        self._refresh_enabled()
+        self._keep_keys_for_transport()
+
+    def _keep_keys_for_transport(self) -> None:
+        """Clicking a panel button must not take the keyboard: Space, J/K/L and the arrows stay with the
+        transport (NLE habit). Text fields keep their keys, since they take focus and accept them."""
+        for widget in self.findChildren(QWidget):
+            if isinstance(widget, QAbstractButton | QSlider | QComboBox):
+                widget.setFocusPolicy(Qt.FocusPolicy.TabFocus)
+            elif isinstance(widget, QScrollArea):
+                widget.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.viewer.setFocus()
+
+    # ---- construction ---------------------------------------------------------------------------
+    def _build_widgets(self) -> None:
+        central = QWidget()
+        col = QVBoxLayout(central)
+        col.setContentsMargins(0, 0, 0, 0)
+        col.setSpacing(0)
+        self.viewer = QtViewer()
+        self.transport_bar = QtTransportBar(self.transport)
+        col.addWidget(self.viewer, 1)
+        col.addWidget(self.transport_bar)
+        self.setCentralWidget(central)
+
+        self.timeline_panel = QtTimelinePanel()
+        self.timeline = self.timeline_panel.timeline
+        self._dock("Timeline", self.timeline_panel, Qt.DockWidgetArea.BottomDockWidgetArea, "timelineDock")
+
+        self.mask_panel = QtMaskPanel()
+        self._dock("Mask", self._scrolled(self.mask_panel), Qt.DockWidgetArea.LeftDockWidgetArea, "maskDock")
+
+        right = QWidget()
+        rcol = QVBoxLayout(right)
+        rcol.setContentsMargins(0, 0, 0, 0)
+        self.edits_panel = QtEditsPanel(self.session)
+        self.propagate_panel = QtPropagatePanel(self.propagate)
+        rcol.addWidget(self.edits_panel, 1)
+        rcol.addWidget(self.propagate_panel)
+        self._dock("Edits", self._scrolled(right), Qt.DockWidgetArea.RightDockWidgetArea, "editsDock")
+
+    def _scrolled(self, widget: QWidget) -> QScrollArea:
+        area = QScrollArea()
+        area.setWidget(widget)
+        area.setWidgetResizable(True)
+        area.setFrameShape(QScrollArea.Shape.NoFrame)
+        area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        return area
+
+    def _dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea, name: str) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(name)
+        dock.setWidget(widget)
+        dock.setFeatures(
+            QDockWidget.DockWidgetFeature.DockWidgetMovable
+            | QDockWidget.DockWidgetFeature.DockWidgetFloatable
+        )
+        self.addDockWidget(area, dock)
+        if area == Qt.DockWidgetArea.LeftDockWidgetArea:
+            dock.setMinimumWidth(250)
+        elif area == Qt.DockWidgetArea.RightDockWidgetArea:
+            dock.setMinimumWidth(330)
+        return dock
+
+    def _build_tools(self) -> None:
+        painter_of = lambda: self.session.painter  # noqa: E731
+        ensure = self.ensure_mask_target
+        self.tools = {
+            "none": None,
+            "brush": BrushTool(painter_of, ensure),
+            "eraser": BrushTool(painter_of, ensure, erase=True),
+            "polygon": PolygonTool(painter_of, ensure),
+            "rectangle": RectangleTool(painter_of, ensure),
+            "fill": FillTool(painter_of, ensure),
+        }
+        self.tool_name = "none"
+
+    def _build_toolbar(self) -> None:
+        bar = QToolBar("View")
+        bar.setObjectName("viewToolbar")
+        bar.setMovable(False)
+        a = self.actions_by_name
+        for key in ("open", "save", "export"):
+            bar.addAction(a[key])
+        bar.addSeparator()
+        for key in ("undo", "redo"):
+            bar.addAction(a[key])
+        bar.addSeparator()
+        for key in ("zoom_fit", "zoom_100"):
+            bar.addAction(a[key])
+        bar.addWidget(QLabel("  Compare "))
+        self.compare_box = QComboBox()
+        self.compare_box.setObjectName("compareBox")
+        for mode, label in (
+            ("off", "Result"),
+            ("wipe", "Wipe"),
+            ("side", "Side by side"),
+            ("difference", "Difference"),
+        ):
+            self.compare_box.addItem(label, mode)
+        self.compare_box.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.compare_box.activated.connect(lambda _i: self.set_compare(self.compare_box.currentData()))
+        bar.addWidget(self.compare_box)
+        bar.addSeparator()
+        for key, text in (("track", "Track"), ("preview", "Preview"), ("propagate", "Propagate")):
+            button = QToolButton()
+            button.setDefaultAction(a[key])
+            button.setText(text)
+            button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+            button.setObjectName(f"toolbar_{key}")
+            bar.addWidget(button)
+        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, bar)
+
+    def _build_status_bar(self) -> None:
+        sb = self.statusBar()
+        self.bg_label = QLabel("")
+        self.bg_progress = QProgressBar()
+        self.bg_progress.setMaximumWidth(140)
+        self.bg_progress.setRange(0, 1000)
+        self.bg_progress.setVisible(False)
+        self.runtime_label = QLabel("Runtime: not started")
+        self.runtime_label.setObjectName("runtimeState")
+        self.device_label = QLabel("")
+        for w in (self.bg_label, self.bg_progress, self.device_label, self.runtime_label):
+            sb.addPermanentWidget(w)
+
+    def _wire(self) -> None:
+        s, v, t = self.session, self.viewer, self.timeline
+        s.opened.connect(self._on_opened)
+        s.closed.connect(self._on_closed)
+        s.frameChanged.connect(self._on_frame)
+        s.frames.frameLoaded.connect(self._on_frame_loaded)
+        s.frames.readerOpened.connect(self.keyframes.load_thumbnails)
+        s.frames.failed.connect(lambda msg: self.show_error("Cannot read the clip", msg))
+        s.projectEvent.connect(self._on_project_event)
+        s.editSelected.connect(self._on_edit_selected)
+        s.maskChanged.connect(lambda box: v.set_mask(s.painter.mask if s.painter else None, box))
+        s.maskTargetChanged.connect(self._show_mask)
+        s.undoChanged.connect(self._refresh_undo)
+        s.status.connect(lambda text: self.statusBar().showMessage(text, 5000))
+        s.failed.connect(self.show_error)
+        s.saved.connect(lambda: self.statusBar().showMessage("Saved", 1500))
+        t.seekRequested.connect(lambda n: s.seek(n, scrubbing=True))
+        t.scrubFinished.connect(lambda: s.seek(s.frame, force=True))
+        t.keyframeClicked.connect(self.keyframes.show_before_after)
+        self.transport.seekRequested.connect(s.seek)
+        self.transport.speedChanged.connect(lambda speed: s.set_playing(speed != 0))
+        mp = self.mask_panel
+        mp.toolChosen.connect(self.set_tool)
+        mp.brushChanged.connect(lambda r, h: s.painter and s.painter.set_brush(r, h))
+        mp.operation.connect(self.mask_operation)
+        mp.trackRequested.connect(self.tracker.track)
+        mp.trackCancelRequested.connect(self.tracker.cancel)
+        mp.overlayChanged.connect(self._overlay_changed)
+        mp.showMaskChanged.connect(self._show_mask_toggled)
+        self.tracker.stateChanged.connect(mp.show_tracking)
+        self.tracker.frameTracked.connect(self._on_frame_tracked)
+        self.tracker.finished.connect(lambda _ok: self._refresh_keys())
+        self.propagate.planChanged.connect(lambda windows, rng: t.set_plan([tuple(w) for w in windows], rng))
+        self.propagate.frameRendered.connect(t.add_rendered)
+        self.propagate.latentPreview.connect(self.propagate_panel.show_latent)
+        self.propagate.finished.connect(lambda _t: self._refresh_enabled())
+        ep = self.edits_panel
+        ep.previewRequested.connect(self.keyframes.preview)
+        ep.externalRequested.connect(self.keyframes.edit_externally)
+        ep.importRequested.connect(self._import_keyframe)
+        ep.keyframeActivated.connect(lambda f: (s.seek(f), self.keyframes.show_before_after(f)))
+        ep.thumbnailsWanted.connect(self.keyframes.load_thumbnails)
+        self.keyframes.thumbnailReady.connect(ep.set_thumbnail)
+        self.keyframes.beforeAfter.connect(ep.show_before_after)
+        self.keyframes.previewState.connect(ep.show_preview_state)
+        self.keyframes.imported.connect(lambda _f: s.frames.refresh())
+        self.runtime.stateChanged.connect(self._on_runtime_state)
+        self.runtime.ready.connect(lambda _h: self._show_runtime())
+        self.runtime.factsReady.connect(lambda _f: self._show_runtime())
+
+    # ---- runtime --------------------------------------------------------------------------------
+    def start_runtime(self) -> None:
+        """Start the runtime process in the background (call after the window is shown)."""
+        self.runtime_label.setText("Runtime: starting …")
+        self.runtime.start()
+
+    def restart_runtime(self) -> None:
+        self.runtime.stop()
+        self.start_runtime()
+
+    def _on_runtime_state(self, state: str, detail: str) -> None:
+        self._show_runtime()
+        if state == "dead":
+            self.show_error(
+                "The runtime stopped",
+                f"{detail}\n\nRender ▸ Restart the runtime tries again; "
+                "your project and rendered frames are safe.",
+            )
+        elif state == "restarting":
+            self.statusBar().showMessage(f"The runtime stopped ({detail}); restarting it …", 8000)
+
+    def _show_runtime(self) -> None:
+        rt = self.runtime
+        self.runtime_label.setProperty(
+            "state", {"busy": "busy", "ready": "ready", "dead": "failed"}.get(rt.state, "starting")
+        )
+        self.runtime_label.style().unpolish(self.runtime_label)
+        self.runtime_label.style().polish(self.runtime_label)
+        engines = rt.engines()
+        names = ", ".join(f"{n}{'' if e.available else ' (unavailable)'}" for n, e in engines.items())
+        self.runtime_label.setText(f"Runtime: {rt.state}" + (f" · {names}" if names else ""))
+        self.runtime_label.setToolTip(rt.detail or "")
+        facts = rt.facts
+        if facts is not None and facts.gpus:
+            gpu = facts.gpus[0]
+            mem = gpu.get("memory_total") or gpu.get("total_memory") or 0
+            free = gpu.get("memory_free")
+            text = f"{gpu.get('name', 'GPU')}"
+            if mem:
+                text += f" {float(mem) / 2**30:.0f} GB" + (
+                    f" ({float(free) / 2**30:.1f} free)" if free else ""
+                )
+            self.device_label.setText(text)
+        elif facts is not None:
+            self.device_label.setText("CPU" + (f" · torch {facts.torch}" if facts.torch else " · no torch"))
+
+    # ---- opening --------------------------------------------------------------------------------
+    def choose_file(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(
+            self,
+            "Open a clip or a project",
+            "",
+            "Video or project (*.mp4 *.mov *.mkv *.avi *.webm *.m4v *.mxf project.json);;All files (*)",
+        )
+        if path:
+            self.open_path(path)
+
+    def open_path(self, path: str | Path) -> None:
+        self.session.open_path(path)
+
+    def open_demo(self) -> None:
+        self.statusBar().showMessage("Making the demo clip …")
+        self.pool.run(
+            create_demo_project,
+            on_result=self.session.adopt,
+            on_error=lambda exc: self.show_error("Cannot make the demo", str(exc)),
+            name="demo",
+        )
+
+    def fill_recent_menu(self) -> None:
+        self.recent_menu.clear()
+        recent = self.settings.recent()
+        for path in recent:
+            self.recent_menu.addAction(Path(path).name, lambda p=path: self.open_path(p)).setToolTip(path)
+        if not recent:
+            self.recent_menu.addAction("(nothing yet)").setEnabled(False)
+
+    def _on_opened(self) -> None:
+        store = self.session.store
+        assert store is not None
+        src = store.project.source
+        self.setWindowTitle(f"{store.project.name} — VIVID Desktop")
+        self.settings.add_recent(store.folder)
+        self.marker.mark_open(store.folder)
+        self.viewer.set_frame_size(src.width, src.height)
+        self.viewer.zoom_fit()
+        self.timeline.set_clip(src.frame_count, src.rate)
+        self.transport.set_clip(src.frame_count, src.rate)
+        self.session.frames.set_result_lookup(self._result_path)
+        self._refresh_marks()
+        if self.session.painter is not None:
+            self.session.painter.set_brush(
+                self.mask_panel.size_slider.value(), self.mask_panel.hard_slider.value() / 100
+            )
+        self._media_cancel = start_media_jobs(self, store)
+        self._refresh_enabled()
+
+    def _on_closed(self) -> None:
+        if self._media_cancel is not None:
+            self._media_cancel.set()
+        self.keyframes.clear_watches()
+        self.marker.mark_closed()
+        self.viewer.set_images(None)
+        self.viewer.set_mask(None)
+        self.timeline.set_clip(0, self.timeline.rate)
+        self.setWindowTitle("VIVID Desktop")
+        self._refresh_enabled()
+
+    def _result_path(self, frame: int) -> Path | None:
+        """Worker thread: the rendered frame, else the selected edit's edited keyframe at ``frame``."""
+        store = self.session.store
+        if store is None:
+            return None
+        path = store.final_frame_path(frame)
+        if path is not None:
+            return path
+        edit = self.session.edit
+        kf = edit.keyframe(frame) if edit is not None else None
+        return store.path(kf.image) if kf is not None and kf.image else None
+
+    # ---- reacting to the session ---------------------------------------------------------------
+    def _on_frame(self, frame: int) -> None:
+        self.timeline.set_playhead(frame)
+        self.transport_bar.show_position(frame, self.session.frame_count, self.session.rate)
+        self._update_label()
+
+    def _update_label(self) -> None:
+        s = self.session
+        if s.store is None:
+            self.viewer.set_label("")
+            return
+        key = " ◆ keyframe" if s.frame in s.keyframe_frames() else ""
+        self.viewer.set_label(f"{frames_to_timecode(s.frame, s.rate)}  frame {s.frame}{key}")
+
+    def _on_frame_loaded(self, shown: DisplayFrame) -> None:
+        badge = "" if shown.exact else "PROXY"
+        if shown.result is not None:
+            badge = ("RENDER" if shown.result_path and "renders" in shown.result_path.parts else "EDITED") + (
+                f" {badge}" if badge else ""
+            )
+        self.viewer.set_images(shown.source, shown.result, badge=badge)
+
+    def _on_edit_selected(self, _edit_id) -> None:
+        self._refresh_keys()
+        self._refresh_rendered()
+        self.propagate.preview_plan()
+        self.propagate_panel.refresh()
+        self._show_mask()
+        self._update_label()
+        self._refresh_enabled()
+        self.session.frames.refresh()
+
+    def _on_project_event(self, ev: Event) -> None:
+        if ev.type == "range_changed":
+            self._refresh_marks()
+            self.propagate.preview_plan()
+            self.propagate_panel.refresh()
+        elif ev.type.startswith("keyframe_") and ev.edit_id == self.session.edit_id:
+            self._refresh_keys()
+            self._update_label()
+            if ev.field == "image":
+                self.session.frames.refresh()
+            if not self.propagate.running:
+                self.propagate.preview_plan()
+        elif ev.type in ("edit_changed",) and ev.edit_id == self.session.edit_id:
+            self._refresh_keys()
+            self.propagate.preview_plan()
+            self.propagate_panel.refresh()
+        elif ev.type in ("render_added", "render_removed") and ev.edit_id == self.session.edit_id:
+            self.propagate_panel.refresh()
+        elif ev.type in ("edit_removed", "edit_added") or (
+            ev.type == "edit_changed" and ev.field == "enabled"
+        ):
+            self.session.frames.refresh()
+
+    def _refresh_keys(self) -> None:
+        edit = self.session.edit
+        frames = [k.frame for k in edit.keyframes] if edit is not None else []
+        edited = [k.frame for k in edit.keyframes if k.image] if edit is not None else []
+        self.timeline.set_keyframes(frames, None, edited)
+        track = edit.mask_track if edit is not None else None
+        self.timeline.set_track(None if track is None else (track.start, track.stop, track.stale))
+
+    def _refresh_rendered(self) -> None:
+        """Show the selected edit's rendered frames (previews load in the background)."""
+        self.timeline.clear_rendered()
+        store, edit = self.session.store, self.session.edit
+        if store is None or edit is None or not edit.renders:
+            return
+        render_ids = [r.id for r in edit.renders]
+
+        def work():
+            frames = sorted({f for rid in render_ids for f in store.rendered_frames(rid)})
+            yield [(f, None) for f in frames]
+            from vivid_desktop.qt.media_jobs import rendered_previews
+
+            yield from rendered_previews(store, render_ids, frames)
+
+        self.pool.run(
+            work,
+            on_yield=lambda items: [self.timeline.add_rendered(f, im) for f, im in items],
+            name="rendered",
+        )
+
+    def _refresh_marks(self) -> None:
+        mark_in, mark_out = self.session.marks()
+        self.timeline.set_marks(mark_in, mark_out)
+        store = self.session.store
+        if store is not None:
+            src = store.project.source
+            self.transport.loop_range = (src.in_frame, src.stop)
+            self.transport_bar.show_range(src.in_frame, src.stop, src.frame_count, src.rate)
+
+    def _on_frame_tracked(self, frame: int) -> None:
+        if frame == self.session.frame and self.session.painter is not None:
+            self.session.painter.set_target(self.session.edit_id, frame)
+
+    def _refresh_undo(self) -> None:
+        log_ = self.session.undo
+        undo, redo = self.actions_by_name["undo"], self.actions_by_name["redo"]
+        undo.setEnabled(log_.can_undo)
+        redo.setEnabled(log_.can_redo)
+        undo.setText(log_.undo_label)
+        redo.setText(log_.redo_label)
+
+    def _refresh_enabled(self) -> None:
+        has = self.session.store is not None
+        has_edit = self.session.edit is not None
+        for key in ("save", "export", "track", "propagate", "preview", "mark_in", "mark_out", "add_keyframe"):
+            if key in self.actions_by_name:
+                self.actions_by_name[key].setEnabled(
+                    has
+                    if key in ("save", "export", "mark_in", "mark_out")
+                    else has_edit or (has and key == "add_keyframe")
+                )
+        self.mask_panel.set_enabled_for(has)
+        self.propagate_panel.setEnabled(has)
+        self._refresh_undo()
+
+    # ---- mask painting --------------------------------------------------------------------------
+    def ensure_mask_target(self) -> bool:
+        """Before painting: make sure an edit is selected (a new *delete* edit if there is none)."""
+        s = self.session
+        if s.store is None or s.painter is None:
+            return False
+        if s.edit is None:
+            s.new_edit("delete")
+        if s.painter.edit_id != s.edit_id or s.painter.frame != s.frame:
+            s.painter.set_target(s.edit_id, s.frame)
+        return s.painter.edit_id is not None
+
+    def set_tool(self, name: str) -> None:
+        current = self.tools.get(self.tool_name)
+        if current is not None:
+            current.cancel()
+        self.tool_name = name
+        self.viewer.set_tool(self.tools.get(name))
+        self.mask_panel.set_tool(name)
+
+    def scale_brush(self, factor: float) -> None:
+        painter = self.session.painter
+        if painter is not None:
+            painter.set_brush(radius=max(1.0, min(300.0, painter.radius * factor)))
+            self.mask_panel.show_brush(painter.radius, painter.hardness)
+            self.viewer.update()
+
+    def finish_tool(self) -> None:
+        tool = self.tools.get(self.tool_name)
+        if tool is not None:
+            tool.finish()
+            self.viewer.update()
+
+    def cancel_tool(self) -> None:
+        tool = self.tools.get(self.tool_name)
+        if tool is not None:
+            tool.cancel()
+            self.viewer.update()
+
+    def mask_operation(self, op: str) -> None:
+        """One of the mask panel's operations on the mask at the playhead (one undo step)."""
+        if not self.ensure_mask_target():
+            return
+        painter, amount = self.session.painter, self.mask_panel.amount.value()
+        table = {
+            "feather": (masks.feather, "Feather", (amount,)),
+            "expand": (masks.expand, "Expand", (amount,)),
+            "shrink": (masks.shrink, "Shrink", (amount,)),
+            "hull": (masks.convex_hull, "Convex hull", ()),
+            "bbox": (masks.bounding_box, "Bounding box", ()),
+            "invert": (masks.invert, "Invert", ()),
+            "holes": (masks.fill_holes, "Fill holes", ()),
+            "clear": (masks.clear, "Clear mask", ()),
+        }
+        if op == "copy_prev":
+            self._copy_previous_keyframe()
+        elif op in table:
+            fn, label, args = table[op]
+            painter.apply(fn, label, *args)
+
+    def _copy_previous_keyframe(self) -> None:
+        s = self.session
+        earlier = [f for f in s.keyframe_frames() if f < s.frame]
+        if not earlier or s.store is None or s.painter is None:
+            self.statusBar().showMessage("There is no keyframe before this frame to copy from.", 4000)
+            return
+        mask = s.store.read_mask(s.edit_id, earlier[-1])
+        label = f"Copy mask from frame {earlier[-1]}"
+        with s.undo.transaction(label):
+            if not s.painter.is_keyframe:  # the copy makes this frame a keyframe even when it looks the same
+                s.store.add_keyframe(s.edit_id, s.frame, mask)
+            s.painter.set_mask(mask, label)
+
+    def _show_mask(self) -> None:
+        painter = self.session.painter
+        self.viewer.set_mask(painter.mask if painter is not None and painter.edit_id else None)
+
+    def _overlay_changed(self, color: QColor, opacity: float, mask_only: bool) -> None:
+        self.viewer.set_overlay(color, opacity, mask_only)
+        self.actions_by_name["mask_only"].setChecked(mask_only)
+        self.settings.set("view/overlay_color", color.name())
+        self.settings.set("view/overlay_opacity", opacity)
+
+    def _apply_overlay_settings(self) -> None:
+        color = QColor(str(self.settings.get("view/overlay_color")))
+        opacity = float(self.settings.get("view/overlay_opacity"))
+        self.viewer.set_overlay(color, opacity, False)
+        self.mask_panel.set_overlay(color, opacity, False)
+
+    def _show_mask_toggled(self, on: bool) -> None:
+        self.viewer.set_show_mask(on)
+        self.actions_by_name["show_mask"].setChecked(on)
+
+    def toggle_show_mask(self) -> None:
+        on = self.actions_by_name["show_mask"].isChecked()
+        self.mask_panel.show_mask.setChecked(on)
+        self.viewer.set_show_mask(on)
+
+    def toggle_mask_only(self) -> None:
+        on = self.actions_by_name["mask_only"].isChecked()
+        color, opacity, _ = self.viewer.overlay
+        self.viewer.set_overlay(mask_only=on)
+        self.mask_panel.set_overlay(color, opacity, on)
+
+    # ---- other intents --------------------------------------------------------------------------
+    def undo(self) -> None:
+        self._undo_redo(self.session.undo.undo)
+
+    def redo(self) -> None:
+        self._undo_redo(self.session.undo.redo)
+
+    def _undo_redo(self, fn) -> None:
+        try:
+            fn()
+        except ProjectError as exc:
+            self.show_error("Cannot undo", str(exc))
+
+    def set_compare(self, mode: str) -> None:
+        self.viewer.set_compare(mode)
+        self.compare_box.setCurrentIndex(self.compare_box.findData(mode))
+        action = self.actions_by_name.get(f"compare_{mode}")
+        if action is not None:
+            action.setChecked(True)
+
+    def jump_keyframe(self, direction: int) -> None:
+        s = self.session
+        keys = s.keyframe_frames()
+        target = (
+            [f for f in keys if f < s.frame][-1:] if direction < 0 else [f for f in keys if f > s.frame][:1]
+        )
+        if target:
+            self.transport.stop()
+            s.seek(target[0])
+
+    def run_propagate(self) -> None:
+        self.propagate.propagate(track_first=self.propagate_panel.track_first.isChecked())
+
+    def _import_keyframe(self, frame: int) -> None:
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Edited keyframe image", "", "Images (*.png *.jpg *.jpeg *.tif *.tiff)"
+        )
+        if path:
+            self.keyframes.import_file(Path(path), frame)
+
+    def show_export(self) -> None:
+        from vivid_desktop.qt.export_dialog import QtExportDialog
+
+        if self.session.store is None:
+            return
+        self.export_dialog = QtExportDialog(self.session, self.settings, self)
+        self.export_dialog.show()
+
+    def show_settings(self) -> None:
+        from vivid_desktop.qt.settings_dialog import QtSettingsDialog
+
+        QtSettingsDialog(self.settings, self).open()
+
+    def show_shortcuts(self) -> None:
+        rows = []
+        for action in self.actions_by_name.values():
+            keys = ", ".join(k.toString() for k in action.shortcuts())
+            if keys:
+                rows.append(f"<tr><td><b>{keys}</b></td><td>{action.text().replace('&', '')}</td></tr>")
+        box = QMessageBox(self)
+        box.setWindowTitle("Keyboard shortcuts")
+        box.setText("<table cellspacing=4>" + "".join(rows) + "</table>")
+        box.open()
+
+    def show_about(self) -> None:
+        QMessageBox.about(
+            self,
+            "About VIVID Desktop",
+            f"<b>VIVID Desktop {__version__}</b><br>Local video editing with VIVID/KIVE "
+            "(arXiv 2411.15260) and a classical flow engine.",
+        )
+
+    def show_error(self, title: str, message: str) -> None:
+        """A problem the user must see: a non-blocking message box (and the status bar)."""
+        self.statusBar().showMessage(f"{title}: {message}", 10000)
+        if self._closing:
+            return
+        box = QMessageBox(QMessageBox.Icon.Warning, title, message, QMessageBox.StandardButton.Ok, self)
+        box.setObjectName("errorBox")
+        box.open()
+
+    # ---- drag and drop, geometry, closing -------------------------------------------------------
+    def dragEnterEvent(self, event) -> None:
+        if event.mimeData().hasUrls():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:
+        urls = [u for u in event.mimeData().urls() if u.isLocalFile()]
+        if urls:
+            self.open_path(urls[0].toLocalFile())
+            event.acceptProposedAction()
+
+    def _restore_geometry(self) -> None:
+        geometry = self.settings.qsettings.value("window/geometry")
+        state = self.settings.qsettings.value("window/state")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        if state is not None:
+            self.restoreState(state)
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        """Stop everything we started (jobs, workers, the runtime) and save; leaves no thread behind."""
+        self._closing = True
+        t0 = time.monotonic()
+        self.transport.stop()
+        dialog = getattr(self, "export_dialog", None)
+        if dialog is not None:
+            dialog.close()
+        if self._media_cancel is not None:
+            self._media_cancel.set()
+        for job in (self.propagate.job, self.tracker.job, self.keyframes.job):
+            if job is not None and not job.done:
+                job.cancel()
+        self.settings.qsettings.setValue("window/geometry", self.saveGeometry())
+        self.settings.qsettings.setValue("window/state", self.saveState())
+        self.settings.sync()
+        self.session.shutdown()
+        self.marker.mark_closed()
+        self.runtime.stop()
+        self.pool.shutdown(wait=True)
+        self.relay.closed = True
+        log.debug("closed in %.2f s", time.monotonic() - t0)
+        super().closeEvent(event)

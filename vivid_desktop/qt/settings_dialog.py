@@ -1,0 +1,131 @@
+"""Settings: model folders, LoRA files, memory mode, default engine, proxy options (remembered)."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QListWidget,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from vivid_desktop.qt.settings import ENGINES, MEMORY_MODE_LABELS, MEMORY_MODES, AppSettings
+
+
+class _PathList(QWidget):
+    """A list of paths with Add… and Remove."""
+
+    def __init__(self, pick, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._pick = pick
+        row = QHBoxLayout(self)
+        row.setContentsMargins(0, 0, 0, 0)
+        self.list = QListWidget()
+        self.list.setMaximumHeight(90)
+        row.addWidget(self.list, 1)
+        col = QVBoxLayout()
+        add, remove = QPushButton("Add…"), QPushButton("Remove")
+        col.addWidget(add)
+        col.addWidget(remove)
+        col.addStretch(1)
+        row.addLayout(col)
+        add.clicked.connect(self._add)
+        remove.clicked.connect(
+            lambda: [self.list.takeItem(self.list.row(i)) for i in self.list.selectedItems()]
+        )
+
+    def _add(self) -> None:
+        for path in self._pick():
+            if path and not self.list.findItems(path, 0x0):
+                self.list.addItem(path)
+
+    def paths(self) -> list[str]:
+        return [self.list.item(i).text() for i in range(self.list.count())]
+
+    def set_paths(self, paths: list[str]) -> None:
+        self.list.clear()
+        self.list.addItems(paths)
+
+
+class QtSettingsDialog(QDialog):
+    """Edits ``AppSettings``; OK stores them (QSettings) and they apply to the next job."""
+
+    def __init__(self, settings: AppSettings, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Settings")
+        self.setObjectName("settingsDialog")
+        self.setMinimumWidth(560)
+        self.settings = settings
+        col = QVBoxLayout(self)
+        models = QGroupBox("VIVID models")
+        form = QFormLayout(models)
+        self.model_dirs = _PathList(self._pick_folder)
+        self.loras = _PathList(self._pick_loras)
+        self.memory = QComboBox()
+        for mode in MEMORY_MODES:
+            self.memory.addItem(MEMORY_MODE_LABELS[mode], mode)
+        form.addRow("Model folders", self.model_dirs)
+        form.addRow("LoRA files", self.loras)
+        form.addRow("Memory mode", self.memory)
+        col.addWidget(models)
+        general = QGroupBox("Editing")
+        form2 = QFormLayout(general)
+        self.engine = QComboBox()
+        for engine in ENGINES:
+            self.engine.addItem(engine, engine)
+        self.proxy = QCheckBox("Build a proxy for smooth scrubbing")
+        self.proxy_lines = QSpinBox()
+        self.proxy_lines.setRange(144, 1080)
+        self.proxy_lines.setSingleStep(36)
+        self.proxy_lines.setSuffix(" lines")
+        form2.addRow("Default engine", self.engine)
+        form2.addRow("", self.proxy)
+        form2.addRow("Proxy height", self.proxy_lines)
+        col.addWidget(general)
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        col.addWidget(buttons)
+        self.load()
+
+    def _pick_folder(self) -> list[str]:
+        folder = QFileDialog.getExistingDirectory(self, "Model folder (diffusers layout)")
+        return [folder] if folder else []
+
+    def _pick_loras(self) -> list[str]:
+        files, _ = QFileDialog.getOpenFileNames(self, "LoRA files", "", "LoRA (*.safetensors)")
+        return files
+
+    def load(self) -> None:
+        s = self.settings
+        self.model_dirs.set_paths(s.get("models/folders"))
+        self.loras.set_paths(s.get("models/loras"))
+        self.memory.setCurrentIndex(max(0, self.memory.findData(s.get("models/memory_mode"))))
+        self.engine.setCurrentIndex(max(0, self.engine.findData(s.get("engine/default"))))
+        self.proxy.setChecked(bool(s.get("proxy/enabled")))
+        self.proxy_lines.setValue(int(s.get("proxy/lines")))
+
+    def store(self) -> None:
+        s = self.settings
+        s.set("models/folders", self.model_dirs.paths())
+        s.set("models/loras", self.loras.paths())
+        s.set("models/memory_mode", self.memory.currentData())
+        s.set("engine/default", self.engine.currentData())
+        s.set("proxy/enabled", self.proxy.isChecked())
+        s.set("proxy/lines", self.proxy_lines.value())
+        s.sync()
+
+    def accept(self) -> None:
+        self.store()
+        super().accept()
