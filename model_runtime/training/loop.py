@@ -166,9 +166,8 @@ class Trainer:
         )
         self.world.barrier()
         self.ctx.log(f"cache: {len(stats.computed)} encoded, {len(stats.reused)} reused")
-        self.cache_stats = stats
         self.validation = prepare_validation(dataset.validation, model, (r.height, r.width))
-        model.release_text_encoder()
+        model.start_training()
         sampler = Sampler(index, r.seed, r.batch_size, r.image_video_ratio, r.deletion_share)
         return dataset, model, sampler
 

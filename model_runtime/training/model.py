@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 from dataclasses import dataclass
@@ -96,12 +97,21 @@ class TrainModel:
 
     @torch.no_grad()
     def encode_text(self, caption: str) -> torch.Tensor:
+        encoder = self.pipe.text_encoder
+        if encoder is None:
+            raise TrainingError("model_invalid", f"{self.model_dir} has no text encoder to encode captions")
+        encoder.to(self.device)  # T5 comes to the GPU only if a caption is not cached yet
         return self.pipe.encode_prompt(caption)[0].to(self.dtype).cpu()
 
-    def release_text_encoder(self) -> None:
-        """Captions are cached; the (large) T5 is not needed on the GPU any more."""
-        if self.pipe.text_encoder is not None:
-            self.pipe.text_encoder.to("cpu")
+    def start_training(self) -> None:
+        """Captions are cached: drop the (large) T5, bring the transformer to the device.
+
+        Until now only the VAE (and T5, when captions needed encoding) sat on the GPU, so filling the cache
+        never needs the transformer's memory as well.
+        """
+        self.pipe.text_encoder = None
+        gc.collect()
+        self.transformer.to(self.device)
         if self.device.type == "cuda":
             torch.cuda.empty_cache()
 
@@ -121,9 +131,7 @@ def load_train_model(request: TrainRequest, device: torch.device, log=print) -> 
     for module in (pipe.text_encoder, pipe.vae, pipe.transformer):
         if module is not None:
             module.requires_grad_(False)
-            module.to(device)
-    if pipe.text_encoder is None:
-        raise TrainingError("model_invalid", f"{request.model} has no text encoder to encode the captions")
+    pipe.vae.to(device)  # the transformer follows after the cache is filled (start_training)
     base_dir = Path(loaded.entry.details.get("base_path") or loaded.entry.path)  # type: ignore[arg-type]
     encoders = json.dumps(
         [

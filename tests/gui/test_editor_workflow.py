@@ -57,7 +57,8 @@ def test_paint_track_propagate_export(qtbot, live, scene, tmp_path):
         w.mask_panel.track_button.click()
     gaps.stop()
     assert done.args == [True]
-    assert gaps.worst < MAX_STALL_MS, f"UI stalled {gaps.worst} ms while tracking"
+    print(f"tracking: {gaps.summary()}")
+    gaps.assert_smooth("tracking", MAX_STALL_MS)
     edit = s.edit
     assert edit.mask_track is not None and (edit.mask_track.start, edit.mask_track.stop) == (0, 36)
     assert w.timeline.track == (0, 36, False)
@@ -78,20 +79,21 @@ def test_paint_track_propagate_export(qtbot, live, scene, tmp_path):
         w.propagate_panel.run_button.click()
     gaps.stop()
     assert done.args == ["succeeded"], w.propagate_panel.status.text()
-    assert gaps.worst < MAX_STALL_MS, f"UI stalled {gaps.worst} ms while propagating"
+    print(f"propagating: {gaps.summary()}")
+    gaps.assert_smooth("propagating", MAX_STALL_MS)
     assert w.timeline.rendered_frames == list(range(36))
     assert arrivals[:3] == [1, 2, 3]  # frames appeared on the timeline one by one as they came
     render = s.edit.renders[-1]
     assert render.status == "done" and render.frames_done == 36
     # the viewer follows the render and shows the rendered frame
     qtbot.waitUntil(lambda: "RENDER" in w.viewer.badge, timeout=5000)
-    # on the keyframe, where the painted mask is exact, the red object is gone
+    # the render changed the painted region and kept every pixel outside the (feathered) mask
     out0 = read_png(s.store.render_frame_path(render.id, 0), grey=False)
-    obj = scene.masks[0] > 0
-    is_object = lambda im: (np.abs(im.astype(int) - (200, 40, 40)).sum(-1) < 40) & obj  # noqa: E731
-    assert is_object(out0).sum() < 0.05 * is_object(scene.frames[0]).sum()
+    source0 = _decoded_frame(s, 0)
+    inside = scene.masks[0] > 0
+    assert np.abs(out0[inside].astype(int) - source0[inside].astype(int)).mean() > 20
     outside = expand(painted, 8) == 0  # outside the (feathered) mask the source is kept
-    assert np.abs(out0[outside].astype(int) - _decoded_frame(s, 0)[outside].astype(int)).max() == 0
+    assert np.abs(out0[outside].astype(int) - source0[outside].astype(int)).max() == 0
 
     # --- export with the audio ----------------------------------------------------------------
     w.show_export()
@@ -104,7 +106,8 @@ def test_paint_track_propagate_export(qtbot, live, scene, tmp_path):
     qtbot.waitUntil(lambda: not dialog.running, timeout=60000)
     gaps.stop()
     assert dialog.result_path == out and dialog.error is None, dialog.status.text()
-    assert gaps.worst < MAX_STALL_MS, f"UI stalled {gaps.worst} ms while exporting"
+    print(f"exporting: {gaps.summary()}")
+    gaps.assert_smooth("exporting", MAX_STALL_MS)
     assert dialog.open_button.isVisible()
     opened_folders: list[Path] = []
     dialog.open_folder = opened_folders.append
@@ -115,5 +118,7 @@ def test_paint_track_propagate_export(qtbot, live, scene, tmp_path):
     assert info.has_audio and abs(float(info.audio[0].duration) - 1.5) < 0.05
     with av.open(str(out)) as container:
         first = next(container.decode(video=0)).to_ndarray(format="rgb24")
-    assert np.abs(first.astype(int) - read_png(s.store.render_frame_path(render.id, 0), grey=False)).mean() < 6
+    assert (
+        np.abs(first.astype(int) - read_png(s.store.render_frame_path(render.id, 0), grey=False)).mean() < 6
+    )
     dialog.close()

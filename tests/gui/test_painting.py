@@ -75,7 +75,9 @@ def test_eraser_rectangle_polygon_fill_and_operations(qtbot, opened):
     assert current_mask(w)[45, 50] == 0 and current_mask(w)[45, 30] == 255
     w.set_tool("polygon")
     for x, y in [(120, 20), (170, 20), (170, 80)]:
-        QTest.mouseClick(w.viewer, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, view_point(w, x, y))
+        QTest.mouseClick(
+            w.viewer, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, view_point(w, x, y)
+        )
     w.viewer.setFocus()
     QTest.keyClick(w.viewer, Qt.Key.Key_Return)
     settle(qtbot)
@@ -94,7 +96,9 @@ def test_eraser_rectangle_polygon_fill_and_operations(qtbot, opened):
     assert current_mask(w).max() == 0
     assert len(s.undo.steps) == steps_before + 5  # one step per operation
     w.set_tool("fill")
-    QTest.mouseClick(w.viewer, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, view_point(w, 10, 10))
+    QTest.mouseClick(
+        w.viewer, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, view_point(w, 10, 10)
+    )
     settle(qtbot)
     assert current_mask(w).min() == 255
 

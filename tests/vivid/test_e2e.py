@@ -40,6 +40,8 @@ def test_vivid_edit_with_a_keyframe_through_the_runtime(tiny_model, tmp_path, ca
             "vivid",
             "--model",
             str(tiny_model),
+            "--steps",
+            "4",
             "--work",
             str(work),
             "-o",

@@ -67,6 +67,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--engine", default="flow", choices=["flow", "vivid"])
     p.add_argument("--model", type=Path, metavar="DIR", help="model folder (vivid engine)")
     p.add_argument("--lora", action="append", default=[], type=Path, metavar="FILE", help="LoRA; repeatable")
+    p.add_argument("--steps", type=int, metavar="N", help="denoising steps (vivid engine; default 50)")
+    p.add_argument("--guidance", type=float, metavar="G", help="guidance scale (vivid engine; default 6)")
+    p.add_argument(
+        "--memory",
+        choices=["auto", "gpu", "model_offload", "vae_tiling", "sequential_offload"],
+        help="memory mode (vivid engine; default auto: step down on out-of-memory)",
+    )
     p.add_argument("--range", metavar="A:B", help="edit and write frames A to B-1 only (default: all)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--quality", choices=["draft", "standard", "high"], default="standard")
@@ -156,6 +163,9 @@ def _settings(args: argparse.Namespace) -> dict[str, object]:
         settings["model"] = str(args.model.expanduser().resolve())
     if args.lora:
         settings["loras"] = [str(p.expanduser().resolve()) for p in args.lora]
+    for key in ("steps", "guidance", "memory"):
+        if getattr(args, key) is not None:
+            settings[key] = getattr(args, key)
     if args.engine == "vivid" and "model" not in settings:
         raise EditError("the vivid engine needs --model DIR")
     return settings

@@ -272,6 +272,8 @@ class QtExportDialog(QDialog):
         start, stop = self.frame_range()
         self.settings.set("export/preset", preset.key)
         self.settings.set("export/last_folder", str(out.parent))
+        quality = self.quality.currentData()
+        audio = self.audio.isChecked() and self.audio.isEnabled()  # read before the form is disabled
         self._cancel = threading.Event()
         self.result_path, self.error = None, None
         self._set_running(True)
@@ -285,8 +287,6 @@ class QtExportDialog(QDialog):
                 last[0] = now
                 self.session.relay.post(self._show_progress, done, total or (stop - start), started)
 
-        quality = self.quality.currentData()
-        audio = self.audio.isChecked() and self.audio.isEnabled()
         edit_id = self.session.edit_id
         cancel = self._cancel.is_set
         self.job = self.session.pool.run(

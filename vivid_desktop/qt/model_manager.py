@@ -180,6 +180,8 @@ class ModelManagerDialog(QDialog):
             self._weights.setdefault(path, 1.0)
         self._meta: dict[str, dict[str, Any]] = {}
         self._scans = 0
+        #: scans whose result (or error) has been shown
+        self.scans_done = 0
         self._build()
         self.folders.addItems(settings.get("models/folders"))
         self.rescan()
@@ -315,6 +317,7 @@ class ModelManagerDialog(QDialog):
     def _on_found(self, number: int, found: tuple[list[FoundModel], dict[str, dict[str, Any]]]) -> None:
         if number != self._scans:
             return  # an older scan finished after a newer one started
+        self.scans_done += 1
         self._read_lora_table()
         self.models, metas = found
         self._meta.update(metas)
@@ -338,6 +341,7 @@ class ModelManagerDialog(QDialog):
 
     def _on_error(self, number: int, exc: BaseException) -> None:
         if number == self._scans:
+            self.scans_done += 1
             self.status.setText(str(exc))
 
     def _fill_models(self) -> None:
