@@ -1,22 +1,27 @@
 """Pixels of training samples: clips, images, frame folders and masks, as uint8 arrays.
 
-Three kinds of media: a video file, an image file, or a folder of frame images (``{frame:06d}.png``, or
-any names, taken in sorted order). Masks come in the same three kinds; a mask image applies to every
-frame. Everything is read as RGB ``(T, H, W, 3)`` / grey ``(T, H, W)`` uint8, full size; ``fit`` crops and
-resizes to the training resolution.
+Three kinds of media: a video file (read through the editor's exact :class:`FrameReader`: timeline frames
+in display orientation, so masks painted in the editor line up), an image file, or a folder of frame
+images (``{frame:06d}.png``, or any names, taken in sorted order). Masks come in the same three kinds; a
+mask image applies to every frame. Everything is read as RGB ``(T, H, W, 3)`` / grey ``(T, H, W)`` uint8,
+full size; ``fit`` crops and resizes to the training resolution.
 """
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-import av
 import cv2
 import numpy as np
 
 from vivid_desktop.core.files import read_png
+from vivid_desktop.media.errors import MediaError
+from vivid_desktop.media.index import FrameIndex
+from vivid_desktop.media.reader import FrameReader
+from vivid_desktop.media.scan import file_stamp
 
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff"})
 VIDEO_SUFFIXES = frozenset({".mp4", ".mov", ".mkv", ".webm", ".avi", ".m4v"})
@@ -69,14 +74,8 @@ def probe(path: Path) -> MediaFacts:
             raise MediaReadError(f"{path.name}/ holds no frame images")
         image = _read_image(files[0])
         return MediaFacts(kind, image.shape[1], image.shape[0], len(files))
-    try:
-        with av.open(str(path)) as container:
-            stream = container.streams.video[0]
-            width, height = stream.codec_context.width, stream.codec_context.height
-            count = stream.frames or sum(1 for p in container.demux(stream) if p.size)
-    except (av.FFmpegError, IndexError, OSError) as exc:
-        raise MediaReadError(f"{path.name} cannot be read as a video ({exc})") from exc
-    return MediaFacts(kind, width, height, count)
+    info = _index(path).info
+    return MediaFacts(kind, info.width, info.height, info.frame_count)
 
 
 def _read_image(path: Path, grey: bool = False) -> np.ndarray:
@@ -86,20 +85,29 @@ def _read_image(path: Path, grey: bool = False) -> np.ndarray:
         raise MediaReadError(f"{path.name} cannot be read as an image ({exc})") from exc
 
 
-def _read_video(path: Path, start: int, count: int) -> list[np.ndarray]:
-    frames: list[np.ndarray] = []
+@functools.lru_cache(maxsize=16)
+def _index_at(path: str, stamp: tuple[int, int]) -> FrameIndex:
+    return FrameIndex.build(path)
+
+
+def _index(path: Path) -> FrameIndex:
+    """The clip's frame index (one packet scan per file version; reused for every window of a clip)."""
     try:
-        with av.open(str(path)) as container:
-            for index, frame in enumerate(container.decode(video=0)):
-                if index >= start:
-                    frames.append(frame.to_ndarray(format="rgb24"))
-                if len(frames) == count:
-                    break
-    except (av.FFmpegError, OSError) as exc:
+        return _index_at(str(path.resolve()), file_stamp(path))
+    except (MediaError, OSError) as exc:
+        raise MediaReadError(f"{path.name} cannot be read as a video ({exc})") from exc
+
+
+def _read_video(path: Path, start: int, count: int) -> list[np.ndarray]:
+    """Timeline frames ``[start, start + count)`` exactly (display orientation, constant-rate timeline)."""
+    index = _index(path)
+    if start + count > index.frame_count:
+        raise MediaReadError(f"{path.name} has only {index.frame_count} frames, {start + count} needed")
+    try:
+        with FrameReader(path, index=index, cache_bytes=0) as reader:
+            return list(reader.iter_frames(start, start + count))
+    except MediaError as exc:
         raise MediaReadError(f"{path.name} cannot be decoded ({exc})") from exc
-    if len(frames) < count:
-        raise MediaReadError(f"{path.name} has only {start + len(frames)} frames, {start + count} needed")
-    return frames
 
 
 def read_frames(path: Path, start: int = 0, count: int = 1) -> np.ndarray:

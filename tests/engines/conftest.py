@@ -22,7 +22,7 @@ def pan(tmp_path_factory) -> SceneClip:
 def deforming(tmp_path_factory) -> SceneClip:
     """Like ``pan`` but the object is textured and grows (flow-based tracking)."""
     folder = tmp_path_factory.mktemp("deforming")
-    scene = deforming_scene(n_frames=24, width=160, height=96)
+    scene = deforming_scene(n_frames=24, width=240, height=144)
     return SceneClip(
         scene,
         write_lossless(folder / "deforming.mkv", scene.frames),

@@ -11,7 +11,7 @@ from flow_helpers import FakeContext, far_from, psnr, read_rgb
 
 from model_runtime.engines.base import JobCancelled
 from model_runtime.engines.flow import FlowEngine
-from model_runtime.protocol.jobs import EditKeyframeRequest, RenderPlan
+from model_runtime.protocol.jobs import EditKeyframeRequest, KeyframeSpec, RenderPlan
 
 DILATE, FEATHER = 3, 3
 
@@ -140,3 +140,58 @@ def test_edit_keyframe_deletes_on_one_frame(pan, tmp_path):
     np.testing.assert_array_equal(frame[far], scene.frames[n][far])
     done = [e for e in ctx.events if e[0] == "progress"]
     assert done and done[-1][1] == done[-1][2]
+
+
+def test_deletion_tracks_keyframe_masks_when_the_plan_has_no_mask_sequence(pan, tmp_path):
+    anchors = [KeyframeSpec(frame=n, mask=str(pan.masks / f"{n:06d}.png")) for n in (0, 23)]
+    out = tmp_path / "render"
+    plan = delete_plan(pan, out).model_copy(update={"mask_dir": None, "keyframes": anchors})
+    ctx = FakeContext()
+    FlowEngine().propagate(plan, ctx)
+    assert ctx.frames == list(range(24))
+    assert any(e[0] == "log" and "tracking" in e[1] for e in ctx.events)
+    scene = pan.scene
+    hidden = np.concatenate([read_rgb(out / f"{n:06d}.png")[scene.masks[n] > 0] for n in range(24)])
+    truth = np.concatenate([scene.background[n][scene.masks[n] > 0] for n in range(24)])
+    assert psnr(hidden, truth, np.ones(len(truth), bool)) >= 30.0
+
+
+def test_one_mask_for_every_frame(pan, tmp_path):
+    # A static mask over the object's whole path: everything under it is filled, the rest is the source.
+    path_mask = np.max(np.stack(pan.scene.masks), axis=0)
+    mask_file = tmp_path / "all.png"
+    cv2.imwrite(str(mask_file), path_mask)
+    out = tmp_path / "render"
+    plan = delete_plan(pan, out).model_copy(update={"mask_dir": None, "mask": str(mask_file)})
+    FlowEngine().propagate(plan, FakeContext())
+    frame = read_rgb(out / "000012.png")
+    red = np.abs(frame.astype(int) - (200, 40, 40)).sum(axis=2) < 30
+    assert not (red & (path_mask > 0)).any()  # no trace of the red object
+    far = far_from(path_mask, DILATE + FEATHER + 1)
+    np.testing.assert_array_equal(frame[far], pan.scene.frames[12][far])
+
+
+def test_an_edited_keyframe_is_known_content_for_its_neighbours(pan, deleted, tmp_path):
+    # KIVE with the classical engine: a clean plate painted in an image editor (here: flat green inside
+    # the grown mask) is shown on its frame and taken by the frames next to it.
+    n = 12
+    plate = pan.scene.frames[n].copy()
+    grown = far_from(pan.scene.masks[n], DILATE + FEATHER + 1) == 0
+    plate[grown] = (0, 255, 0)
+    image = tmp_path / "plate.png"
+    cv2.imwrite(str(image), cv2.cvtColor(plate, cv2.COLOR_RGB2BGR))
+    keyframe = KeyframeSpec(frame=n, mask=str(pan.masks / f"{n:06d}.png"), image=str(image))
+    out = tmp_path / "render"
+    FlowEngine().propagate(delete_plan(pan, out).model_copy(update={"keyframes": [keyframe]}), FakeContext())
+    frames, plain = outputs(out, 24), outputs(deleted[0], 24)
+    inside = pan.scene.masks[n] > 0
+    np.testing.assert_array_equal(frames[n][inside], plate[inside])
+
+    def greenness(frame, m):
+        pixels = frame[pan.scene.masks[m] > 0].astype(float)
+        return float(np.mean(pixels[:, 1] - (pixels[:, 0] + pixels[:, 2]) / 2))
+
+    for m in (n - 1, n + 1):
+        assert greenness(frames[m], m) > greenness(plain[m], m) + 60
+    for m in (0, 23):  # far away, the real background wins
+        assert abs(greenness(frames[m], m) - greenness(plain[m], m)) < 30

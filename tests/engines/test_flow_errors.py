@@ -1,4 +1,4 @@
-"""Bad input to the flow engine ends in one EngineError a user can act on, before any frame is written."""
+"""Bad input, a failing disk, a cancel: each ends the job with one clear exception, nothing half-written."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from flow_helpers import FakeContext, write_masks
 
-from model_runtime.engines.base import EngineError
+from model_runtime.engines.base import EngineError, JobCancelled
 from model_runtime.engines.flow import FlowEngine
 from model_runtime.protocol.jobs import EditKeyframeRequest, KeyframeSpec, RenderPlan
 
@@ -99,3 +99,32 @@ def test_bad_settings(pan, tmp_path, settings):
 def test_info_describes_the_engine():
     info = FlowEngine().info()
     assert info.name == "flow" and info.available and set(info.tasks) == {"add", "modify", "delete"}
+
+
+def test_an_unwritable_render_folder_is_one_clear_error(pan, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    request = EditKeyframeRequest(
+        source=str(pan.clip),
+        frame=3,
+        mask=str(pan.masks / "000003.png"),
+        task="delete",
+        output=str(blocker / "k.png"),
+        settings={"cache_dir": str(tmp_path / "cache")},
+    )
+    err = failure(lambda: FlowEngine().edit_keyframe(request, FakeContext()))
+    assert err.code == "write_failed" and "k.png" in err.message
+
+
+def test_cancel_during_the_optical_flow(pan, tmp_path):
+    class CancelAtOnce(FakeContext):
+        def check_cancelled(self):
+            if any(e[0] == "progress" for e in self.events):
+                raise JobCancelled()
+
+    ctx = CancelAtOnce()
+    with pytest.raises(JobCancelled):
+        FlowEngine().propagate(plan(pan, tmp_path, settings={"cache_dir": str(tmp_path / "c")}), ctx)
+    flow_steps = [e for e in ctx.events if e[0] == "progress"]
+    assert len(flow_steps) == 1 and flow_steps[0][3] == "optical flow"
+    assert not ctx.frames

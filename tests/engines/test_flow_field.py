@@ -102,3 +102,12 @@ def test_sampling_many_points_at_once():
     expect = image.ravel()[:50000] + 0.5
     inside = points[:, 0] < 399
     np.testing.assert_allclose(got[inside], expect[inside], rtol=1e-6)
+
+
+def test_an_unwritable_cache_only_costs_time(pan, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    flows = ClipFlow(ArrayFrames(pan.scene.frames), cache=FlowCache(blocker / "cache"))
+    flows.ensure(0, 4)
+    reference = ClipFlow(ArrayFrames(pan.scene.frames))
+    np.testing.assert_array_equal(flows.forward(2), reference.forward(2))

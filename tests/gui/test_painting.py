@@ -68,7 +68,19 @@ def test_eraser_rectangle_polygon_fill_and_operations(qtbot, opened):
     w.set_tool("rectangle")
     drag(qtbot, w, [(20, 20), (80, 70)])
     mask = current_mask(w)
-    assert mask[21:69, 21:79].min() == 255 and mask[10, 10] == 0 and mask[75, 50] == 0
+    state = (
+        s.painter.edit_id,
+        s.painter.frame,
+        s.edit_id,
+        s.frame,
+        s.keyframe_frames(),
+        s.undo.steps,
+        w.viewer.zoom,
+        w.viewer._offset,
+        w.viewer.size(),
+        int((s.painter.mask > 0).sum()),
+    )
+    assert mask[21:69, 21:79].min() == 255 and mask[10, 10] == 0 and mask[75, 50] == 0, state
     w.set_tool("eraser")
     s.painter.set_brush(radius=5, hardness=1.0)
     drag(qtbot, w, [(50, 20), (50, 70)])
@@ -78,8 +90,11 @@ def test_eraser_rectangle_polygon_fill_and_operations(qtbot, opened):
         QTest.mouseClick(
             w.viewer, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, view_point(w, x, y)
         )
+    w.activateWindow()
+    qtbot.waitUntil(w.isActiveWindow)
     w.viewer.setFocus()
-    QTest.keyClick(w.viewer, Qt.Key.Key_Return)
+    qtbot.waitUntil(w.viewer.hasFocus)
+    QTest.keyClick(w.viewer, Qt.Key.Key_Return)  # Enter closes the polygon (a viewer shortcut)
     settle(qtbot)
     mask = current_mask(w)
     assert mask[30, 160] == 255 and mask[70, 125] == 0
@@ -125,3 +140,32 @@ def test_brush_size_keys_and_copy_from_previous_keyframe(qtbot, opened):
     assert np.array_equal(current_mask(w), first)
     # soft edge from the hardness: values between 0 and 255 exist
     assert ((first > 0) & (first < 255)).any()
+
+
+def test_quick_second_click_still_paints(qtbot, opened):
+    """Qt delivers the second of two quick presses as a double-click event: it must still paint."""
+    from PySide6.QtCore import QEvent
+    from PySide6.QtGui import QMouseEvent
+    from PySide6.QtWidgets import QApplication
+
+    w = opened
+    w.set_tool("brush")
+    w.session.painter.set_brush(radius=4, hardness=1.0)
+    viewer = w.viewer
+    QTest.mouseClick(viewer, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, view_point(w, 10, 10))
+    at = QPointF(view_point(w, 60, 60))
+    dbl = QMouseEvent(
+        QEvent.Type.MouseButtonDblClick,
+        at,
+        viewer.mapToGlobal(at),
+        Qt.MouseButton.LeftButton,
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
+    QApplication.sendEvent(viewer, dbl)
+    QTest.mouseRelease(
+        viewer, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, view_point(w, 60, 60)
+    )
+    settle(qtbot)
+    assert current_mask(w)[60, 60] == 255
+    assert w.session.undo.steps[-2:] == ["Brush stroke", "Brush stroke"]

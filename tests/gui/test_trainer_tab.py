@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 from trainer_helpers import broken_dataset, good_dataset, tiny_model
 
+from vivid_desktop.core.files import write_png
 from vivid_desktop.core.project import Project, SourceClip
 from vivid_desktop.qt.runtime_bridge import QtRuntime
 from vivid_desktop.qt.trainer_dataset import problems_from_failure
@@ -104,6 +106,19 @@ def test_records_and_project_sources(qtbot, tab, tmp_path):
     tab.set_project(str(project))
     scanned(qtbot, tab, project, "project")
     assert "no edit has a caption with a mask" in problems_by_name(tab)["p"]
+    # an edit with a caption and a keyframe: the frame trains, the keyframe validates
+    edit = p.add_edit(task="modify", caption="a red ball", name="ball")
+    kf = p.add_keyframe(edit.id, 2)
+    write_png(project.joinpath(*kf.mask.split("/")), np.full((32, 32), 255, np.uint8))
+    p.add_keyframe(edit.id, 4, mask="masks/missing.png")
+    (project / "project.json").write_text(p.to_json())
+    tab.rescan()
+    qtbot.waitUntil(lambda: tab.summary is not None, timeout=10000)
+    found = problems_by_name(tab)
+    assert found["ball · frame 2"] == "" and found["ball · keyframe 2"] == ""
+    assert "missing mask missing.png" in found["ball · frame 4"]
+    assert tab.table.rows[0].thumbnail is not None
+    assert tab.output_edit.text() == str(project / "loras" / "p-lora.safetensors")
 
 
 def test_runtime_problem_list_is_read_back(qtbot, tab, tmp_path):

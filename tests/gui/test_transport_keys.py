@@ -111,3 +111,22 @@ def test_keyframe_jumps(qtbot, opened):
     press(qtbot, w, K.Key_Up)
     assert s.frame == 4
     assert w.timeline.keyframes == [4, 17, 30]
+
+
+def test_scrubbing_shows_the_proxy_then_the_exact_frame(qtbot, window, settings, clip):
+    from guitools import wait_open
+
+    settings.set("proxy/enabled", True)
+    settings.set("proxy/lines", 64)
+    wait_open(qtbot, window, clip)
+    s = window.session
+    qtbot.waitUntil(lambda: s.frames.has_proxy, timeout=30000)
+    assert (s.store.cache_dir("proxy") / "proxy-64.mp4").is_file()
+    shown = []
+    s.frames.frameLoaded.connect(lambda d: shown.append((d.frame, d.exact, d.source.height())))
+    window.timeline.seekRequested.emit(27)  # a drag on the timeline: scrubbing
+    qtbot.waitUntil(lambda: (27, True, 112) in shown, timeout=5000)
+    assert shown[0] == (27, False, 64)  # the proxy picture first, at the proxy's size
+    assert "PROXY" not in window.viewer.badge
+    # the thumbnail strip was redone from the proxy
+    assert window.timeline._thumbs and window.timeline._thumbs[0][1].height() == 48

@@ -11,7 +11,7 @@ from PySide6.QtGui import QColor
 from PySide6.QtTest import QTest
 
 from vivid_desktop.qt.images import qimage_from_rgb, rgb_from_qimage
-from vivid_desktop.qt.timeline import MARGIN, QtTimelinePanel
+from vivid_desktop.qt.timeline import QtTimelinePanel
 from vivid_desktop.qt.viewer import QtViewer
 
 W, H = 160, 90
@@ -184,12 +184,13 @@ def test_timeline_paints_renders_windows_marks(timeline):
         t.add_rendered(f, green if f % 5 == 0 else None)
     assert t.rendered_frames == list(range(40))
     shot = rgb_from_qimage(t.grab().toImage())
-    y_result = 24 + 18 + 50 + 3 * 3 + 25  # inside the result lane
+    lanes = t._lanes()
+    y_result = round(lanes["result"].center().y()) + 2  # inside the result lane, below the progress bar
     x_rendered = round(t.frame_to_x(30))
     assert shot[y_result, x_rendered].tolist() == [0, 255, 0]  # the streamed preview is drawn
     x_after = round(t.frame_to_x(150))
     assert shot[y_result, x_after].tolist() != [0, 255, 0]
     # outside the in/out marks the timeline is shaded darker than inside
-    y_source = 24 + 18 + 2 * 3 + 25
+    y_source = round(lanes["source"].center().y())
     before, inside = shot[y_source, round(t.frame_to_x(10))], shot[y_source, round(t.frame_to_x(60))]
     assert int(before.sum()) < int(inside.sum())

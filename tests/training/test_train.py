@@ -64,6 +64,7 @@ def trained(tmp_path_factory, tiny_model):
         learning_rate=1e-2,
         validate_every=STEPS,
         checkpoint_every=20,
+        keep_checkpoints=2,
     )
     probe = load_train_model(request, torch.device("cpu"))
     batches = held_out_batches(probe, held, root / "held-cache")
@@ -84,6 +85,10 @@ def test_training_learns_the_masked_region(trained):
     assert steps == list(range(1, STEPS + 1))
     log = [json.loads(line) for line in trained["result"].log.read_text().splitlines()]
     assert [e["step"] for e in log] == steps and all(np.isfinite(e["loss"]) for e in log)
+    checkpoints = sorted(
+        p.name for p in (trained["root"] / "lora.safetensors.work" / "checkpoints").iterdir()
+    )
+    assert checkpoints == ["step-000040", "step-000060"]  # every 20 steps, the last 2 kept
     lrs = [e["lr"] for e in log]
     assert lrs[0] == pytest.approx(0.5e-2) and lrs[1] == pytest.approx(1e-2)  # two warm-up steps
     assert lrs[-1] < lrs[STEPS // 2] < lrs[2]  # then the cosine decay

@@ -221,8 +221,12 @@ class _View:
             self.note(f"train: validation render at step {event.get('step')}: {event.get('path')}")
         elif kind == "metrics":
             self._step(int(event["step"]), float(event.get("loss", 0.0)), float(event.get("lr", 0.0)))
-        elif kind == "progress" and event.get("done", 0) == 0 and self.stream.isatty() is False:
-            self._plain(str(event.get("message", "")))
+        elif (
+            kind == "progress"
+            and not event.get("done")
+            and time.monotonic() - self.last_line >= PLAIN_INTERVAL_S
+        ):
+            self._plain(str(event.get("message", "")))  # cache filling: "encoding 3/40: clip.mp4 [0–48]"
 
     def _step(self, step: int, loss: float, lr: float) -> None:
         if self.stream.isatty():

@@ -1,0 +1,5 @@
+"""The editor (the only package that imports PySide6)."""
+
+from vivid_desktop.qt import _pyside_fix
+
+_pyside_fix.install()

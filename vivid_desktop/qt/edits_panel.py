@@ -11,6 +11,7 @@ from PySide6.QtGui import QIcon, QImage, QPixmap
 from PySide6.QtWidgets import (
     QComboBox,
     QFormLayout,
+    QGridLayout,
     QGroupBox,
     QHBoxLayout,
     QLabel,
@@ -33,7 +34,7 @@ from vivid_desktop.qt.session import EditorSession
 from vivid_desktop.qt.style import icon
 
 TASK_LABELS = {"delete": "Remove an object", "add": "Add an object", "modify": "Modify an object"}
-ENGINE_LABELS = {"flow": "Flow (CPU, classical)", "vivid": "VIVID (diffusion model)"}
+ENGINE_LABELS = {"flow": "Flow (CPU)", "vivid": "VIVID (diffusion)"}
 
 
 def _tool(icon_name: str, tip: str) -> QToolButton:
@@ -64,7 +65,8 @@ class QtEditsPanel(QWidget):
         layout.setSpacing(8)
         layout.addWidget(self._edits_box())
         layout.addWidget(self._edit_form())
-        layout.addWidget(self._keyframes_box(), 1)
+        layout.addWidget(self._keyframes_box())
+        layout.addStretch(1)
         session.projectEvent.connect(self._on_project_event)
         session.editSelected.connect(lambda _e: self.refresh())
         session.opened.connect(self.refresh)
@@ -75,14 +77,15 @@ class QtEditsPanel(QWidget):
     # ---- construction ---------------------------------------------------------------------------
     def _edits_box(self) -> QGroupBox:
         box = QGroupBox("Edits (top applies last)")
-        col = QVBoxLayout(box)
+        outer = QHBoxLayout(box)
         self.edit_list = QListWidget()
         self.edit_list.setObjectName("editList")
-        self.edit_list.setMaximumHeight(120)
+        self.edit_list.setFixedHeight(66)
         self.edit_list.currentRowChanged.connect(self._row_chosen)
         self.edit_list.itemChanged.connect(self._item_checked)
-        col.addWidget(self.edit_list)
-        row = QHBoxLayout()
+        outer.addWidget(self.edit_list, 1)
+        row = QGridLayout()  # the buttons beside the list: 2 × 2
+        row.setSpacing(0)
         self.add_button = _tool("add", "New edit")
         menu = QMenu(self.add_button)
         for task, label in TASK_LABELS.items():
@@ -96,10 +99,9 @@ class QtEditsPanel(QWidget):
         self.down_button = QToolButton()
         self.down_button.setArrowType(Qt.ArrowType.DownArrow)
         self.down_button.setToolTip("Move down (applies earlier)")
-        for b in (self.add_button, self.remove_button, self.up_button, self.down_button):
-            row.addWidget(b)
-        row.addStretch(1)
-        col.addLayout(row)
+        for i, b in enumerate((self.add_button, self.up_button, self.remove_button, self.down_button)):
+            row.addWidget(b, i // 2, i % 2)
+        outer.addLayout(row)
         self.remove_button.clicked.connect(self._remove_edit)
         self.up_button.clicked.connect(lambda: self._move(+1))
         self.down_button.clicked.connect(lambda: self._move(-1))
@@ -119,10 +121,19 @@ class QtEditsPanel(QWidget):
             self.engine.addItem(label, engine)
         self.seed = QSpinBox()
         self.seed.setRange(0, 2**31 - 1)
+        self.seed.setMaximumWidth(96)
+        for combo in (self.task, self.engine):
+            combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            combo.setMinimumContentsLength(8)
+        self.caption.setMinimumWidth(80)
+        self.seed.setToolTip("Seed of the diffusion model (same seed, same result)")
+        engine_row = QHBoxLayout()
+        engine_row.addWidget(self.engine, 1)
+        engine_row.addWidget(QLabel("Seed"))
+        engine_row.addWidget(self.seed)
         form.addRow("Task", self.task)
         form.addRow("Caption", self.caption)
-        form.addRow("Engine", self.engine)
-        form.addRow("Seed", self.seed)
+        form.addRow("Engine", engine_row)
         self.task.activated.connect(lambda _i: self._set_field("task", self.task.currentData()))
         self.engine.activated.connect(lambda _i: self._set_field("engine", self.engine.currentData()))
         self.caption.editingFinished.connect(lambda: self._set_field("caption", self.caption.text()))
@@ -137,48 +148,42 @@ class QtEditsPanel(QWidget):
         self.key_list.setObjectName("keyframeList")
         self.key_list.setViewMode(QListView.ViewMode.IconMode)
         self.key_list.setFlow(QListView.Flow.LeftToRight)
-        self.key_list.setWrapping(True)
-        self.key_list.setResizeMode(QListView.ResizeMode.Adjust)
-        self.key_list.setIconSize(QSize(112, 64))
-        self.key_list.setMinimumHeight(96)
-        self.key_list.setSpacing(4)
+        self.key_list.setWrapping(False)  # one row that scrolls sideways, like a filmstrip
+        self.key_list.setIconSize(QSize(88, 50))
+        self.key_list.setGridSize(QSize(100, 72))
+        self.key_list.setFixedHeight(90)
+        self.key_list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
+        self.key_list.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.key_list.itemClicked.connect(
             lambda it: self.keyframeActivated.emit(int(it.data(Qt.ItemDataRole.UserRole)))
         )
-        col.addWidget(self.key_list, 1)
+        col.addWidget(self.key_list)
         row = QHBoxLayout()
-        self.add_key = QPushButton(icon("keyframe"), "Add here")
+        row.setSpacing(4)
+        self.add_key = QPushButton(icon("keyframe"), "Add")
         self.add_key.setToolTip(
             "Make the frame under the playhead a keyframe (its mask starts from the one shown)"
         )
-        self.remove_key = QPushButton(icon("remove"), "Remove")
-        row.addWidget(self.add_key)
-        row.addWidget(self.remove_key)
-        col.addLayout(row)
-        row2 = QHBoxLayout()
-        self.preview_button = QPushButton(icon("preview"), "Preview keyframe")
+        self.remove_key = QPushButton(icon("remove"), "")
+        self.remove_key.setToolTip("Remove the keyframe under the playhead")
+        self.preview_button = QPushButton(icon("preview"), "Preview")
         self.preview_button.setObjectName("previewButton")
-        self.external_button = QPushButton(icon("image-editor"), "Image editor…")
+        self.preview_button.setToolTip(
+            "Edit this keyframe now and compare before/after in the viewer (Ctrl+P)"
+        )
+        self.external_button = QPushButton(icon("image-editor"), "")
         self.external_button.setToolTip("Open the keyframe in your image editor; saves there come back here")
-        self.import_button = QPushButton("Import…")
+        self.import_button = QPushButton(icon("open"), "")
         self.import_button.setToolTip("Use an image file as the edited keyframe")
-        row2.addWidget(self.preview_button, 1)
-        row2.addWidget(self.external_button)
-        row2.addWidget(self.import_button)
-        col.addLayout(row2)
+        for b in (self.add_key, self.remove_key):
+            row.addWidget(b)
+        row.addStretch(1)
+        for b in (self.preview_button, self.external_button, self.import_button):
+            row.addWidget(b)
+        col.addLayout(row)
         self.preview_status = QLabel("")
         self.preview_status.setWordWrap(True)
         col.addWidget(self.preview_status)
-        ba = QHBoxLayout()
-        self.before = QLabel()
-        self.after = QLabel()
-        for label, name in ((self.before, "Before"), (self.after, "After")):
-            label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-            label.setMinimumSize(120, 68)
-            label.setToolTip(name)
-            label.setStyleSheet("background:#1b1c1f; border:1px solid #37393e;")
-            ba.addWidget(label)
-        col.addLayout(ba)
         self.add_key.clicked.connect(self._add_keyframe)
         self.remove_key.clicked.connect(self._remove_keyframe)
         self.preview_button.clicked.connect(lambda: self.previewRequested.emit(self.session.frame))
@@ -258,22 +263,6 @@ class QtEditsPanel(QWidget):
             item = self.key_list.item(i)
             if int(item.data(Qt.ItemDataRole.UserRole)) == frame:
                 item.setIcon(QIcon(QPixmap.fromImage(image)))
-
-    def show_before_after(self, frame: int, before: QImage, after: QImage | None) -> None:
-        for label, image in ((self.before, before), (self.after, after)):
-            if image is None:
-                label.setPixmap(QPixmap())
-                label.setText("not edited yet")
-                continue
-            pix = QPixmap.fromImage(image).scaled(
-                label.width(),
-                max(68, label.height()),
-                Qt.AspectRatioMode.KeepAspectRatio,
-                Qt.TransformationMode.SmoothTransformation,
-            )
-            label.setPixmap(pix)
-        self.before.setToolTip(f"Keyframe {frame}: source")
-        self.after.setToolTip(f"Keyframe {frame}: edited")
 
     def show_preview_state(self, running: bool, text: str) -> None:
         self.preview_status.setText(text)

@@ -84,6 +84,8 @@ def run_export(
     cancel: Callable[[], bool],
 ) -> Path:
     """Worker thread: export frames ``[start, stop)`` of the project (or of the edit's masks)."""
+    if preset.suffix == "":
+        out.mkdir(parents=True, exist_ok=True)  # a PNG sequence goes into a folder: make it one
     if preset.kind == "video":
         return export_project(
             store,
@@ -124,6 +126,7 @@ class QtExportDialog(QDialog):
             QUrl.fromLocalFile(str(p))
         )
         self._cancel = threading.Event()
+        self._running = False
         self._build()
         self._load_defaults()
 
@@ -262,7 +265,7 @@ class QtExportDialog(QDialog):
     # ---- running --------------------------------------------------------------------------------
     def start_export(self) -> None:
         store = self.session.store
-        if store is None or (self.job is not None and not self.job.done.is_set()):
+        if store is None or self._running:
             return
         preset = self.current_preset
         out = Path(self.path.text()).expanduser()
@@ -339,6 +342,7 @@ class QtExportDialog(QDialog):
         self.status.setText(f"Export failed: {exc if known else f'{type(exc).__name__}: {exc}'}")
 
     def _set_running(self, running: bool) -> None:
+        self._running = running
         self.export_button.setEnabled(not running)
         self.cancel_button.setEnabled(running)
         for w in (self.preset, self.quality, self.range, self.path, self.audio):
@@ -353,7 +357,8 @@ class QtExportDialog(QDialog):
 
     @property
     def running(self) -> bool:
-        return self.job is not None and not self.job.done.is_set()
+        """True from Export until the result (or the error) has been shown."""
+        return self._running
 
     def closeEvent(self, event) -> None:
         if self.running:

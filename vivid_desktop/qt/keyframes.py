@@ -23,6 +23,7 @@ from model_runtime.protocol.jobs import EditKeyframeRequest
 from vivid_desktop.core.files import write_png
 from vivid_desktop.core.project import ProjectError
 from vivid_desktop.qt.images import qimage_from_rgb
+from vivid_desktop.qt.model_manager import vivid_engine_settings
 from vivid_desktop.qt.runtime_bridge import QtJob, QtRuntime
 from vivid_desktop.qt.session import EditorSession
 from vivid_desktop.qt.settings import AppSettings
@@ -100,7 +101,7 @@ class KeyframeController(QObject):
         settings = dict(edit.settings)
         settings.setdefault("cache_dir", str(store.cache_dir("flow")))
         if edit.engine == "vivid":
-            for k, v in self.settings.vivid_settings().items():
+            for k, v in vivid_engine_settings(self.settings).items():
                 settings.setdefault(k, v)
         request = EditKeyframeRequest(
             source=store.project.source.path,

@@ -31,17 +31,18 @@ from PySide6.QtWidgets import (
 )
 
 from vivid_desktop import __version__
-from vivid_desktop.core import masks
 from vivid_desktop.core.events import Event
 from vivid_desktop.core.project import ProjectError
 from vivid_desktop.core.timebase import frames_to_timecode
+from vivid_desktop.qt import _pyside_fix
 from vivid_desktop.qt.demo import create_demo_project
 from vivid_desktop.qt.edits_panel import QtEditsPanel
 from vivid_desktop.qt.frames import DisplayFrame
 from vivid_desktop.qt.keyframes import KeyframeController
+from vivid_desktop.qt.mask_tools import MaskTools
 from vivid_desktop.qt.media_jobs import start_media_jobs
 from vivid_desktop.qt.menus import build_menus
-from vivid_desktop.qt.painter import TOOLS, BrushTool, FillTool, PolygonTool, QtMaskPanel, RectangleTool
+from vivid_desktop.qt.painter import TOOLS, QtMaskPanel
 from vivid_desktop.qt.propagate import PropagateController
 from vivid_desktop.qt.propagate_panel import QtPropagatePanel
 from vivid_desktop.qt.recovery import SessionMarker
@@ -54,6 +55,7 @@ from vivid_desktop.qt.tracking import TrackController
 from vivid_desktop.qt.transport import QtTransportBar, Transport
 from vivid_desktop.qt.viewer import QtViewer
 from vivid_desktop.qt.workers import MainThreadRelay, WorkerPool
+from vivid_desktop.qt.workspaces import Workspaces
 from vivid_desktop.runtime_client import LaunchSpec
 
 log = logging.getLogger(__name__)
@@ -66,6 +68,7 @@ class MainWindow(QMainWindow):
 
     def __init__(self, settings: AppSettings | None = None, runtime_spec: LaunchSpec | None = None) -> None:
         super().__init__()
+        _pyside_fix.install()  # again, now that an application exists (some leaks only show with one)
         self.setWindowTitle("VIVID Desktop")
         self.setWindowIcon(icon("app"))
         self.setObjectName("mainWindow")
@@ -76,6 +79,7 @@ class MainWindow(QMainWindow):
         self.relay = MainThreadRelay(self)
         self.pool = WorkerPool(self.relay, max_workers=2)
         self.session = EditorSession(self.relay, self.pool, self)
+        self.session.default_engine = str(self.settings.get("engine/default") or "flow")
         self.runtime = QtRuntime(self.relay, runtime_spec, self)
         self.tracker = TrackController(self.session, self.runtime, self)
         self.propagate = PropagateController(self.session, self.runtime, self.settings, self.tracker, self)
@@ -115,7 +119,8 @@ class MainWindow(QMainWindow):
         self.transport_bar = QtTransportBar(self.transport)
         col.addWidget(self.viewer, 1)
         col.addWidget(self.transport_bar)
-        self.setCentralWidget(central)
+        self.workspaces = Workspaces(self, central)
+        self.setCentralWidget(self.workspaces.tabs)
 
         self.timeline_panel = QtTimelinePanel()
         self.timeline = self.timeline_panel.timeline
@@ -124,14 +129,16 @@ class MainWindow(QMainWindow):
         self.mask_panel = QtMaskPanel()
         self._dock("Mask", self._scrolled(self.mask_panel), Qt.DockWidgetArea.LeftDockWidgetArea, "maskDock")
 
-        right = QWidget()
-        rcol = QVBoxLayout(right)
-        rcol.setContentsMargins(0, 0, 0, 0)
         self.edits_panel = QtEditsPanel(self.session)
         self.propagate_panel = QtPropagatePanel(self.propagate)
-        rcol.addWidget(self.edits_panel, 1)
-        rcol.addWidget(self.propagate_panel)
-        self._dock("Edits", self._scrolled(right), Qt.DockWidgetArea.RightDockWidgetArea, "editsDock")
+        edits = self._dock(
+            "Edits", self._scrolled(self.edits_panel), Qt.DockWidgetArea.RightDockWidgetArea, "editsDock"
+        )
+        render = self._dock(
+            "Render", self.propagate_panel, Qt.DockWidgetArea.RightDockWidgetArea, "renderDock"
+        )
+        self.splitDockWidget(edits, render, Qt.Orientation.Vertical)
+        self.resizeDocks([edits, render], [560, 240], Qt.Orientation.Vertical)
 
     def _scrolled(self, widget: QWidget) -> QScrollArea:
         area = QScrollArea()
@@ -153,21 +160,13 @@ class MainWindow(QMainWindow):
         if area == Qt.DockWidgetArea.LeftDockWidgetArea:
             dock.setMinimumWidth(250)
         elif area == Qt.DockWidgetArea.RightDockWidgetArea:
-            dock.setMinimumWidth(330)
+            dock.setMinimumWidth(360)
         return dock
 
     def _build_tools(self) -> None:
-        painter_of = lambda: self.session.painter  # noqa: E731
-        ensure = self.ensure_mask_target
-        self.tools = {
-            "none": None,
-            "brush": BrushTool(painter_of, ensure),
-            "eraser": BrushTool(painter_of, ensure, erase=True),
-            "polygon": PolygonTool(painter_of, ensure),
-            "rectangle": RectangleTool(painter_of, ensure),
-            "fill": FillTool(painter_of, ensure),
-        }
-        self.tool_name = "none"
+        self.mask_tools = MaskTools(self.session, self.viewer, self.mask_panel, self)
+        self.mask_tools.message.connect(lambda text: self.statusBar().showMessage(text, 4000))
+        self.tools = self.mask_tools.tools
 
     def _build_toolbar(self) -> None:
         bar = QToolBar("View")
@@ -236,7 +235,6 @@ class MainWindow(QMainWindow):
         s.saved.connect(lambda: self.statusBar().showMessage("Saved", 1500))
         t.seekRequested.connect(lambda n: s.seek(n, scrubbing=True))
         t.scrubFinished.connect(lambda: s.seek(s.frame, force=True))
-        t.keyframeClicked.connect(self.keyframes.show_before_after)
         self.transport.seekRequested.connect(s.seek)
         self.transport.speedChanged.connect(lambda speed: s.set_playing(speed != 0))
         mp = self.mask_panel
@@ -258,10 +256,10 @@ class MainWindow(QMainWindow):
         ep.previewRequested.connect(self.keyframes.preview)
         ep.externalRequested.connect(self.keyframes.edit_externally)
         ep.importRequested.connect(self._import_keyframe)
-        ep.keyframeActivated.connect(lambda f: (s.seek(f), self.keyframes.show_before_after(f)))
+        ep.keyframeActivated.connect(lambda f: (self.transport.stop(), s.seek(f)))
         ep.thumbnailsWanted.connect(self.keyframes.load_thumbnails)
         self.keyframes.thumbnailReady.connect(ep.set_thumbnail)
-        self.keyframes.beforeAfter.connect(ep.show_before_after)
+        self.keyframes.beforeAfter.connect(self._show_before_after)
         self.keyframes.previewState.connect(ep.show_preview_state)
         self.keyframes.imported.connect(lambda _f: s.frames.refresh())
         self.runtime.stateChanged.connect(self._on_runtime_state)
@@ -303,14 +301,10 @@ class MainWindow(QMainWindow):
         facts = rt.facts
         if facts is not None and facts.gpus:
             gpu = facts.gpus[0]
-            mem = gpu.get("memory_total") or gpu.get("total_memory") or 0
-            free = gpu.get("memory_free")
-            text = f"{gpu.get('name', 'GPU')}"
-            if mem:
-                text += f" {float(mem) / 2**30:.0f} GB" + (
-                    f" ({float(free) / 2**30:.1f} free)" if free else ""
-                )
-            self.device_label.setText(text)
+            mem = gpu.get("memory_bytes") or 0
+            text = f"{gpu.get('name', 'GPU')}" + (f" · {float(mem) / 2**30:.0f} GB" if mem else "")
+            more = f" (+{len(facts.gpus) - 1})" if len(facts.gpus) > 1 else ""
+            self.device_label.setText(text + more)
         elif facts is not None:
             self.device_label.setText("CPU" + (f" · torch {facts.torch}" if facts.torch else " · no torch"))
 
@@ -363,6 +357,7 @@ class MainWindow(QMainWindow):
                 self.mask_panel.size_slider.value(), self.mask_panel.hard_slider.value() / 100
             )
         self._media_cancel = start_media_jobs(self, store)
+        self.workspaces.project_changed()
         self._refresh_enabled()
 
     def _on_closed(self) -> None:
@@ -377,16 +372,23 @@ class MainWindow(QMainWindow):
         self._refresh_enabled()
 
     def _result_path(self, frame: int) -> Path | None:
-        """Worker thread: the rendered frame, else the selected edit's edited keyframe at ``frame``."""
+        """Worker thread: what the viewer shows as the result at ``frame``: the rendered frame, or the
+        selected edit's edited keyframe when that is newer (a preview made after the last render)."""
         store = self.session.store
         if store is None:
             return None
-        path = store.final_frame_path(frame)
-        if path is not None:
-            return path
+        rendered = store.final_frame_path(frame)
         edit = self.session.edit
         kf = edit.keyframe(frame) if edit is not None else None
-        return store.path(kf.image) if kf is not None and kf.image else None
+        edited = store.path(kf.image) if kf is not None and kf.image else None
+        if edited is None or not edited.is_file():
+            return rendered
+        if rendered is None:
+            return edited
+        try:
+            return edited if edited.stat().st_mtime_ns > rendered.stat().st_mtime_ns else rendered
+        except OSError:
+            return rendered
 
     # ---- reacting to the session ---------------------------------------------------------------
     def _on_frame(self, frame: int) -> None:
@@ -442,6 +444,14 @@ class MainWindow(QMainWindow):
             ev.type == "edit_changed" and ev.field == "enabled"
         ):
             self.session.frames.refresh()
+
+    def _show_before_after(self, frame: int, _before, after) -> None:
+        """After a preview (or an import): the keyframe side by side, source and edited, in the viewer."""
+        if after is None or self.propagate.running:
+            return
+        self.transport.stop()
+        self.session.seek(frame)
+        self.set_compare("side")
 
     def _refresh_keys(self) -> None:
         edit = self.session.edit
@@ -507,78 +517,24 @@ class MainWindow(QMainWindow):
         self.propagate_panel.setEnabled(has)
         self._refresh_undo()
 
-    # ---- mask painting --------------------------------------------------------------------------
+    # ---- mask painting (the tools live in MaskTools) --------------------------------------------
     def ensure_mask_target(self) -> bool:
-        """Before painting: make sure an edit is selected (a new *delete* edit if there is none)."""
-        s = self.session
-        if s.store is None or s.painter is None:
-            return False
-        if s.edit is None:
-            s.new_edit("delete")
-        if s.painter.edit_id != s.edit_id or s.painter.frame != s.frame:
-            s.painter.set_target(s.edit_id, s.frame)
-        return s.painter.edit_id is not None
+        return self.mask_tools.ensure_target()
 
     def set_tool(self, name: str) -> None:
-        current = self.tools.get(self.tool_name)
-        if current is not None:
-            current.cancel()
-        self.tool_name = name
-        self.viewer.set_tool(self.tools.get(name))
-        self.mask_panel.set_tool(name)
+        self.mask_tools.set_tool(name)
 
     def scale_brush(self, factor: float) -> None:
-        painter = self.session.painter
-        if painter is not None:
-            painter.set_brush(radius=max(1.0, min(300.0, painter.radius * factor)))
-            self.mask_panel.show_brush(painter.radius, painter.hardness)
-            self.viewer.update()
+        self.mask_tools.scale_brush(factor)
 
     def finish_tool(self) -> None:
-        tool = self.tools.get(self.tool_name)
-        if tool is not None:
-            tool.finish()
-            self.viewer.update()
+        self.mask_tools.finish()
 
     def cancel_tool(self) -> None:
-        tool = self.tools.get(self.tool_name)
-        if tool is not None:
-            tool.cancel()
-            self.viewer.update()
+        self.mask_tools.cancel()
 
     def mask_operation(self, op: str) -> None:
-        """One of the mask panel's operations on the mask at the playhead (one undo step)."""
-        if not self.ensure_mask_target():
-            return
-        painter, amount = self.session.painter, self.mask_panel.amount.value()
-        table = {
-            "feather": (masks.feather, "Feather", (amount,)),
-            "expand": (masks.expand, "Expand", (amount,)),
-            "shrink": (masks.shrink, "Shrink", (amount,)),
-            "hull": (masks.convex_hull, "Convex hull", ()),
-            "bbox": (masks.bounding_box, "Bounding box", ()),
-            "invert": (masks.invert, "Invert", ()),
-            "holes": (masks.fill_holes, "Fill holes", ()),
-            "clear": (masks.clear, "Clear mask", ()),
-        }
-        if op == "copy_prev":
-            self._copy_previous_keyframe()
-        elif op in table:
-            fn, label, args = table[op]
-            painter.apply(fn, label, *args)
-
-    def _copy_previous_keyframe(self) -> None:
-        s = self.session
-        earlier = [f for f in s.keyframe_frames() if f < s.frame]
-        if not earlier or s.store is None or s.painter is None:
-            self.statusBar().showMessage("There is no keyframe before this frame to copy from.", 4000)
-            return
-        mask = s.store.read_mask(s.edit_id, earlier[-1])
-        label = f"Copy mask from frame {earlier[-1]}"
-        with s.undo.transaction(label):
-            if not s.painter.is_keyframe:  # the copy makes this frame a keyframe even when it looks the same
-                s.store.add_keyframe(s.edit_id, s.frame, mask)
-            s.painter.set_mask(mask, label)
+        self.mask_tools.operation(op)
 
     def _show_mask(self) -> None:
         painter = self.session.painter
@@ -662,7 +618,20 @@ class MainWindow(QMainWindow):
     def show_settings(self) -> None:
         from vivid_desktop.qt.settings_dialog import QtSettingsDialog
 
-        QtSettingsDialog(self.settings, self).open()
+        dialog = QtSettingsDialog(self.settings, self)
+        dialog.modelsRequested.connect(self.show_model_manager)
+        dialog.accepted.connect(self._settings_changed)
+        dialog.open()
+
+    def _settings_changed(self) -> None:
+        self.session.default_engine = str(self.settings.get("engine/default") or "flow")
+
+    def show_model_manager(self) -> None:
+        from vivid_desktop.qt.model_manager import ModelManagerDialog
+
+        self.model_manager = ModelManagerDialog(self.settings, self.relay, self)
+        self.model_manager.settingsChanged.connect(self._settings_changed)
+        self.model_manager.open()
 
     def show_shortcuts(self) -> None:
         rows = []
@@ -727,6 +696,7 @@ class MainWindow(QMainWindow):
         self.settings.qsettings.setValue("window/geometry", self.saveGeometry())
         self.settings.qsettings.setValue("window/state", self.saveState())
         self.settings.sync()
+        self.workspaces.shutdown()
         self.session.shutdown()
         self.marker.mark_closed()
         self.runtime.stop()

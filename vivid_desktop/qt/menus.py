@@ -55,6 +55,7 @@ def build_menus(w: MainWindow) -> None:
     _add(w, m, "export", "&Export…", w.show_export, "Ctrl+E", "export")
     m.addSeparator()
     _add(w, m, "settings", "Se&ttings…", w.show_settings, "Ctrl+,", "settings")
+    _add(w, m, "models", "&Models and LoRAs…", w.show_model_manager)
     m.addSeparator()
     _add(w, m, "quit", "&Quit", w.close, "Ctrl+Q")
 
@@ -162,6 +163,10 @@ def build_menus(w: MainWindow) -> None:
     _add(w, m, "resume", "&Resume render", w.propagate.resume)
     m.addSeparator()
     _add(w, m, "restart_runtime", "Restart the runtime", w.restart_runtime)
+
+    m = bar.addMenu("&Workspace")
+    _add(w, m, "workspace_edit", "&Edit", w.workspaces.show_editor, "Ctrl+F1")
+    _add(w, m, "workspace_train", "&Train a LoRA", w.workspaces.show_trainer, "Ctrl+F2")
 
     m = bar.addMenu("&Help")
     _add(w, m, "shortcuts", "Keyboard shortcuts", w.show_shortcuts, "F1")

@@ -329,27 +329,26 @@ class QtMaskPanel(QWidget):
         self.amount.setSuffix(" px")
         self.amount.setToolTip("Distance used by Feather, Expand and Shrink")
         grid.addWidget(QLabel("Amount"), 0, 0)
-        grid.addWidget(self.amount, 0, 1)
+        grid.addWidget(self.amount, 0, 1, 1, 2)
         ops = (
-            ("feather", "Feather"),
-            ("expand", "Expand"),
-            ("shrink", "Shrink"),
-            ("hull", "Convex hull"),
-            ("bbox", "Bounding box"),
-            ("invert", "Invert"),
-            ("holes", "Fill holes"),
-            ("clear", "Clear"),
-            ("copy_prev", "Copy previous key"),
+            ("feather", "Feather", "Soften the edge by Amount pixels"),
+            ("expand", "Expand", "Grow the mask by Amount pixels"),
+            ("shrink", "Shrink", "Shrink the mask by Amount pixels"),
+            ("hull", "Hull", "Convex hull of the mask"),
+            ("bbox", "Box", "Bounding box of the mask"),
+            ("invert", "Invert", "Swap masked and unmasked"),
+            ("holes", "Fill holes", "Fill the holes inside the mask"),
+            ("clear", "Clear", "Clear the mask on this frame"),
+            ("copy_prev", "Copy prev.", "Copy the mask of the previous keyframe onto this frame"),
         )
         self.op_buttons: dict[str, QPushButton] = {}
-        for i, (key, label) in enumerate(ops):
+        for i, (key, label, tip) in enumerate(ops):
             b = QPushButton(label)
             b.setObjectName(f"op_{key}")
+            b.setToolTip(tip)
             b.clicked.connect(lambda _c=False, k=key: self.operation.emit(k))
-            grid.addWidget(b, 1 + i // 2, i % 2)
+            grid.addWidget(b, 1 + i // 3, i % 3)
             self.op_buttons[key] = b
-        self.op_buttons["copy_prev"].setIcon(icon("copy-mask"))
-        self.op_buttons["copy_prev"].setToolTip("Copy the mask of the previous keyframe onto this frame")
         return box
 
     def _track_box(self) -> QGroupBox:

@@ -23,6 +23,7 @@ from model_runtime.protocol.jobs import RenderPlan
 from model_runtime.protocol.windows import plan_windows
 from vivid_desktop.core.project import Edit, ProjectError, Render
 from vivid_desktop.core.store import ProjectStore
+from vivid_desktop.qt.model_manager import vivid_engine_settings
 from vivid_desktop.qt.runtime_bridge import QtJob, QtRuntime
 from vivid_desktop.qt.session import EditorSession
 from vivid_desktop.qt.settings import AppSettings
@@ -288,7 +289,7 @@ class PropagateController(QObject):
         settings = dict(plan.settings)
         settings.setdefault("cache_dir", str(store.cache_dir("flow")))
         if plan.engine == "vivid":
-            for key, value in self.settings.vivid_settings().items():
+            for key, value in vivid_engine_settings(self.settings).items():
                 settings.setdefault(key, value)
         return settings
 

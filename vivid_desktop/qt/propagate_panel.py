@@ -6,7 +6,6 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import (
     QCheckBox,
-    QGroupBox,
     QHBoxLayout,
     QLabel,
     QProgressBar,
@@ -19,11 +18,11 @@ from vivid_desktop.qt.propagate import PropagateController
 from vivid_desktop.qt.style import icon
 
 
-class QtPropagatePanel(QGroupBox):
+class QtPropagatePanel(QWidget):
     """Start, watch and stop the render of the selected edit."""
 
     def __init__(self, controller: PropagateController, parent: QWidget | None = None) -> None:
-        super().__init__("Propagate", parent)
+        super().__init__(parent)
         self.setObjectName("propagatePanel")
         self.controller = controller
         col = QVBoxLayout(self)
@@ -31,15 +30,19 @@ class QtPropagatePanel(QGroupBox):
         self.plan_label.setWordWrap(True)
         self.plan_label.setObjectName("planLabel")
         col.addWidget(self.plan_label)
-        self.track_first = QCheckBox("Track the mask first")
+        self.track_first = QCheckBox("Track mask first")
         self.track_first.setChecked(True)
         self.track_first.setToolTip(
             "Carry the keyframe masks through the range before rendering (if not done yet)"
         )
-        self.follow = QCheckBox("Show frames as they arrive")
+        self.follow = QCheckBox("Follow frames")
+        self.follow.setToolTip("Show each frame in the viewer as it arrives")
         self.follow.setChecked(True)
-        col.addWidget(self.track_first)
-        col.addWidget(self.follow)
+        checks = QHBoxLayout()
+        checks.addWidget(self.track_first)
+        checks.addWidget(self.follow)
+        checks.addStretch(1)
+        col.addLayout(checks)
         row = QHBoxLayout()
         self.run_button = QPushButton(icon("propagate"), "Propagate")
         self.run_button.setObjectName("primary")

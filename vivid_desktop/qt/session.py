@@ -104,6 +104,8 @@ class EditorSession(QObject):
         self.frame = 0
         self.edit_id: str | None = None
         self.playing = False
+        #: the engine of new edits (the window sets it from the settings)
+        self.default_engine: str | None = None
         self.undo.events.changed.connect(lambda _ev: self._to_ui(self.undoChanged.emit))
 
     # ---- facts ----------------------------------------------------------------------------------
@@ -288,7 +290,7 @@ class EditorSession(QObject):
         if self.project is None:
             return None
         with self.undo.transaction("Add edit"):
-            edit = self.project.add_edit(task=task)
+            edit = self.project.add_edit(task=task, engine=self.default_engine)
         self.select_edit(edit.id)
         return edit.id
 

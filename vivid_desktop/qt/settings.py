@@ -93,17 +93,6 @@ class AppSettings:
     def recent(self) -> list[str]:
         return [p for p in self.get("recent/files") if Path(p).exists()]
 
-    def vivid_settings(self) -> dict[str, Any]:
-        """What the vivid engine is told in ``RenderPlan.settings`` (model folder, LoRAs, memory mode)."""
-        folders = self.get("models/folders")
-        out: dict[str, Any] = {"memory": self.get("models/memory_mode")}
-        if folders:
-            out["model"] = folders[0]
-        loras = self.get("models/loras")
-        if loras:
-            out["loras"] = [{"path": p, "weight": 1.0} for p in loras]
-        return out
-
     def geometry(self) -> bytes | None:
         value = self.qsettings.value("window/geometry")
         return bytes(value) if value is not None else None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -59,6 +60,8 @@ class _PathList(QWidget):
 class QtSettingsDialog(QDialog):
     """Edits ``AppSettings``; OK stores them (QSettings) and they apply to the next job."""
 
+    modelsRequested = Signal()
+
     def __init__(self, settings: AppSettings, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Settings")
@@ -76,6 +79,10 @@ class QtSettingsDialog(QDialog):
         form.addRow("Model folders", self.model_dirs)
         form.addRow("LoRA files", self.loras)
         form.addRow("Memory mode", self.memory)
+        manager = QPushButton("Model manager…")
+        manager.setToolTip("See the models and LoRAs found in these folders and choose the one to use")
+        manager.clicked.connect(self._open_manager)
+        form.addRow("", manager)
         col.addWidget(models)
         general = QGroupBox("Editing")
         form2 = QFormLayout(general)
@@ -99,6 +106,11 @@ class QtSettingsDialog(QDialog):
         col.addWidget(buttons)
         self.load()
 
+    def _open_manager(self) -> None:
+        self.store()  # the manager starts from what is in this dialog
+        self.modelsRequested.emit()
+        self.accept()
+
     def _pick_folder(self) -> list[str]:
         folder = QFileDialog.getExistingDirectory(self, "Model folder (diffusers layout)")
         return [folder] if folder else []
@@ -118,7 +130,11 @@ class QtSettingsDialog(QDialog):
 
     def store(self) -> None:
         s = self.settings
-        s.set("models/folders", self.model_dirs.paths())
+        folders = self.model_dirs.paths()
+        s.set("models/folders", folders)
+        current = str(s.qsettings.value("models/current", "") or "")
+        if folders and not any(current == f or current.startswith(f.rstrip("/") + "/") for f in folders):
+            s.qsettings.setValue("models/current", folders[0])  # the model the vivid engine loads
         s.set("models/loras", self.loras.paths())
         s.set("models/memory_mode", self.memory.currentData())
         s.set("engine/default", self.engine.currentData())

@@ -59,4 +59,6 @@ def apply_style(app: QApplication) -> None:
     app.setPalette(dark_palette())
     qss = resource_path("style", "dark.qss")
     if qss.is_file():
-        app.setStyleSheet(qss.read_text(encoding="utf-8"))
+        # url() in a style sheet is relative to the working folder: point it at our icons instead
+        icons = resource_path("icons").as_posix()
+        app.setStyleSheet(qss.read_text(encoding="utf-8").replace("{icons}", icons))

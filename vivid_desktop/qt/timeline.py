@@ -28,8 +28,8 @@ from vivid_desktop.core.timebase import frames_to_timecode, nominal_fps
 MARGIN = 68  # left column with the lane names
 RULER_H = 24
 KEYS_H = 18
-THUMB_H = 50
-RESULT_H = 50
+THUMB_H = 44
+RESULT_H = 44
 LANE_GAP = 3
 
 PLAYHEAD = QColor(255, 70, 70)
@@ -309,7 +309,7 @@ class QtTimeline(QWidget):
             p.setBrush(Qt.BrushStyle.NoBrush)
             p.drawRect(box)
             p.setFont(QFont(self.font().family(), 7))
-            if box.width() > 24:
+            if box.width() > 24 and len(self.windows) > 1:  # one window is just the range: no label
                 p.drawText(box.adjusted(3, 1, 0, 0), Qt.AlignmentFlag.AlignTop, f"W{i + 1}")
 
     def _paint_rendered(self, p: QPainter, r: QRectF) -> None:

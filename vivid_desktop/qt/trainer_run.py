@@ -211,9 +211,13 @@ class TrainerController(QObject):
 
     def stop(self) -> None:
         """Stop after the current step; the trainer saves a checkpoint to resume from."""
-        if self.job is not None and self.state == "running":
-            self._set_state("stopping", "Stopping after this step …")
-            self.job.cancel()
+        if self.state != "running":
+            return
+        if self.job is None:  # still clearing the earlier run: the job is never submitted
+            self._set_state("stopped", "Stopped before the first step.")
+            return
+        self._set_state("stopping", "Stopping after this step …")
+        self.job.cancel()
 
     def shutdown(self) -> None:
         """Stop a running job and join the worker (call before the window closes)."""

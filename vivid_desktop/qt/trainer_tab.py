@@ -82,6 +82,8 @@ class TrainerTab(QWidget):
         self.summary: DatasetSummary | None = None
         self.project_folder: str | None = None
         self.dataset_path = ""
+        self._auto_output = ""  # the LoRA path the tab chose itself (replaced when the data changes)
+        self._gpu_preset_done = False
         #: asked before Start throws away an earlier run's checkpoints (tests replace it)
         self.confirm_start_over: Callable[[], bool] = self._ask_start_over
         self._rescan_timer = QTimer(self, singleShot=True, interval=400)
@@ -234,8 +236,9 @@ class TrainerTab(QWidget):
         self.source.setCurrentIndex(self.source.findData(source))
         self.dataset_path = path
         self.path_label.setText(path)
-        if path and not self.output_edit.text():
-            self.output_edit.setText(str(default_output(Path(path), source)))
+        if path and self.output_edit.text() in ("", self._auto_output):
+            self._auto_output = str(default_output(Path(path), source))
+            self.output_edit.setText(self._auto_output)
         self.rescan()
         self._show_earlier_run()
 
@@ -347,7 +350,9 @@ class TrainerTab(QWidget):
         )
 
     def _on_facts(self, facts: Any) -> None:
-        if facts is not None and not self.controller.running:
+        # once: a runtime restart must not undo settings the user has changed since
+        if facts is not None and not self._gpu_preset_done and not self.controller.running:
+            self._gpu_preset_done = True
             self.set_gpu_memory(gpu_memory_gb(list(getattr(facts, "gpus", []))))
 
     def _on_state(self, state: str, text: str) -> None:

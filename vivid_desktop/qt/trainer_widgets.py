@@ -7,7 +7,9 @@ diffusion training is noisy by nature (every step draws a new timestep and noise
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
@@ -178,8 +180,7 @@ class RenderGallery(QListWidget):
         for i in range(self.count()):
             if self.item(i).data(Qt.ItemDataRole.UserRole) == path:
                 return
-        name = path.rsplit("/", 1)[-1].removesuffix(".png")
-        item = QListWidgetItem(QIcon(QPixmap.fromImage(image)), f"step {step}\n{name}")
+        item = QListWidgetItem(QIcon(QPixmap.fromImage(image)), f"step {step}\n{render_label(path)}")
         item.setData(Qt.ItemDataRole.UserRole, path)
         item.setData(Qt.ItemDataRole.UserRole + 1, step)
         item.setToolTip(path)
@@ -193,6 +194,12 @@ class RenderGallery(QListWidget):
 
     def steps(self) -> list[int]:
         return [self.item(i).data(Qt.ItemDataRole.UserRole + 1) for i in range(self.count())]
+
+
+def render_label(path: str) -> str:
+    """A render's sample name from its file name (the trainer writes ``NN-<sample slug>.png``)."""
+    name = re.sub(r"^\d+-", "", Path(path).stem)
+    return re.sub(r"-(png|jpe?g|webp|bmp|tiff?|mp4|mov|mkv|webm|avi|m4v)$", "", name)
 
 
 class CheckpointList(QListWidget):

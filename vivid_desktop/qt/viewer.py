@@ -11,6 +11,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Protocol
 
+import cv2
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QImage, QMouseEvent, QPainter, QPen, QWheelEvent
@@ -39,6 +40,7 @@ class ViewerTool(Protocol):
 
 
 _GAP = 8  # pixels between the panes of side-by-side
+_EDGE_KERNEL = np.ones((3, 3), np.uint8)
 _MIN_ZOOM, _MAX_ZOOM = 0.05, 32.0
 
 
@@ -170,12 +172,20 @@ class QtViewer(QWidget):
         )
 
     def _alpha(self, values: np.ndarray) -> np.ndarray:
+        """Overlay alpha: the mask scaled by the opacity, and an opaque outline along its edge (so the
+        region reads on busy footage at any opacity)."""
         scale = round(max(0.0, min(1.0, self._overlay_opacity)) * 255)
-        return (values.astype(np.uint16) * scale // 255).astype(np.uint8)
+        alpha = (values.astype(np.uint16) * scale // 255).astype(np.uint8)
+        inside = (values >= 128).astype(np.uint8)
+        edge = cv2.morphologyEx(inside, cv2.MORPH_GRADIENT, _EDGE_KERNEL) > 0
+        alpha[edge] = 235
+        return alpha
 
     def _patch_mask(self, box) -> None:
-        ys, xs = box.slices
-        self._mask_rgba[ys, xs, 3] = self._alpha(self._mask[ys, xs])
+        h, w = self._mask.shape[:2]
+        # one pixel more on each side: the outline of the changed region reaches just outside it
+        x0, y0, x1, y1 = max(0, box.x0 - 2), max(0, box.y0 - 2), min(w, box.x1 + 2), min(h, box.y1 + 2)
+        self._mask_rgba[y0:y1, x0:x1, 3] = self._alpha(self._mask[y0:y1, x0:x1])
 
     # ---- zoom and pan -------------------------------------------------------------------------
     @property
@@ -407,10 +417,14 @@ class QtViewer(QWidget):
         event.accept()
 
     def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:
+        # Qt delivers the second press of a quick double click as this event instead of a press: a tool
+        # without a double-click meaning (brush, rectangle …) must still see it as a press.
         handler = getattr(self._tool, "double_click", None)
-        if handler is not None:
+        if handler is not None and event.button() == Qt.MouseButton.LeftButton:
             handler(self.view_to_image(event.position()))
-        event.accept()
+            event.accept()
+        else:
+            self.mousePressEvent(event)
 
     def leaveEvent(self, event) -> None:
         if self._tool is not None:

@@ -12,6 +12,7 @@ along the flow (so it stays steady in time), and failing that, inpainted from it
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
@@ -27,12 +28,12 @@ from model_runtime.engines.flow.frames import sample_points
 FLOW_HOLE_GROW = 1 / 16
 
 
+@dataclass
 class _Hits:
     """Per hole pixel of one frame: the frame (chunk index, -1 = none) and position it was found at."""
 
-    def __init__(self, src: np.ndarray, xy: np.ndarray) -> None:
-        self.src = src
-        self.xy = xy
+    src: np.ndarray
+    xy: np.ndarray
 
 
 class DeletionFill:
@@ -53,21 +54,28 @@ class DeletionFill:
         self.check = check or (lambda: None)
         self.height, self.width = frames.shape[1:3]
         self._pixels = [np.nonzero(a) for a in areas]
+        self._holes: dict[int, np.ndarray] = {}
+
+    def _flow_hole(self, i: int) -> np.ndarray:
+        """Chunk frame ``i``'s hole at working resolution, grown (both passes use it: kept)."""
+        if i not in self._holes:
+            grow = max(4, round(max(self.flows.work_size) * FLOW_HOLE_GROW))
+            self._holes[i] = self.flows.hole_to_work(self.areas[i], grow)
+        return self._holes[i]
 
     def _hole_flow(self, i: int, to_prev: bool) -> np.ndarray:
         """Completed flow from chunk frame ``i`` to its neighbour, at its hole pixels, (M, 2) full-res."""
         t = self.lo + i
         raw = self.flows.backward(t - 1) if to_prev else self.flows.forward(t)
-        grow = max(4, round(max(self.flows.work_size) * FLOW_HOLE_GROW))
-        flow = complete_flow(raw, self.flows.hole_to_work(self.areas[i], grow))
+        flow = complete_flow(raw, self._flow_hole(i))
         ys, xs = self._pixels[i]
         sx, sy = self.flows.scale
         pos = np.stack([(xs + 0.5) / sx - 0.5, (ys + 0.5) / sy - 0.5], axis=-1)
-        return sample_points(flow, pos) * np.float32([sx, sy])
+        return sample_points(flow, pos) * np.array([sx, sy], np.float32)
 
-    def _pass(self, order: Sequence[int], to_prev: bool) -> list[_Hits | None]:
+    def _pass(self, order: Sequence[int], to_prev: bool) -> dict[int, _Hits]:
         """Chain hole pixels through ``order`` (consecutive chunk indices)."""
-        hits: list[_Hits | None] = [None] * len(self.areas)
+        hits: dict[int, _Hits] = {}
         # Where a pixel of the previous frame sits in that frame's hole list (-1: visible pixel). Only
         # the entries of the last hole are ever set, so resetting them keeps each step O(hole size).
         slot = np.full((self.height, self.width), -1, np.int64)
@@ -87,7 +95,7 @@ class DeletionFill:
                 found[seen], pos[seen] = prev, p[seen]
                 chained = ok & (j >= 0)
                 before = hits[prev]
-                if chained.any() and before is not None:
+                if chained.any():
                     # Nearest neighbour plus the sub-pixel offset: exact for locally translating content,
                     # and it never mixes two sources across the edge of what was found.
                     found[chained] = before.src[j[chained]]
@@ -116,15 +124,11 @@ class DeletionFill:
             yield i, self._finish(i, forward[i], backward[i], previous)
 
     def _finish(
-        self,
-        i: int,
-        fwd: _Hits | None,
-        bwd: _Hits | None,
-        previous: Callable[[int], np.ndarray | None],
+        self, i: int, fwd: _Hits, bwd: _Hits, previous: Callable[[int], np.ndarray | None]
     ) -> np.ndarray:
         out = self.frames[i].copy()
         ys, xs = self._pixels[i]
-        if not len(ys) or fwd is None or bwd is None:
+        if not len(ys):
             return out
         total = np.zeros((len(ys), 3), np.float32)
         weight = np.zeros(len(ys), np.float32)

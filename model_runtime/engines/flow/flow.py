@@ -15,7 +15,7 @@ Conventions used by the whole flow engine:
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 import cv2
@@ -81,7 +81,7 @@ class ClipFlow:
         frames: FrameSource,
         settings: FlowSettings | None = None,
         cache: FlowCache | None = None,
-        max_pairs: int = 256,
+        max_pairs: int = 128,
     ) -> None:
         self.frames = frames
         self.settings = settings or FlowSettings()
@@ -103,13 +103,27 @@ class ClipFlow:
             i for i in range(lo, hi - 1) if i not in self._pairs and not (self.cache and self.cache.has(i))
         ]
 
-    def ensure(self, lo: int, hi: int, on_pair: Callable[[int], None] | None = None) -> None:
-        """Compute the missing flows of frames ``[lo, hi)``, reading each needed frame once, in order."""
+    def ensure(
+        self,
+        lo: int,
+        hi: int,
+        on_pair: Callable[[int], None] | None = None,
+        frames: Sequence[np.ndarray] | np.ndarray | None = None,
+    ) -> None:
+        """Compute the missing flows of frames ``[lo, hi)``, reading each needed frame once, in order.
+
+        ``frames``: the pictures of ``[lo, hi)`` when the caller holds them already (no second decode).
+        """
         todo = set(self.missing(lo, hi))
         if not todo:
             return
+        first, stop = min(todo), max(todo) + 2
+        if frames is not None:
+            pictures: Iterable[tuple[int, np.ndarray]] = ((n, frames[n - lo]) for n in range(first, stop))
+        else:
+            pictures = self.frames.iter_frames(first, stop)
         prev_gray, prev_n = None, -2
-        for n, frame in self.frames.iter_frames(min(todo), max(todo) + 2):
+        for n, frame in pictures:
             gray = _gray(frame, self.work_size)
             if prev_gray is not None and prev_n == n - 1 and (n - 1) in todo:
                 self._compute(n - 1, prev_gray, gray)
@@ -122,7 +136,10 @@ class ClipFlow:
         bwd = self._dis.calc(b, a, None)
         pair = (quantize(fwd), quantize(bwd))
         if self.cache:
-            self.cache.save(i, *pair)
+            try:
+                self.cache.save(i, *pair)
+            except OSError:  # a read-only or full disk: go on without the cache, it only saves time
+                self.cache = None
         self._keep(i, pair)
         return pair
 

@@ -73,7 +73,8 @@ class ClipFrames:
         except Exception as exc:  # the media layer's errors vary; the user needs one clear message
             raise EngineError("source_unreadable", f"Cannot read the source clip {path.name}: {exc}") from exc
         self.frame_count = int(self._reader.frame_count)
-        self.size = tuple(self._reader.size)
+        width, height = self._reader.size
+        self.size: tuple[int, int] = (int(width), int(height))
 
     def read(self, n: int) -> np.ndarray:
         return self._reader.read(n)
@@ -129,19 +130,22 @@ def read_image(path: str | Path, size: tuple[int, int]) -> np.ndarray:
 def write_png(path: str | Path, image: np.ndarray) -> Path:
     """Write an RGB or grey uint8 image losslessly and atomically (temp name in the folder, then rename)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     pixels = cv2.cvtColor(image, cv2.COLOR_RGB2BGR) if image.ndim == 3 else image
     ok, data = cv2.imencode(".png", pixels, _PNG_FAST)
     if not ok:
         raise EngineError("write_failed", f"Could not encode {path.name}.")
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".png", dir=path.parent)
     try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data.tobytes())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".png", dir=path.parent)
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data.tobytes())
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+    except OSError as exc:  # a full disk or a folder that vanished: say so in one line
+        raise EngineError("write_failed", f"Could not write {path}: {exc.strerror or exc}") from exc
     return path
 
 
@@ -202,7 +206,7 @@ def preview(image: np.ndarray, max_side: int = 160) -> np.ndarray:
     )
 
 
-class FrameCache:
+class FrameBlocks:
     """Frames of a :class:`FrameSource` read in blocks and kept a while, so that walking a clip
     backwards (mask tracking, keyframes) decodes each frame once instead of seeking every time."""
 

@@ -82,7 +82,7 @@ def propagate(plan: RenderPlan, ctx: JobContext) -> None:
         progress = Progress(ctx, len(flows.missing(lo, hi)) + len(todo))
         render = Render(ctx, cfg, flows, masks, lo, hi, todo, out_dir, plan.feather, progress)
         if plan.task == "delete":
-            render.delete()
+            render.delete(keyframes)
         else:
             render.carry(keyframes)
 
@@ -100,13 +100,13 @@ def edit_keyframe(request: EditKeyframeRequest, ctx: JobContext) -> Path:
         lo, hi = max(0, f - cfg.context), min(frames.frame_count, f + cfg.context + 1)
         flows = cfg.flows(frames, request.source)
         progress = Progress(ctx, len(flows.missing(lo, hi)) + 2)
-        flows.ensure(lo, hi, on_pair=lambda i: progress.step("optical flow"))
+        stack = np.stack([img for _, img in frames.iter_frames(lo, hi)])
+        flows.ensure(lo, hi, on_pair=lambda i: progress.step("optical flow"), frames=stack)
         tracked = dict(track_masks(flows, {f: mask}, lo, hi, check=ctx.check_cancelled))
         progress.step("tracking the mask")
         # The neighbours' masks are only tracked, so they get a little more room around the object.
         edits = [edit_region(tracked[t], cfg.dilate + (0 if t == f else 2)) for t in range(lo, hi)]
         areas = [grow(e, cfg.feather + 1) for e in edits]
-        stack = np.stack([img for _, img in frames.iter_frames(lo, hi)])
         fill = DeletionFill(flows, stack, areas, lo, ctx.check_cancelled)
         ((_, filled),) = fill.run([f - lo], lambda i: None)
         out = composite(stack[f - lo], filled, edits[f - lo].astype(np.uint8) * 255, cfg.feather)

@@ -13,7 +13,7 @@ from model_runtime.engines.composite import composite
 from model_runtime.engines.flow.carry import carry_keyframes
 from model_runtime.engines.flow.fill import DeletionFill
 from model_runtime.engines.flow.flow import ClipFlow
-from model_runtime.engines.flow.frames import FrameCache, FrameWriter, frame_path, preview, read_png_rgb
+from model_runtime.engines.flow.frames import FrameBlocks, FrameWriter, frame_path, preview, read_png_rgb
 from model_runtime.engines.flow.masks import MaskSequence, edit_region, grow
 from model_runtime.engines.flow.settings import JobSettings
 
@@ -25,6 +25,8 @@ class Progress:
         self.ctx, self.total, self.done = ctx, max(1, total), 0
 
     def step(self, message: str, image: np.ndarray | None = None) -> None:
+        """One unit done; also the place where long phases (optical flow) notice a cancel."""
+        self.ctx.check_cancelled()
         self.done += 1
         self.ctx.progress(self.done, self.total, message, None if image is None else preview(image))
 
@@ -58,8 +60,12 @@ class Render:
     def _edit(self, t: int) -> np.ndarray:
         return edit_region(self.masks(t), self.cfg.dilate)
 
-    def delete(self) -> None:
-        """Fill the masks from the other frames, chunk by chunk, in frame order."""
+    def delete(self, keyframes: dict[int, np.ndarray]) -> None:
+        """Fill the masks from the other frames, chunk by chunk, in frame order.
+
+        An edited keyframe (a clean plate from an image editor) is known content: its frame shows it
+        inside the mask and the frames around it take their fill from it like from any visible pixel.
+        """
         window, margin = self.cfg.chunks(self.flows.frames.size, self.hi - self.lo)
         last: dict[int, np.ndarray] = {}
 
@@ -76,29 +82,41 @@ class Render:
                 if not wanted:
                     continue
                 span = (max(self.lo, a - margin), min(self.hi, a + window + margin))
-                for t, out in self._delete_chunk(span, wanted, previous):
+                for t, out in self._delete_chunk(span, wanted, previous, keyframes):
                     last.clear()
                     last[t] = out
                     writer.put(t, frame_path(self.out_dir, t), out)
 
     def _delete_chunk(
-        self, span: tuple[int, int], wanted: list[int], previous: Callable[[int], np.ndarray | None]
+        self,
+        span: tuple[int, int],
+        wanted: list[int],
+        previous: Callable[[int], np.ndarray | None],
+        keyframes: dict[int, np.ndarray],
     ) -> Iterator[tuple[int, np.ndarray]]:
         """Finished frames ``wanted``, filled from the frames of ``span`` (the chunk and its margins)."""
         c0, c1 = span
-        self.flows.ensure(c0, c1, on_pair=lambda i: self.progress.step("optical flow"))
         stack = np.stack([f for _, f in self.flows.frames.iter_frames(c0, c1)])
+        self.flows.ensure(c0, c1, on_pair=lambda i: self.progress.step("optical flow"), frames=stack)
         edits = [self._edit(t) for t in range(c0, c1)]
         # The fill also covers the feather band, so the blend there is between source and fill.
         areas = [grow(e, self.feather + 1) for e in edits]
+        sources = {}
+        for t, image in keyframes.items():
+            if c0 <= t < c1:
+                i = t - c0
+                sources[i] = stack[i].copy()
+                stack[i][areas[i]] = image[areas[i]]
+                areas[i] = np.zeros_like(areas[i])
         fill = DeletionFill(self.flows, stack, areas, c0, self.ctx.check_cancelled)
         for i, filled in fill.run([t - c0 for t in wanted], lambda i: previous(c0 + i)):
-            yield c0 + i, composite(stack[i], filled, edits[i].astype(np.uint8) * 255, self.feather)
+            source = sources.get(i, stack[i])
+            yield c0 + i, composite(source, filled, edits[i].astype(np.uint8) * 255, self.feather)
 
     def carry(self, keyframes: dict[int, np.ndarray]) -> None:
         """Carry the edited keyframes' pixels through the range inside the masks."""
         self.flows.ensure(self.lo, self.hi, on_pair=lambda i: self.progress.step("optical flow"))
-        frames = FrameCache(self.flows.frames)
+        frames = FrameBlocks(self.flows.frames)
 
         def area(t: int) -> np.ndarray:
             return grow(self._edit(t), self.feather + 1)

@@ -1,13 +1,15 @@
 """Mask tracking: masks painted on anchor frames carried through the clip, frame by frame.
 
-Each step moves the mask to the neighbouring frame in one of two ways and keeps the one whose pixels
-match the picture better:
+Each step moves the mask to the neighbouring frame in one of these ways and keeps the one that moves
+the object's own pixels onto the most similar colours in the next frame:
 
 - *along the flow*: every pixel follows the dense flow; pixels that fail the forward-backward check
   were hidden in the previous frame (background appearing from behind the object) and are left out.
   Right for textured, deforming objects.
-- *as a whole*: the object's pixels are matched in the next frame by masked template matching near
-  the flow's guess. Right for plain, rigid objects, where dense flow inside the object is unreliable.
+- *as a whole*: a translation found by masked template matching (around both "still" and the flow's
+  guess), and that translation refined to an affine motion by ECC (at most 10 % change in scale,
+  rotation or shear per frame). Right for plain, rigid objects, where dense flow inside the object
+  follows the background instead.
 
 Frames between two anchors get the masks carried from both; they are blended as signed distance
 fields weighted by distance, so the shape morphs from one anchor's to the other's. A mask corrected on
@@ -23,7 +25,7 @@ import numpy as np
 
 from model_runtime.engines.flow.chain import Side, identity_map, neighbour_flow, two_sided
 from model_runtime.engines.flow.flow import ClipFlow
-from model_runtime.engines.flow.frames import FrameCache, sample_points
+from model_runtime.engines.flow.frames import FrameBlocks, sample_points
 
 _CLOSE = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))
 #: The most an object's scale, rotation or shear may change between two frames (10 %).
@@ -33,7 +35,7 @@ _MAX_AFFINE_CHANGE = 0.1
 class MaskCarrier:
     """State = the binary mask (uint8 0/255) of the current frame."""
 
-    def __init__(self, flows: ClipFlow, frames: FrameCache, anchors: Mapping[int, np.ndarray]) -> None:
+    def __init__(self, flows: ClipFlow, frames: FrameBlocks, anchors: Mapping[int, np.ndarray]) -> None:
         self.flows, self.frames, self.anchors = flows, frames, anchors
         self.grid = identity_map(flows.width, flows.height)
 
@@ -53,7 +55,7 @@ class MaskCarrier:
         points = np.stack([xs, ys], axis=-1).astype(np.float32)
         colours = src_img[ys, xs].astype(np.float32)
         # Every candidate motion is judged on the same pixels: the object in src, moved into dst.
-        best = (_mismatch(dst_img, points + to_dst[ys, xs], colours), None)
+        best: tuple[float, np.ndarray | None] = (_mismatch(dst_img, points + to_dst[ys, xs], colours), None)
         for motion in self._whole_motions(mask, src_img, dst_img, np.median(to_dst[ys, xs], axis=0)):
             moved = points @ motion[:, :2].T + motion[:, 2]
             best = min(best, (_mismatch(dst_img, moved, colours), motion), key=lambda c: c[0])
@@ -86,7 +88,7 @@ class MaskCarrier:
         shift = _match_shift(m, small[0], small[1], (guess[0] / sx, guess[1] / sy))
         if shift is None:
             return []
-        motions = [np.float32([[1, 0, shift[0]], [0, 1, shift[1]]])]
+        motions = [np.array([[1, 0, shift[0]], [0, 1, shift[1]]], np.float32)]
         affine = _refine_affine(m, small[0], small[1], motions[0])
         if affine is not None:
             motions.append(affine)
@@ -138,14 +140,14 @@ def _refine_affine(m: np.ndarray, src: np.ndarray, dst: np.ndarray, start: np.nd
     if np.abs(warp[:, :2] - np.eye(2)).max() > _MAX_AFFINE_CHANGE:
         return None  # inside a plain object ECC may shrink or shear it freely: not a real motion
     # Back from crop to frame coordinates: x' = L (x - o) + t + o.
-    o = np.float32([x0, y0])
+    o = np.array([x0, y0], np.float32)
     warp[:, 2] = warp[:, 2] + o - warp[:, :2] @ o
     return warp
 
 
 def _to_full(a: np.ndarray, sx: float, sy: float) -> np.ndarray:
     """A working-resolution affine motion in full-resolution pixels (pixel centres kept aligned)."""
-    s = np.float32([sx, sy])
+    s = np.array([sx, sy], np.float32)
     c = 0.5 / s - 0.5  # x_work = x_full / s + c
     lin = a[:, :2] * s[:, None] / s[None, :]
     shift = s * (a[:, :2] @ c + a[:, 2] - c)
@@ -206,6 +208,6 @@ def track_masks(
 
     ``anchors`` maps frame numbers to uint8 masks (255 = object); anchor frames get their own mask back.
     """
-    carrier = MaskCarrier(flows, FrameCache(flows.frames), anchors)
+    carrier = MaskCarrier(flows, FrameBlocks(flows.frames), anchors)
     for t, sides in two_sided(carrier, list(anchors), lo, hi, needed, check):
         yield t, (anchors[t].copy() if t in anchors else blend_masks(sides))
