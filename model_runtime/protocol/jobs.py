@@ -52,6 +52,8 @@ class TrackMasksRequest(_Content):
     stop: int = Field(gt=0)
     anchors: list[KeyframeSpec]
     output_dir: str
+    #: engine settings, e.g. ``cache_dir`` so tracking and propagation share one flow cache
+    settings: dict[str, object] = Field(default_factory=dict)
 
 
 class RenderPlan(_Content):

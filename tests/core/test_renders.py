@@ -133,6 +133,7 @@ def test_track_and_keyframe_preview_requests(store: ProjectStore):
     track = store.prepare_track(edit.id, 0, 60)
     assert [(a.frame, Path(a.mask).is_file()) for a in track.anchors] == [(3, True), (50, True)]
     assert Path(track.output_dir) == store.track_dir(edit.id) and (track.start, track.stop) == (0, 60)
+    assert track.settings["cache_dir"] == str(store.cache_dir("flow"))  # shared with propagation
     for n in range(0, 60):  # the runtime's work
         write_png(Path(track.output_dir) / f"{n:06d}.png", _mask(n % 40, n % 40 + 3), durable=False)
     store.track_done(edit.id, 0, 60)

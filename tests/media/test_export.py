@@ -164,6 +164,7 @@ def test_existing_folder_means_png_and_explicit_format_wins(tmp_path):
     assert infer_format(tmp_path / "x.mp4", "h265").name == "h265"
     assert infer_format(tmp_path / "x.mp4", "H264").name == "h264"
     assert infer_format(tmp_path / "shot_010.v2", "png").name == "png"  # a folder name with a dot
+    assert infer_format(tmp_path / "not_made_yet", "png").name == "png"  # a folder still to be created
     with pytest.raises(MediaError, match="is a video file name"):
         infer_format(tmp_path / "x.mov", "png")
     with pytest.raises(MediaError, match="is a folder"):

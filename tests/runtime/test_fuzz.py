@@ -6,7 +6,7 @@ import json
 import random
 import threading
 
-from conftest import real_spec
+from runtime_specs import real_spec
 
 from model_runtime.protocol import messages as m
 from model_runtime.protocol.envelope import MessageError, decode_message, encode_message, make_message

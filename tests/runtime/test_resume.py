@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from conftest import real_spec
+from runtime_specs import real_spec
 
 from model_runtime.protocol.jobs import RenderPlan
 from vivid_desktop.runtime_client import Supervisor

@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import real_spec
+from runtime_specs import real_spec
 
 from model_runtime.protocol import messages as m
 from model_runtime.protocol.envelope import decode_message, encode_message, make_message

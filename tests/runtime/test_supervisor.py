@@ -6,7 +6,7 @@ import threading
 import time
 
 import pytest
-from conftest import fake_spec, real_spec
+from runtime_specs import fake_spec, real_spec
 
 from model_runtime.protocol.jobs import RenderPlan
 from vivid_desktop.runtime_client import (

@@ -128,6 +128,7 @@ def build_track_request(
         stop=stop,
         anchors=anchors,
         output_dir=str(store.track_dir(edit_id)),
+        settings={"cache_dir": str(store.cache_dir("flow"))},
     )
 
 

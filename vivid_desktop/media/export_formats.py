@@ -83,7 +83,7 @@ def infer_format(out: str | Path, name: str | None = None) -> ExportFormat:
         fmt = FORMATS.get(name.lower())
         if fmt is None:
             raise MediaError(f"unknown export format {name!r}; choose one of: {', '.join(FORMATS)}")
-        if fmt.is_sequence and out.suffix.lower() in _BY_SUFFIX and not out.is_dir():
+        if fmt.is_sequence and out.suffix and out.suffix.lower() in _BY_SUFFIX and not out.is_dir():
             raise MediaError(f"a PNG sequence is written into a folder; {out.name!r} is a video file name")
         if not fmt.is_sequence and out.is_dir():
             raise MediaError(f"{out} is a folder; give a file name ending in {fmt.suffix} for {fmt.label}")

@@ -1,6 +1,6 @@
 """The built-in demo: a generated clip with an object to remove and its keyframe mask already painted.
 
-The clip (a textured background under a camera pan, a red ball drifting across it, a 440 Hz tone) is
+The clip (a textured background under a camera pan, a striped ball drifting across it, a 440 Hz tone) is
 made once with ``media.synth`` and cached in the user data folder; each "Open demo" makes a fresh
 project for it with one *delete* edit on the flow engine, so Propagate works on the first click.
 """
@@ -71,7 +71,7 @@ def create_demo_project(folder: Path | None = None) -> ProjectStore:
     store = create_project(
         project_dir, clip, width=w, height=h, rate=DEMO_RATE, frame_count=DEMO_FRAMES, name="VIVID demo"
     )
-    edit = store.project.add_edit(task="delete", engine="flow", name="Remove the red ball")
+    edit = store.project.add_edit(task="delete", engine="flow", name="Remove the striped ball")
     # The painted masks: the ball's silhouette with a margin, as an editor would brush it, on a few
     # keyframes (anchors) that mask tracking carries the mask between.
     scene = _scene()

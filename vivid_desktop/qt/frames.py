@@ -55,6 +55,7 @@ class FrameService(QObject):
         self._proxy: FrameReader | None = None
         self._result_path: Callable[[int], Path | None] = lambda n: None
         self._wanted = -1
+        self._generation = 0
         self._shown_exact: tuple[int, bool] = (-1, False)
         self._rest = QTimer(self)
         self._rest.setSingleShot(True)
@@ -66,14 +67,20 @@ class FrameService(QObject):
     def open(self, source: str | Path, index_folder: str | Path | None, cache_bytes: int = 512 << 20) -> None:
         """Open the source clip in the decode thread (building its frame index when needed)."""
         self.close_readers()
+        self._generation += 1
+        generation = self._generation
 
-        def work() -> FrameReader:
+        def work() -> tuple[int, FrameReader]:
             index = FrameIndex.open(source, folder=index_folder)
-            return FrameReader(source, index=index, cache_bytes=cache_bytes)
+            return generation, FrameReader(source, index=index, cache_bytes=cache_bytes)
 
         self._worker.submit(work, self._on_opened, lambda exc: self.failed.emit(str(exc)))
 
-    def _on_opened(self, reader: FrameReader) -> None:
+    def _on_opened(self, opened: tuple[int, FrameReader]) -> None:
+        generation, reader = opened
+        if generation != self._generation:  # another clip was opened meanwhile
+            self._worker.submit(reader.close)
+            return
         self._reader = reader
         self.frame_count = reader.frame_count
         self.readerOpened.emit()
@@ -88,12 +95,18 @@ class FrameService(QObject):
         if proxy_path is None:
             return
 
-        def work() -> FrameReader:
-            return FrameReader(proxy_path, cache_bytes=192 << 20, thread_type="SLICE")
+        generation = self._generation
+
+        def work() -> tuple[int, FrameReader]:
+            return generation, FrameReader(proxy_path, cache_bytes=192 << 20, thread_type="SLICE")
 
         self._worker.submit(work, self._on_proxy)
 
-    def _on_proxy(self, reader: FrameReader) -> None:
+    def _on_proxy(self, opened: tuple[int, FrameReader]) -> None:
+        generation, reader = opened
+        if generation != self._generation:  # the clip changed meanwhile
+            self._worker.submit(reader.close)
+            return
         if reader.frame_count != self.frame_count and self.frame_count:
             log.warning("proxy has %d frames, clip %d: not used", reader.frame_count, self.frame_count)
             reader.close()
@@ -154,6 +167,7 @@ class FrameService(QObject):
 
     # ---- lifetime -------------------------------------------------------------------------------
     def close_readers(self) -> None:
+        self._generation += 1
         readers = [r for r in (self._reader, self._proxy) if r is not None]
         self._reader = self._proxy = None
         self._wanted = -1

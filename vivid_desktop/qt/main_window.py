@@ -34,7 +34,6 @@ from vivid_desktop import __version__
 from vivid_desktop.core.events import Event
 from vivid_desktop.core.project import ProjectError
 from vivid_desktop.core.timebase import frames_to_timecode
-from vivid_desktop.qt import _pyside_fix
 from vivid_desktop.qt.demo import create_demo_project
 from vivid_desktop.qt.edits_panel import QtEditsPanel
 from vivid_desktop.qt.frames import DisplayFrame
@@ -68,7 +67,6 @@ class MainWindow(QMainWindow):
 
     def __init__(self, settings: AppSettings | None = None, runtime_spec: LaunchSpec | None = None) -> None:
         super().__init__()
-        _pyside_fix.install()  # again, now that an application exists (some leaks only show with one)
         self.setWindowTitle("VIVID Desktop")
         self.setWindowIcon(icon("app"))
         self.setObjectName("mainWindow")
@@ -363,6 +361,9 @@ class MainWindow(QMainWindow):
     def _on_closed(self) -> None:
         if self._media_cancel is not None:
             self._media_cancel.set()
+        for job in (self.propagate.job, self.tracker.job, self.keyframes.job):
+            if job is not None and not job.done:
+                job.cancel()  # they write into the project that just closed
         self.keyframes.clear_watches()
         self.marker.mark_closed()
         self.viewer.set_images(None)

@@ -13,7 +13,6 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 
-from model_runtime.protocol.jobs import KeyframeSpec, TrackMasksRequest
 from vivid_desktop.core.project import MaskTrack, ProjectError
 from vivid_desktop.qt.runtime_bridge import QtJob, QtRuntime
 from vivid_desktop.qt.session import EditorSession
@@ -56,20 +55,11 @@ class TrackController(QObject):
         start = src.in_frame if start is None else start
         stop = src.stop if stop is None else stop
         try:
-            store.save(backup=False)  # the runtime reads the masks from disk
+            request = store.prepare_track(edit.id, start, stop)  # saves: the runtime reads masks from disk
         except ProjectError as exc:
             self.stateChanged.emit(False, 0.0, str(exc))
             return None
-        out = store.track_dir(edit.id)
-        out.mkdir(parents=True, exist_ok=True)
-        anchors = [
-            KeyframeSpec(frame=k.frame, mask=str(store.path(k.mask)))
-            for k in edit.keyframes
-            if start <= k.frame < stop
-        ] or [KeyframeSpec(frame=k.frame, mask=str(store.path(k.mask))) for k in edit.keyframes[:1]]
-        request = TrackMasksRequest(
-            source=src.path, start=start, stop=stop, anchors=anchors, output_dir=str(out)
-        )
+        Path(request.output_dir).mkdir(parents=True, exist_ok=True)
         self._edit_id, self._range, self._done = edit.id, (start, stop), 0
         job = self.runtime.submit(request, parent=self)
         job.progress.connect(self._on_progress)

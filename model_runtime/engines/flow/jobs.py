@@ -118,7 +118,7 @@ def edit_keyframe(request: EditKeyframeRequest, ctx: JobContext) -> Path:
 def track_masks_job(request: TrackMasksRequest, ctx: JobContext) -> None:
     """Carry the request's anchor masks through its range into ``{frame:06d}.png`` files."""
     out_dir = Path(request.output_dir)
-    cfg = JobSettings.parse({}, "delete", out_dir)
+    cfg = JobSettings.parse(dict(request.settings), "delete", out_dir)
     with ClipFrames(request.source) as frames:
         lo, hi = clip_range(request.start, request.stop, frames.frame_count)
         anchors = {a.frame: read_mask(a.mask, frames.size) for a in request.anchors if lo <= a.frame < hi}
