@@ -1,8 +1,9 @@
 """The runtime's outgoing queue and the one thread that writes to the socket.
 
 Replies and terminal events are never dropped. Progress is merged (one pending progress per job: the newest
-replaces the older one in place); under back-pressure previews are stripped from progress and
-``frame_ready`` events, which keep their paths (DESIGN.md §4).
+replaces the older one in place, keeping the older one's preview when it has none of its own, so that a
+throttled burst of steps cannot silently lose the one latent preview it carried); under back-pressure
+previews are stripped from progress and ``frame_ready`` events, which keep their paths (DESIGN.md §4).
 """
 
 from __future__ import annotations
@@ -53,7 +54,7 @@ class Outbox:
                 message = strip_preview(message)
             pending = self._merge.get(merge_key) if merge_key is not None else None
             if pending is not None:
-                pending.message = message
+                pending.message = keep_preview(message, pending.message)
                 return
             item = _Item(message, merge_key)
             self._items.append(item)
@@ -103,3 +104,13 @@ def strip_preview(message: Message) -> Message:
         return message
     content = message.content.model_copy(update={"preview": None})
     return dataclasses.replace(message, content=content, buffers=())
+
+
+def keep_preview(newer: Message, older: Message) -> Message:
+    """``newer``, carrying ``older``'s preview when ``newer`` has no preview (nor any buffer) of its own."""
+    old_preview = getattr(older.content, "preview", None)
+    new_preview = getattr(newer.content, "preview", False)  # False: a message without a preview field
+    if old_preview is None or new_preview is not None or newer.buffers:
+        return newer
+    content = newer.content.model_copy(update={"preview": old_preview})
+    return dataclasses.replace(newer, content=content, buffers=older.buffers)

@@ -39,7 +39,7 @@ Emit = Callable[[BaseModel, "Job", tuple[bytes, ...], object, bool], None]
 #: runs one job kind; returns the ``result`` of ``succeeded``
 Runner = Callable[[BaseModel, "ServerJobContext"], dict[str, Any]]
 
-#: Previews are thumbnails: at most this many per second per job.
+#: Previews are thumbnails: at most one per this many seconds per job and event kind.
 PREVIEW_INTERVAL_S = 0.2
 
 
@@ -59,19 +59,20 @@ class ServerJobContext:
         self.job = job
         self._emit = emit
         self._started = time.monotonic()
-        self._last_preview = 0.0
+        # Throttled per kind: a burst of decoded frames must not starve the next window's latent previews.
+        self._last_preview: dict[str, float] = {}
 
     def progress(self, done: float, total: float, message: str = "", preview: Any = None) -> None:
         done, total = float(done), float(total)
         eta = None
         if 0 < done < total:
             eta = round((time.monotonic() - self._started) * (total - done) / done, 2)
-        info, buffers = self._preview(preview)
+        info, buffers = self._preview("progress", preview)
         content = Progress(done=done, total=total, message=str(message), eta_s=eta, preview=info)
         self._emit(content, self.job, buffers, ("progress", self.job.job_id), True)
 
     def frame_ready(self, frame: int, path: Path, preview: Any = None) -> None:
-        info, buffers = self._preview(preview)
+        info, buffers = self._preview("frame_ready", preview)
         content = FrameReady(frame=int(frame), path=str(path), preview=info)
         self._emit(content, self.job, buffers, None, True)
 
@@ -88,14 +89,15 @@ class ServerJobContext:
         log.info("[%s] %s", self.job.job_id, message)
         self._emit(Log(message=str(message)), self.job, (), None, False)
 
-    def _preview(self, preview: Any) -> tuple[Any, tuple[bytes, ...]]:
+    def _preview(self, kind: str, preview: Any) -> tuple[Any, tuple[bytes, ...]]:
         now = time.monotonic()
-        if preview is None or now - self._last_preview < PREVIEW_INTERVAL_S:
+        last = self._last_preview.get(kind)
+        if preview is None or (last is not None and now - last < PREVIEW_INTERVAL_S):
             return None, ()
         encoded = encode_preview(preview)
         if encoded is None:
             return None, ()
-        self._last_preview = now
+        self._last_preview[kind] = now
         return encoded[0], (encoded[1],)
 
 

@@ -249,7 +249,10 @@ class MainWindow(QMainWindow):
         self.propagate.planChanged.connect(lambda windows, rng: t.set_plan([tuple(w) for w in windows], rng))
         self.propagate.frameRendered.connect(t.add_rendered)
         self.propagate.latentPreview.connect(self.propagate_panel.show_latent)
-        self.propagate.finished.connect(lambda _t: self._refresh_enabled())
+        # While a window denoises the viewer shows its latent preview; decoded frames then replace it.
+        self.propagate.latentPreview.connect(lambda image: v.set_latent(image, "Denoising"))
+        self.propagate.frameRendered.connect(lambda _f, _p: v.set_latent(None))
+        self.propagate.finished.connect(lambda _t: (v.set_latent(None), self._refresh_enabled()))
         ep = self.edits_panel
         ep.previewRequested.connect(self.keyframes.preview)
         ep.externalRequested.connect(self.keyframes.edit_externally)

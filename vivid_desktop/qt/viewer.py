@@ -80,6 +80,8 @@ class QtViewer(QWidget):
         self._tool_active = False
         self.label = ""
         self.badge = ""
+        self.latent: QImage | None = None
+        self.latent_caption = ""
         self.message = "Open a clip (File ▸ Open) or drop it here"
 
     # ---- content -------------------------------------------------------------------------------
@@ -146,6 +148,14 @@ class QtViewer(QWidget):
 
     def set_label(self, text: str) -> None:
         self.label = text
+        self.update()
+
+    def set_latent(self, image: QImage | None, caption: str = "Denoising") -> None:
+        """A latent preview of the window being denoised, drawn as an inset over the frame; None hides it."""
+        if image is None and self.latent is None:
+            return
+        self.latent = image
+        self.latent_caption = caption if image is not None else ""
         self.update()
 
     def set_tool(self, tool: ViewerTool | None) -> None:
@@ -277,6 +287,7 @@ class QtViewer(QWidget):
             self._draw_mask(p, main)
         if self._tool is not None:
             self._tool.paint(p, self)
+        self._paint_latent(p)
         self._paint_hud(p)
         p.end()
 
@@ -323,6 +334,27 @@ class QtViewer(QWidget):
         p.setPen(QColor(235, 235, 235))
         p.drawText(box, Qt.AlignmentFlag.AlignCenter, text)
         p.restore()
+
+    def latent_rect(self) -> QRectF:
+        """Where the latent inset is drawn: the frame's bottom-right corner (empty when there is none)."""
+        if self.latent is None or self.latent.isNull():
+            return QRectF()
+        main = self.image_rect(0)
+        width = max(48.0, min(240.0, main.width() * 0.35))
+        height = width * self.latent.height() / max(1, self.latent.width())
+        return QRectF(main.right() - width - 8, main.bottom() - height - 8, width, height)
+
+    def _paint_latent(self, p: QPainter) -> None:
+        """The latent inset: the model's view of the window being denoised, not a result."""
+        box = self.latent_rect()
+        if self.latent is None or box.isEmpty():
+            return
+        p.save()
+        p.setPen(QPen(QColor(255, 255, 255, 200), 1))
+        p.drawImage(box, self.latent)
+        p.drawRect(box)
+        p.restore()
+        self._pane_caption(p, box, self.latent_caption)
 
     def _paint_hud(self, p: QPainter) -> None:
         p.save()
