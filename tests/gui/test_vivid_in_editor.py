@@ -95,6 +95,28 @@ def test_vivid_keyframe_preview_then_propagate_shows_latents_then_frames(
     assert all(cleared for _, _, cleared in frames)  # decoded frames replace the latent preview
     assert w.viewer.latent is None and w.timeline.rendered_frames == list(range(s.frame_count))
     render = s.edit.renders[-1]
-    qtbot.waitUntil(lambda: w.viewer._result is not None, timeout=10000)
-    shown = rgb_from_qimage(w.viewer._result)
-    assert np.array_equal(shown, read_png(s.store.render_frame_path(render.id, s.frame), grey=False))
+    last = s.frame_count - 1
+    qtbot.waitUntil(lambda: s.frame == last, timeout=10000)  # "follow" went to the newest rendered frame
+    on_disk = read_png(s.store.render_frame_path(render.id, last), grey=False)
+
+    def viewer_shows_it() -> None:
+        assert w.viewer._result is not None and np.array_equal(rgb_from_qimage(w.viewer._result), on_disk)
+
+    qtbot.waitUntil(viewer_shows_it, timeout=10000)
+
+
+def test_status_bar_shows_gpu_memory_from_cuda_facts_and_cpu_otherwise(window):
+    from model_runtime.protocol.messages import RuntimeFacts
+
+    label = window.device_label
+    assert label.text() == ""  # no facts yet: nothing claimed
+    gpus = [
+        {"index": 0, "name": "NVIDIA H100 80GB HBM3", "memory_bytes": 85_045_870_592},
+        {"index": 1, "name": "NVIDIA H100 80GB HBM3", "memory_bytes": 85_045_870_592},
+    ]
+    window.runtime._on_facts(RuntimeFacts(torch="2.13.0", cuda="12.8", gpus=gpus))
+    assert label.text() == "NVIDIA H100 80GB HBM3 · 79 GB (+1)"  # 85 045 870 592 bytes = 79.2 GiB
+    window.runtime._on_facts(RuntimeFacts(torch="2.13.0+cpu", cuda=None, gpus=[]))
+    assert label.text() == "CPU · torch 2.13.0+cpu"
+    window.runtime._on_facts(RuntimeFacts(error="torch is not installed"))
+    assert label.text() == "CPU · no torch"
