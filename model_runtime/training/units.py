@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from model_runtime.training.datasets import CheckedSample
-from model_runtime.training.media import fit, read_frames, read_masks
+from vivid_desktop.datasets import CheckedSample
+from vivid_desktop.datasets.media import fit, read_frames, read_masks
 
 
 @dataclass(frozen=True)

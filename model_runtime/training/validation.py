@@ -15,9 +15,9 @@ import numpy as np
 import torch
 
 from model_runtime.engines.composite import composite
-from model_runtime.training.datasets import CheckedSample
 from model_runtime.training.units import Unit, unit_pixels
 from vivid_desktop.core.files import write_png
+from vivid_desktop.datasets import CheckedSample
 
 
 @dataclass

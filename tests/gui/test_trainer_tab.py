@@ -11,8 +11,8 @@ from trainer_helpers import broken_dataset, good_dataset, tiny_model
 
 from vivid_desktop.core.files import write_png
 from vivid_desktop.core.project import Project, SourceClip
+from vivid_desktop.datasets import DatasetError, Problem, problems_from_failure
 from vivid_desktop.qt.runtime_bridge import QtRuntime
-from vivid_desktop.qt.trainer_dataset import problems_from_failure
 from vivid_desktop.qt.trainer_presets import PRESETS, gpu_memory_gb, preset_for_memory
 from vivid_desktop.qt.trainer_tab import TrainerTab, add_lora_to_edit
 from vivid_desktop.qt.workers import MainThreadRelay
@@ -122,8 +122,6 @@ def test_records_and_project_sources(qtbot, tab, tmp_path):
 
 
 def test_runtime_problem_list_is_read_back(qtbot, tab, tmp_path):
-    from model_runtime.training.errors import DatasetError, Problem
-
     scanned(qtbot, tab, broken_dataset(tmp_path / "data"))
     error = DatasetError([Problem("good.png", "the runtime says: too dark"), Problem("x: y", "z")], "data")
     problems = problems_from_failure(error.message)

@@ -7,7 +7,6 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
-from train_helpers import SIZE, make_dataset, write_clip_sample, write_image_sample
 
 from model_runtime.protocol.jobs import DELETE_CAPTION
 from model_runtime.training.datasets import check_dataset
@@ -15,6 +14,7 @@ from model_runtime.training.errors import DatasetError
 from model_runtime.training.units import unit_pixels, units_of
 from vivid_desktop.core.files import write_png
 from vivid_desktop.core.store import create_project
+from vivid_desktop.datasets.synthetic import SIZE, make_dataset, write_clip_sample, write_image_sample
 from vivid_desktop.media.synth import pan_scene, write_clip
 
 
@@ -136,8 +136,12 @@ def test_project_source(tmp_path):
     delete = store.project.add_edit(task="delete", name="gone")
     store.add_keyframe(delete.id, 5, scene.masks[5])
     store.save()
+    # the editor may have the project open: reading it for training must not touch its folder
+    in_flight = tmp_path / "p.vivid" / ".project.json.1234.tmp"
+    in_flight.write_text("{")
 
     ds = check_dataset(tmp_path / "p.vivid", num_frames=5)
+    assert in_flight.exists()
     train = {s.spec.name: s.spec for s in ds.train}
     assert set(train) == {
         "ball · frame 2",

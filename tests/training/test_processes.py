@@ -9,9 +9,10 @@ import sys
 from pathlib import Path
 
 import numpy as np
-from train_helpers import RecordingContext, make_dataset, run_module, small_request, write_image_sample
+from train_helpers import RecordingContext, run_module, small_request
 
 from model_runtime.training.loop import Trainer
+from vivid_desktop.datasets.synthetic import make_dataset, write_image_sample
 
 ENV = {**os.environ, "OMP_NUM_THREADS": "2", "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
 

@@ -6,8 +6,9 @@ import os
 import threading
 from pathlib import Path
 
-from train_helpers import make_dataset, small_request, write_image_sample
+from train_helpers import small_request
 
+from vivid_desktop.datasets.synthetic import make_dataset, write_image_sample
 from vivid_desktop.runtime_client import LaunchSpec, RuntimeClient
 
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 from safetensors import safe_open
-from train_helpers import SIZE, RecordingContext, make_dataset, small_request, write_image_sample
+from train_helpers import RecordingContext, small_request
 
 from model_runtime.engines.base import EngineError, JobCancelled
 from model_runtime.training.cache import build_cache, load_unit
@@ -22,6 +22,7 @@ from model_runtime.training.objective import masked_error
 from model_runtime.training.sampler import Batch
 from model_runtime.training.units import units_of
 from vivid_desktop.core.files import read_png
+from vivid_desktop.datasets.synthetic import SIZE, make_dataset, write_image_sample
 
 STEPS = 60
 

@@ -1,4 +1,4 @@
-"""Helpers of the trainer tests: synthetic datasets, small settings, a recording JobContext."""
+"""Helpers of the trainer tests: small settings, a recording JobContext (datasets: datasets.synthetic)."""
 
 from __future__ import annotations
 
@@ -11,38 +11,7 @@ import numpy as np
 
 from model_runtime.engines.base import JobCancelled
 from model_runtime.protocol.jobs import TrainRequest
-from vivid_desktop.core.files import write_png
-from vivid_desktop.media.synth import pan_scene, write_clip
-
-SIZE = 32
-CAPTION = "a red ball"
-
-
-def write_image_sample(folder: Path, name: str, seed: int, caption: str = CAPTION) -> None:
-    scene = pan_scene(n_frames=1, width=SIZE, height=SIZE, seed=seed)
-    write_png(folder / f"{name}.png", scene.frames[0])
-    write_png(folder / f"{name}.mask.png", scene.masks[0])
-    (folder / f"{name}.txt").write_text(caption)
-
-
-def write_clip_sample(folder: Path, name: str, seed: int, frames: int = 9, caption: str = CAPTION) -> None:
-    scene = pan_scene(n_frames=frames, width=SIZE, height=SIZE, seed=seed)
-    write_clip(folder / f"{name}.mp4", scene.frames)
-    masks = folder / f"{name}.mask"
-    masks.mkdir()
-    for i, mask in enumerate(scene.masks):
-        write_png(masks / f"{i:06d}.png", mask)
-    (folder / f"{name}.txt").write_text(caption)
-
-
-def make_dataset(folder: Path, images: int = 3, clips: int = 1, seed: int = 0) -> Path:
-    """A folder dataset (layout b): textured backgrounds with a red ball under the mask."""
-    folder.mkdir(parents=True, exist_ok=True)
-    for i in range(images):
-        write_image_sample(folder, f"img{i}", seed + i)
-    for i in range(clips):
-        write_clip_sample(folder, f"clip{i}", seed + 100 + i)
-    return folder
+from vivid_desktop.datasets.synthetic import SIZE
 
 
 def small_request(data: Path, model: Path, out: Path, **overrides) -> TrainRequest:

@@ -401,6 +401,30 @@ def create_project(
 
 def open_project(folder: str | os.PathLike[str]) -> ProjectStore:
     """Open a project folder (or its ``project.json``); upgrade an old format, refuse a newer one."""
+    folder, project, old_schema = _read_project(folder)
+    path = folder / PROJECT_FILE
+    if old_schema != SCHEMA:  # keep the file as it was before its first save in the new format
+        (folder / "backups").mkdir(exist_ok=True)
+        shutil.copy2(path, folder / "backups" / f"before-upgrade-from-{old_schema}.json")
+    remove_stale_temps(folder)
+    for edit in project.edits:  # a render that was running when the app stopped is not running now
+        for render in edit.renders:
+            if render.status == "running":
+                render.status, render.message = "cancelled", "interrupted; resume to finish it"
+    return ProjectStore(folder, project)
+
+
+def read_project(folder: str | os.PathLike[str]) -> tuple[Path, Project]:
+    """The project folder and its project, read without writing or removing anything in the folder.
+
+    For readers that must not disturb an editor that has the project open (the trainer, the trainer tab).
+    """
+    folder, project, _ = _read_project(folder)
+    return folder, project
+
+
+def _read_project(folder: str | os.PathLike[str]) -> tuple[Path, Project, object]:
+    """Folder, project (upgraded) and the file's original schema; :class:`ProjectError` when unreadable."""
     folder = Path(folder).absolute()
     if folder.name == PROJECT_FILE:
         folder = folder.parent
@@ -418,20 +442,11 @@ def open_project(folder: str | os.PathLike[str]) -> ProjectStore:
     if not isinstance(data, dict):
         raise ProjectError(f"{path} is not a VIVID project file")
     old_schema = data.get("schema")
-    data = upgrade(data)
     try:
-        project = Project.model_validate(data)
+        project = Project.model_validate(upgrade(data))
     except ValidationError as exc:
         raise ProjectError(f"{path} is damaged: {_first_error(exc)}.{_backup_hint(folder)}") from exc
-    if old_schema != SCHEMA:  # keep the file as it was before its first save in the new format
-        (folder / "backups").mkdir(exist_ok=True)
-        shutil.copy2(path, folder / "backups" / f"before-upgrade-from-{old_schema}.json")
-    remove_stale_temps(folder)
-    for edit in project.edits:  # a render that was running when the app stopped is not running now
-        for render in edit.renders:
-            if render.status == "running":
-                render.status, render.message = "cancelled", "interrupted; resume to finish it"
-    return ProjectStore(folder, project)
+    return folder, project, old_schema
 
 
 def _first_error(exc: ValidationError) -> str:

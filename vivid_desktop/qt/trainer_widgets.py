@@ -26,8 +26,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from vivid_desktop.datasets import SampleRow
 from vivid_desktop.qt.images import qimage_from_rgb
-from vivid_desktop.qt.trainer_dataset import SampleRow
 from vivid_desktop.qt.trainer_run import CheckpointInfo, LossPoint
 
 PROBLEM_BG = QColor("#4a2328")

@@ -1,4 +1,4 @@
-"""Source (a): train on a VIVID project folder, its clip, keyframes, masks and captions.
+"""Layout (a): train on a VIVID project folder, its clip, keyframes, masks and captions.
 
 What becomes a sample, per enabled edit (docs/training.md):
 
@@ -19,19 +19,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from model_runtime.training.datasets import SampleSpec
-from model_runtime.training.errors import Problem
 from vivid_desktop.core.project import Edit, ProjectError
-from vivid_desktop.core.store import ProjectStore, open_project
+from vivid_desktop.core.store import read_project
+from vivid_desktop.datasets.errors import Problem
+from vivid_desktop.datasets.samples import SampleSpec
 
 
 def project_samples(path: Path) -> tuple[list[SampleSpec], list[Problem]]:
-    """The samples of a project folder (or its ``project.json``)."""
+    """The samples of a project folder (or its ``project.json``), read only: the editor may have it open."""
     try:
-        store = open_project(path)
+        folder, project = read_project(path)
     except ProjectError as exc:
         return [], [Problem(path.name, str(exc))]
-    project = store.project
     source = Path(project.source.path)
     specs: list[SampleSpec] = []
     problems: list[Problem] = []
@@ -42,7 +41,7 @@ def project_samples(path: Path) -> tuple[list[SampleSpec], list[Problem]]:
         return specs, problems
     for edit in project.edits:
         if edit.enabled:
-            specs += _edit_samples(store, edit, source)
+            specs += _edit_samples(folder, edit, source)
     if not any(s.role == "train" for s in specs):
         problems.append(
             Problem(project.name, "no edit has a caption with a mask or an edited keyframe to train on")
@@ -50,7 +49,10 @@ def project_samples(path: Path) -> tuple[list[SampleSpec], list[Problem]]:
     return specs, problems
 
 
-def _edit_samples(store: ProjectStore, edit: Edit, source: Path) -> list[SampleSpec]:
+def _edit_samples(folder: Path, edit: Edit, source: Path) -> list[SampleSpec]:
+    def file(name: str) -> Path:  # a file named in the project (relative, "/"-separated)
+        return folder.joinpath(*name.split("/"))
+
     caption = edit.effective_caption
     label = edit.name or edit.id
     specs: list[SampleSpec] = []
@@ -60,18 +62,18 @@ def _edit_samples(store: ProjectStore, edit: Edit, source: Path) -> list[SampleS
             SampleSpec(
                 name=f"{label} · edited keyframe {kf.frame}",
                 media=source,
-                mask=store.path(kf.mask),
+                mask=file(kf.mask),
                 caption=caption,
                 task=edit.task,
                 start=kf.frame,
-                target=store.path(kf.image or ""),
+                target=file(kf.image or ""),
                 image_only=True,
             )
         )
     # A delete edit's own masks only feed deletion samples; flagged so the sampler never targets them.
     source_trains = bool(caption) and not edited
     for kf in edit.keyframes:
-        common = {"media": source, "mask": store.path(kf.mask), "caption": caption, "task": edit.task}
+        common = {"media": source, "mask": file(kf.mask), "caption": caption, "task": edit.task}
         if source_trains:
             specs.append(
                 SampleSpec(name=f"{label} · frame {kf.frame}", start=kf.frame, image_only=True, **common)
@@ -91,7 +93,7 @@ def _edit_samples(store: ProjectStore, edit: Edit, source: Path) -> list[SampleS
             SampleSpec(
                 name=f"{label} · frames {track.start}–{track.stop - 1}",
                 media=source,
-                mask=store.path(track.folder),
+                mask=file(track.folder),
                 caption=caption,
                 task=edit.task,
                 start=track.start,
