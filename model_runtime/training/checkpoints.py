@@ -193,7 +193,9 @@ def load_checkpoint(
         state.setdefault(int(index), {}).update(scalars)
     optimizer.load_state_dict({"state": state, "param_groups": meta["optimizer"]["param_groups"]})
     torch.set_rng_state(rng["torch_cpu"])
-    cuda_states = [rng[k] for k in sorted(k for k in rng if k.startswith("cuda_"))]
+    # by device number: "cuda_10" must not come before "cuda_2"
+    cuda_keys = sorted((k for k in rng if k.startswith("cuda_")), key=lambda k: int(k.removeprefix("cuda_")))
+    cuda_states = [rng[k] for k in cuda_keys]
     if cuda_states and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(cuda_states[: torch.cuda.device_count()])
     np_state = meta["numpy_rng"]

@@ -25,6 +25,8 @@ OnStep = Callable[[int, int, np.ndarray | None], None]
 OnChunk = Callable[[int, list[np.ndarray]], None]
 
 _DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16, "fp32": torch.float32}
+#: Prompt embeddings kept between jobs (each T5-XXL one is a few MB); the oldest go first.
+MAX_CACHED_EMBEDDINGS = 16
 
 
 def pick_device(name: str) -> str:
@@ -88,6 +90,9 @@ class Runner:
         for text in (caption, negative):
             if text not in self._embeds:
                 self._embeds[text] = self.pipe.encode_prompt(text).cpu()
+        # a long session tries many captions: bound the cache, keeping the two just used
+        for old in [t for t in self._embeds if t not in (caption, negative)][:-MAX_CACHED_EMBEDDINGS]:
+            del self._embeds[old]
         dev = self.pipe._execution_device
         return self._embeds[caption].to(dev), self._embeds[negative].to(dev)
 

@@ -114,7 +114,7 @@ def test_external_editor_round_trip(qtbot, opened, scene):
     opened_files = []
     w.keyframes.open_external = opened_files.append
     w.edits_panel.external_button.click()
-    assert len(opened_files) == 1
+    qtbot.waitUntil(lambda: len(opened_files) == 1, timeout=10000)  # written in the background
     path = opened_files[0]
     exported = read_png(path, grey=False)
     assert np.array_equal(exported, np.asarray(s.frames.reader.read(6)))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import stat
+import threading
 import time
 from pathlib import Path
 
@@ -30,6 +31,14 @@ def plan(tmp_path: Path, source: Path, mask: Path, **settings) -> RenderPlan:
         settings=settings,
         output_dir=str(tmp_path / "render"),
     )
+
+
+def submit_and_wait_started(client: RuntimeClient, request: RenderPlan, timeout: float = 10.0):
+    """Submit ``request`` and return its job once the runtime says it ``started`` (no guessed sleep)."""
+    started = threading.Event()
+    job = client.submit(request, on_event=lambda e: e.msg_type == "started" and started.set())
+    assert started.wait(timeout), "the job never started"
+    return job
 
 
 def test_handshake_is_fast_and_reports_engines(client: RuntimeClient):
@@ -130,8 +139,7 @@ def test_job_events_and_exactly_one_terminal(client, tmp_path, source, mask):
 def test_ping_answers_while_a_job_runs(client, tmp_path, source, mask):
     states = []
     client._on_state = lambda s, d: states.append(s)
-    job = client.submit(plan(tmp_path, source, mask, delay_s=0.15))
-    time.sleep(0.2)
+    job = submit_and_wait_started(client, plan(tmp_path, source, mask, delay_s=0.15))
     rtts = [client.ping(1.0) for _ in range(5)]
     assert max(rtts) < 0.5
     status = client.status()
@@ -141,9 +149,8 @@ def test_ping_answers_while_a_job_runs(client, tmp_path, source, mask):
 
 
 def test_cancel_running_and_queued_jobs(client, tmp_path, source, mask):
-    slow = client.submit(plan(tmp_path, source, mask, delay_s=0.2))
+    slow = submit_and_wait_started(client, plan(tmp_path, source, mask, delay_s=0.2))
     queued = client.submit(plan(tmp_path / "b", source, mask))
-    time.sleep(0.3)
     queued.cancel()
     slow.cancel()
     assert slow.wait(10).msg_type == "cancelled"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 #: Modules that add sub-commands, in the order ``vivid --help`` lists them.
@@ -40,6 +41,12 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("vivid: cancelled", file=sys.stderr)
         return 130
+    except Exception as exc:  # the last net: commands report their known errors themselves
+        if os.environ.get("VIVID_DEBUG"):
+            raise
+        print(f"vivid {args.command}: unexpected error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        print("(set VIVID_DEBUG=1 to see the traceback)", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

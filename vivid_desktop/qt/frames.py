@@ -109,7 +109,7 @@ class FrameService(QObject):
             return
         if reader.frame_count != self.frame_count and self.frame_count:
             log.warning("proxy has %d frames, clip %d: not used", reader.frame_count, self.frame_count)
-            reader.close()
+            self._worker.submit(reader.close)
             return
         self._proxy = reader
 
@@ -132,7 +132,10 @@ class FrameService(QObject):
         if self._reader is None:
             return
         use_proxy = scrubbing and self._proxy is not None and not self._reader.is_cached(frame)
-        self._worker.request(lambda: self._load(frame, exact=not use_proxy), self._deliver)
+        generation = self._generation
+        self._worker.request(
+            lambda: self._load(frame, exact=not use_proxy), lambda shown: self._deliver(shown, generation)
+        )
         if use_proxy:
             self._rest.start()
         else:
@@ -145,8 +148,10 @@ class FrameService(QObject):
 
     def _load_exact(self) -> None:
         if self._reader is not None and self._wanted >= 0 and self._shown_exact != (self._wanted, True):
-            frame = self._wanted
-            self._worker.request(lambda: self._load(frame, exact=True), self._deliver)
+            frame, generation = self._wanted, self._generation
+            self._worker.request(
+                lambda: self._load(frame, exact=True), lambda shown: self._deliver(shown, generation)
+            )
 
     def _load(self, frame: int, exact: bool) -> DisplayFrame:
         reader = self._reader if exact or self._proxy is None else self._proxy
@@ -161,7 +166,9 @@ class FrameService(QObject):
                 log.warning("cannot read rendered frame %s: %s", result_path, exc)
         return DisplayFrame(frame, source, result, exact, result_path)
 
-    def _deliver(self, shown: DisplayFrame) -> None:
+    def _deliver(self, shown: DisplayFrame, generation: int) -> None:
+        if generation != self._generation:  # decoded from a clip that has been closed since
+            return
         self._shown_exact = (shown.frame, shown.exact)
         self.frameLoaded.emit(shown)
 
@@ -172,6 +179,8 @@ class FrameService(QObject):
         self._reader = self._proxy = None
         self._wanted = -1
         self.frame_count = 0
+        # A pending decode would run after the close below (submitted work goes first) on a closed reader.
+        self._worker.cancel_pending()
         for r in readers:
             self._worker.submit(r.close)
 

@@ -196,22 +196,35 @@ class KeyframeController(QObject):
         return store.folder / "exchange" / f"{store.project.name}-{edit_id}-{frame:06d}.png"
 
     def edit_externally(self, frame: int | None = None) -> Path | None:
-        """Write the keyframe as PNG, open it in the image editor and re-import every save."""
+        """Write the keyframe as PNG (in the background), open it in the image editor and re-import every
+        save. Returns the path the file is written to."""
         store, edit, reader = self.session.store, self.session.edit, self.session.frames.reader
         frame = self.session.frame if frame is None else frame
         if store is None or edit is None or reader is None or edit.keyframe(frame) is None:
             self.previewState.emit(False, "Select a keyframe to edit in an image editor.")
             return None
-        image = store.read_keyframe_image(edit.id, frame)
-        if image is None:
-            image = np.asarray(reader.read(frame))
-        path = self.exchange_path(edit.id, frame)
-        write_png(path, np.ascontiguousarray(image))
-        self.watch(path, edit.id, frame)
-        self.open_external(path)
-        self.previewState.emit(
-            False, f"Editing {path.name} externally: save it there and it comes back here."
-        )
+        edit_id, path = edit.id, self.exchange_path(edit.id, frame)
+
+        def work() -> Path:  # worker thread: decoding a frame and encoding a PNG take longer than a frame
+            image = store.read_keyframe_image(edit_id, frame)
+            if image is None:
+                image = np.asarray(reader.read(frame))
+            write_png(path, np.ascontiguousarray(image))
+            return path
+
+        def written(_path: Path) -> None:
+            if self.session.store is not store:
+                return  # the project was closed meanwhile
+            self.watch(path, edit_id, frame)
+            self.open_external(path)
+            self.previewState.emit(
+                False, f"Editing {path.name} externally: save it there and it comes back here."
+            )
+
+        def failed(exc: BaseException) -> None:
+            self.previewState.emit(False, f"Could not write {path.name} for the image editor: {exc}")
+
+        self.session.pool.run(work, on_result=written, on_error=failed, name="exchange")
         return path
 
     def watch(self, path: Path, edit_id: str, frame: int) -> None:
