@@ -10,6 +10,7 @@ import pytest
 from model_runtime.protocol.jobs import DELETE_CAPTION, RenderPlan
 from vivid_desktop.core.files import read_png, write_png
 from vivid_desktop.core.project import MaskTrack, ProjectError
+from vivid_desktop.core.render_plan import compose_layers
 from vivid_desktop.core.store import ProjectStore, open_project
 
 H, W = 48, 64
@@ -121,6 +122,54 @@ def test_final_frame_path_layers_edits(store: ProjectStore):
     p.move_edit(above.id, 0)  # now below the other one
     assert shown(25) == r_below and shown(55) is None
     assert store.rendered_frames(r_newer) == [24, 25, 26]
+
+
+def test_final_layers_are_one_render_per_enabled_edit_bottom_first(store: ProjectStore):
+    p = store.project
+    below = p.add_edit(name="below")
+    above = p.add_edit(name="above")
+    store.add_keyframe(below.id, 0)
+    store.add_keyframe(above.id, 20)
+    r_below = _fake_render(store, below.id, 0, 100, range(0, 51))
+    r_above = _fake_render(store, above.id, 20, 40, range(20, 31))
+    r_newer = _fake_render(store, above.id, 24, 27, range(24, 27))
+
+    def layers(n: int) -> list[str]:
+        return [path.parent.name for path in store.final_layers(n)]
+
+    assert layers(10) == [r_below]
+    assert layers(22) == [r_below, r_above]
+    assert layers(25) == [r_below, r_newer]  # the newest render of an edit only: it replaces the older
+    assert layers(35) == [r_below] and layers(60) == []
+    assert store.final_frame_path(25) == store.final_layers(25)[-1]
+    p.move_edit(above.id, 0)
+    assert layers(25) == [r_newer, r_below]
+    p.set_enabled(below.id, False)
+    assert layers(25) == [r_newer] and layers(10) == []
+
+
+def test_compose_layers_keeps_every_layers_changes():
+    rng = np.random.default_rng(3)
+    source = rng.integers(0, 256, (H, W, 3), np.uint8)
+    kept = source.copy()
+    lower = source.copy()
+    lower[0:10, 0:10] = (255, 0, 0)  # edit 1 changes the top-left
+    upper = source.copy()
+    upper[5:20, 5:20] = (0, 0, 255)  # edit 2 overlaps it partly, and wins where it changed pixels
+    upper[30, 40, 1] ^= 1  # one channel off by one is a change too
+
+    out = compose_layers(source, [lower, upper])
+    expected = source.copy()
+    expected[0:10, 0:10] = (255, 0, 0)
+    expected[5:20, 5:20] = (0, 0, 255)
+    expected[30, 40] = upper[30, 40]
+    assert np.array_equal(out, expected)
+    assert np.array_equal(compose_layers(source, [upper, lower])[5:10, 5:10], lower[5:10, 5:10])
+    assert np.array_equal(source, kept)  # the inputs are not written to
+    assert compose_layers(source, [upper]) is upper  # one layer: that render exactly
+    assert np.array_equal(compose_layers(source, []), source)
+    with pytest.raises(ProjectError, match="rendered frame is 10×5"):
+        compose_layers(source, [lower, upper[:5, :10]])
 
 
 def test_track_and_keyframe_preview_requests(store: ProjectStore):

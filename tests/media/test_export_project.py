@@ -120,3 +120,31 @@ def test_cli_in_a_real_process_exports_h264_with_audio(project, tmp_path):
     missing = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
     assert missing.returncode == 1
     assert missing.stderr.startswith("vivid export: ") and "Traceback" not in missing.stderr
+
+
+def test_overlapping_edits_compose_like_layers(project, tmp_path):
+    """Two edits over the same frames, each render changing its own region of the source: both changes
+    are in the output (edit 1's work does not vanish under edit 2), the source everywhere else."""
+    with FrameReader(project.project.source.path) as reader:
+        source = list(reader.iter_frames(0, 20))
+    regions = [(slice(2, 14), slice(3, 20)), (slice(30, 44), slice(40, 60))]
+    colours = [(250, 10, 10), (10, 10, 250)]
+    for (rows, cols), colour, (start, stop) in zip(regions, colours, [(12, 17), (13, 16)], strict=True):
+        edit = project.project.add_edit(task="delete")
+        project.add_keyframe(edit.id, start)
+        render = project.prepare_render(edit.id, start, stop)
+        for n in range(start, stop):  # a render equals the source outside its mask
+            frame = source[n].copy()
+            frame[rows, cols] = colour
+            write_png(project.render_frame_path(render.id, n), frame)
+    project.save()
+
+    frames = _frames(export_project(project, tmp_path / "out.mkv", start=10, stop=18))
+    assert len(frames) == 8
+    for n, frame in zip(range(10, 18), frames, strict=True):
+        expected = source[n].copy()
+        for (rows, cols), colour, (start, stop) in zip(regions, colours, [(12, 17), (13, 16)], strict=True):
+            if start <= n < stop:
+                expected[rows, cols] = colour
+        assert np.array_equal(frame, expected), n
+    assert not np.array_equal(frames[4], source[14]) and np.array_equal(frames[4][20:28], source[14][20:28])

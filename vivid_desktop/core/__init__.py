@@ -9,7 +9,7 @@ Modules (each docstring shows its usage):
 - ``schema``      ``"Project.N"`` versions and step-wise ``UPGRADERS``
 - ``mask_cache``  the store's unsaved and recently read masks
 - ``autosave``    ``Autosaver``: saves within 3 s of a change on its own thread
-- ``render_plan`` ``RenderPlan`` for an edit, ``final_frame_path`` for export
+- ``render_plan`` ``RenderPlan`` for an edit; ``final_layers`` + ``compose_layers``: the output frame
 - ``masks``       mask tools on uint8 arrays (brush, fill, feather, hull …)
 - ``undo``        ``UndoLog`` with transactions and merging; ``ProjectRecorder``; ``MaskEdit``
 - ``painter``     ``MaskPainter``: the mask being painted, strokes as undo steps

@@ -1,13 +1,15 @@
-"""Runtime job requests for edits (render plan, mask tracking, keyframe preview), and which rendered
-frame the output shows at each frame number.
+"""Runtime job requests for edits (render plan, mask tracking, keyframe preview), and how the output
+frame at each frame number is made from the rendered frames.
 
 Usage (normally through ``ProjectStore.prepare_render``, ``prepare_track``, ``prepare_keyframe_preview``
-and ``final_frame_path``, which save the masks first)::
+and ``final_layers``, which save the masks first)::
 
     plan = build_render_plan(store, edit.id, render_id, start=0, stop=49)   # a protocol RenderPlan
     track = build_track_request(store, edit.id)            # TrackMasksRequest into masks/<edit>/track
     preview = build_keyframe_request(store, edit.id, 12)   # EditKeyframeRequest into cache/previews
-    path = final_frame_path(store, 40)     # renders/<id>/000040.png of the topmost edit, or None
+    layers = final_layers(store, 40)       # rendered files at frame 40, bottom edit first ([] = source)
+    out = compose_layers(source_frame, [read_png(p) for p in layers])   # the output frame 40
+    path = final_frame_path(store, 40)     # the topmost of those layers, or None
 
 A plan never points into folders that later edits change: the masks and edited keyframes it uses are
 snapshotted (hard links, else copies) into ``renders/<id>/inputs/``, so a render can be resumed or audited
@@ -16,8 +18,14 @@ keyframe masks on top (keyframes are the anchors); otherwise only the keyframe m
 the nearest one for frames without a file (``RenderPlan.mask_dir``). Keyframes outside ``[start, stop)``
 are left out.
 
-Edits apply in order like layers; each render reads the original source, so at a given frame the output
-is the frame of the topmost enabled edit that has one (newest render first), else the source frame.
+Edits apply in order like layers. Each render reads the original source, and the engines guarantee that
+a render equals the source exactly outside its feathered mask; so the output at a frame composes the
+layers bottom-to-top: start from the source frame, and for each enabled edit in order that has a rendered
+frame there (its newest render that has it), take the pixels where that render differs from the source
+(``changed = np.any(render != source, axis=-1)``; ``out[changed] = render[changed]``). With one layer the
+output is that render exactly, so no source decode is needed; with none it is the source frame.
+Edge case (benign): a pixel inside an upper edit's mask that its render left exactly equal to the source
+shows the lower layers there, the same as if the upper edit's mask had not covered it.
 """
 
 from __future__ import annotations
@@ -26,6 +34,8 @@ import os
 import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+import numpy as np
 
 from model_runtime.protocol.jobs import EditKeyframeRequest, KeyframeSpec, RenderPlan, TrackMasksRequest
 from vivid_desktop.core.project import Edit, ProjectError, new_id
@@ -152,18 +162,44 @@ def build_keyframe_request(
     )
 
 
-def final_frame_path(store: ProjectStore, frame: int) -> Path | None:
-    """The rendered file shown at output frame ``frame``, or None when the source frame is shown."""
+def final_layers(store: ProjectStore, frame: int) -> list[Path]:
+    """The rendered files composed at output frame ``frame``, bottom layer first: for each enabled edit
+    in order, the newest of its renders whose file for ``frame`` exists. Empty = the source frame."""
     with store.project.lock:
-        candidates = [
-            render.id
-            for edit in reversed(store.project.edits)
+        per_edit = [
+            [render.id for render in reversed(edit.renders) if render.start <= frame < render.stop]
+            for edit in store.project.edits
             if edit.enabled
-            for render in reversed(edit.renders)
-            if render.start <= frame < render.stop
         ]
-    for render_id in candidates:
-        path = store.render_frame_path(render_id, frame)
-        if path.is_file():
-            return path
-    return None
+    layers = []
+    for render_ids in per_edit:
+        for render_id in render_ids:
+            path = store.render_frame_path(render_id, frame)
+            if path.is_file():
+                layers.append(path)
+                break
+    return layers
+
+
+def final_frame_path(store: ProjectStore, frame: int) -> Path | None:
+    """The topmost of ``final_layers`` (the output itself when it is the only one), or None when the
+    source frame is shown."""
+    layers = final_layers(store, frame)
+    return layers[-1] if layers else None
+
+
+def compose_layers(source: np.ndarray, layers: list[np.ndarray]) -> np.ndarray:
+    """The output frame: ``layers`` (RGB renders, bottom first) over ``source`` (RGB); see the module
+    docstring. A single layer is returned as is; a new array otherwise."""
+    if len(layers) == 1:
+        return layers[0]
+    out = source.copy()
+    for layer in layers:
+        if layer.shape != source.shape:
+            raise ProjectError(
+                f"a rendered frame is {layer.shape[1]}×{layer.shape[0]}, "
+                f"but the source frame is {source.shape[1]}×{source.shape[0]}"
+            )
+        changed = np.any(layer != source, axis=-1)
+        out[changed] = layer[changed]
+    return out

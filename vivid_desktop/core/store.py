@@ -24,7 +24,8 @@ Usage (core cannot decode media: the GUI/CLI probes the clip with ``vivid_deskto
     render = store.prepare_render(edit.id)             # snapshot of the inputs + RenderPlan; status queued
     plan = render.render_plan()                        # send it to the runtime; it writes renders/<id>/
     store.project.set_render_status(render.id, "running", frames_done=10)
-    store.final_frame_path(40)                         # the frame to export, or None = source frame
+    store.final_layers(40)                             # rendered files composed at 40 ([] = source)
+    store.final_frame_path(40)                         # the topmost of them, or None = source frame
     store = open_project("clip.vivid")                 # upgrades old files, refuses newer ones
 """
 
@@ -75,6 +76,7 @@ from vivid_desktop.core.render_plan import (
     build_render_plan,
     build_track_request,
     final_frame_path,
+    final_layers,
     frame_file,
 )
 from vivid_desktop.core.schema import UPGRADERS, upgrade
@@ -357,9 +359,14 @@ class ProjectStore:
             return []
         return sorted(int(p.stem) for p in d.glob("[0-9]*.png") if p.stem.isdigit())
 
+    def final_layers(self, frame: int) -> list[Path]:
+        """The rendered files composed at ``frame`` (``render_plan.compose_layers``), bottom edit first:
+        the newest render of each enabled edit that has it; empty = the source frame."""
+        return final_layers(self, frame)
+
     def final_frame_path(self, frame: int) -> Path | None:
-        """The frame to show/export at ``frame``: the newest render of the topmost enabled edit that has
-        it, or None = the source frame."""
+        """The topmost of ``final_layers(frame)`` (the output itself when it is the only layer), or
+        None = the source frame."""
         return final_frame_path(self, frame)
 
 

@@ -1,4 +1,4 @@
-"""Export a project: at each frame the final rendered picture, or the source frame where nothing was rendered.
+"""Export a project: at each frame the rendered layers composed over the source, or the source frame.
 
 Used by ``vivid export`` and by the GUI's export dialog (in a worker thread)::
 
@@ -6,10 +6,11 @@ Used by ``vivid export`` and by the GUI's export dialog (in a worker thread)::
     export_project(store, "clip-edited.mp4", progress=cb, cancel=flag.is_set)       # in/out range
     export_project(store, "shot.mov", start=100, stop=200, format="prores")
 
-Which picture a frame shows is the project's decision (``ProjectStore.final_frame_path``: the newest render
-of the topmost enabled edit that has that frame). Source frames are decoded straight through, run by run,
-so an export of an untouched stretch costs one sequential decode. The source's audio comes along from the
-range's in-point.
+Which rendered frames make a frame is the project's decision (``ProjectStore.final_layers``: per enabled
+edit, bottom first, its newest render that has the frame); ``core.render_plan.compose_layers`` lays them
+over the source frame. One layer is used as is (no source decode); the source frame is decoded only where
+two or more layers meet. Source frames are decoded straight through, run by run, so an export of an
+untouched stretch costs one sequential decode. The source's audio comes along from the range's in-point.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from vivid_desktop.core.render_plan import compose_layers
 from vivid_desktop.media.errors import MediaError
 from vivid_desktop.media.export import Progress, export_video
 from vivid_desktop.media.export_writers import read_png
@@ -76,26 +78,33 @@ def export_project(
 
 
 def project_frames(store: ProjectStore, reader: FrameReader, start: int, stop: int) -> Iterator[np.ndarray]:
-    """The final RGB frames ``start`` … ``stop - 1``: rendered files where they exist, else the source."""
+    """The final RGB frames ``start`` … ``stop - 1``: rendered layers composed over the source, else the
+    source frame."""
     size = (store.project.source.height, store.project.source.width)
     n = start
     while n < stop:
-        rendered = store.final_frame_path(n)
-        if rendered is not None:
-            yield _rendered(rendered, n, size)
+        layers = store.final_layers(n)
+        if layers:
+            rendered = [_rendered(path, n, size) for path in layers]
+            source = _checked(reader.read(n), size) if len(rendered) > 1 else None
+            yield rendered[0] if source is None else compose_layers(source, rendered)
             n += 1
             continue
         run_end = n + 1
-        while run_end < stop and store.final_frame_path(run_end) is None:
+        while run_end < stop and not store.final_layers(run_end):
             run_end += 1
         for frame in reader.iter_frames(n, run_end):
-            if frame.shape[:2] != size:
-                raise MediaError(
-                    f"the source clip's frames are {frame.shape[1]}×{frame.shape[0]}, "
-                    f"not {size[1]}×{size[0]} as when the project was made"
-                )
-            yield frame
+            yield _checked(frame, size)
         n = run_end
+
+
+def _checked(frame: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    if frame.shape[:2] != size:
+        raise MediaError(
+            f"the source clip's frames are {frame.shape[1]}×{frame.shape[0]}, "
+            f"not {size[1]}×{size[0]} as when the project was made"
+        )
+    return frame
 
 
 def _rendered(path: Path, n: int, size: tuple[int, int]) -> np.ndarray:

@@ -1,9 +1,10 @@
 """Frames for the viewer, decoded off the UI thread: the proxy while scrubbing, the exact frame at rest.
 
 One decode thread serves the newest request only (``LatestWorker``), so a fast scrub never builds a
-queue. A request returns a ``DisplayFrame``: the source picture (proxy or exact), the rendered picture
-of the same frame when one exists, and whether it is exact. When the playhead rests for ``REST_MS`` the
-exact original frame replaces the proxy one (DESIGN.md §3).
+queue. A request returns a ``DisplayFrame``: the source picture (proxy or exact), the result picture of
+the same frame when rendered layers exist (composed over the exact source frame with
+``core.render_plan.compose_layers`` where two or more meet), and whether it is exact. When the playhead
+rests for ``REST_MS`` the exact original frame replaces the proxy one (DESIGN.md §3).
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QImage
 
 from vivid_desktop.core.files import read_png
+from vivid_desktop.core.project import ProjectError
+from vivid_desktop.core.render_plan import compose_layers
 from vivid_desktop.media.index import FrameIndex
 from vivid_desktop.media.reader import FrameReader
 from vivid_desktop.qt.images import qimage_from_rgb
@@ -53,7 +56,7 @@ class FrameService(QObject):
         self._worker = LatestWorker(relay, name="vivid-decode")
         self._reader: FrameReader | None = None
         self._proxy: FrameReader | None = None
-        self._result_path: Callable[[int], Path | None] = lambda n: None
+        self._result_layers: Callable[[int], list[Path]] = lambda n: []
         self._wanted = -1
         self._generation = 0
         self._shown_exact: tuple[int, bool] = (-1, False)
@@ -121,9 +124,10 @@ class FrameService(QObject):
     def reader(self) -> FrameReader | None:
         return self._reader
 
-    def set_result_lookup(self, lookup: Callable[[int], Path | None]) -> None:
-        """How to find the rendered picture of a frame (``ProjectStore.final_frame_path``)."""
-        self._result_path = lookup
+    def set_result_lookup(self, lookup: Callable[[int], list[Path]]) -> None:
+        """How to find the picture files composed as the result at a frame, bottom layer first
+        (``ProjectStore.final_layers``; empty = no result). Called on the decode thread."""
+        self._result_layers = lookup
 
     # ---- requests -------------------------------------------------------------------------------
     def request(self, frame: int, scrubbing: bool = False) -> None:
@@ -154,17 +158,24 @@ class FrameService(QObject):
             )
 
     def _load(self, frame: int, exact: bool) -> DisplayFrame:
-        reader = self._reader if exact or self._proxy is None else self._proxy
-        assert reader is not None
-        source = qimage_from_rgb(np.asarray(reader.read(frame)))
-        result_path = self._result_path(frame)
+        exact_reader = self._reader
+        reader = exact_reader if exact or self._proxy is None else self._proxy
+        assert reader is not None and exact_reader is not None
+        pixels = np.asarray(reader.read(frame))
+        source = qimage_from_rgb(pixels)
+        layers = self._result_layers(frame)
         result = None
-        if result_path is not None:
+        if layers:
             try:
-                result = qimage_from_rgb(read_png(result_path, grey=False))
-            except OSError as exc:
-                log.warning("cannot read rendered frame %s: %s", result_path, exc)
-        return DisplayFrame(frame, source, result, exact, result_path)
+                rendered = [read_png(path, grey=False) for path in layers]
+                if len(rendered) > 1:
+                    # the renders were made from the exact frame, never from the proxy one
+                    base = pixels if reader is exact_reader else np.asarray(exact_reader.read(frame))
+                    rendered = [compose_layers(base, rendered)]
+                result = qimage_from_rgb(rendered[0])
+            except (OSError, ProjectError) as exc:
+                log.warning("cannot show the result at frame %d (%s): %s", frame, layers[-1], exc)
+        return DisplayFrame(frame, source, result, exact, layers[-1] if layers else None)
 
     def _deliver(self, shown: DisplayFrame, generation: int) -> None:
         if generation != self._generation:  # decoded from a clip that has been closed since

@@ -351,7 +351,7 @@ class MainWindow(QMainWindow):
         self.viewer.zoom_fit()
         self.timeline.set_clip(src.frame_count, src.rate)
         self.transport.set_clip(src.frame_count, src.rate)
-        self.session.frames.set_result_lookup(self._result_path)
+        self.session.frames.set_result_lookup(self._result_layers)
         self._refresh_marks()
         if self.session.painter is not None:
             self.session.painter.set_brush(
@@ -375,24 +375,28 @@ class MainWindow(QMainWindow):
         self.setWindowTitle("VIVID Desktop")
         self._refresh_enabled()
 
-    def _result_path(self, frame: int) -> Path | None:
-        """Worker thread: what the viewer shows as the result at ``frame``: the rendered frame, or the
-        selected edit's edited keyframe when that is newer (a preview made after the last render)."""
+    def _result_layers(self, frame: int) -> list[Path]:
+        """Worker thread: the files composed as the viewer's result at ``frame`` (bottom first): the
+        rendered layers, with the selected edit's edited keyframe in place of that edit's render when the
+        keyframe is newer (a preview made after the last render), or on top when the edit has none."""
         store = self.session.store
         if store is None:
-            return None
-        rendered = store.final_frame_path(frame)
+            return []
+        layers = store.final_layers(frame)
         edit = self.session.edit
         kf = edit.keyframe(frame) if edit is not None else None
         edited = store.path(kf.image) if kf is not None and kf.image else None
-        if edited is None or not edited.is_file():
-            return rendered
-        if rendered is None:
-            return edited
+        if edit is None or edited is None or not edited.is_file():
+            return layers
+        own = {r.id for r in edit.renders}
+        at = next((i for i, path in enumerate(layers) if path.parent.name in own), None)
+        if at is None:
+            return [*layers, edited]
         try:
-            return edited if edited.stat().st_mtime_ns > rendered.stat().st_mtime_ns else rendered
+            newer = edited.stat().st_mtime_ns > layers[at].stat().st_mtime_ns
         except OSError:
-            return rendered
+            newer = False
+        return [*layers[:at], edited, *layers[at + 1 :]] if newer else layers
 
     # ---- reacting to the session ---------------------------------------------------------------
     def _on_frame(self, frame: int) -> None:

@@ -167,7 +167,7 @@ class EditorSession(QObject):
         store.events.saved.connect(lambda _ev: self._to_ui(self.saved.emit))
         if store.project.settings.autosave:
             self._autosaver = store.autosaver()
-        self.frames.set_result_lookup(store.final_frame_path)
+        self.frames.set_result_lookup(store.final_layers)
         self.frames.open(store.project.source.path, store.cache_dir("index"))
         view = store.project.settings.view
         self.frame = max(0, min(int(view.get("frame", 0)), self.frame_count - 1))
