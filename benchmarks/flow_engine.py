@@ -12,7 +12,11 @@
   frames written to ``--out`` for a look, and a small downscaled contact sheet written to
   ``docs/images/flow_bmx_trees.png``.
 
+- ``--tracking-only``: just the mask-tracking figures (synthetic scenes, bmx-trees) with tracking fps
+  (flows computed beforehand, not counted), for quick comparisons.
+
     python benchmarks/flow_engine.py [--frames 60] [--bmx DIR] [--out /tmp/flow_bmx] [--no-sheet]
+                                     [--tracking-only]
 """
 
 from __future__ import annotations
@@ -178,6 +182,40 @@ def synthetic_hole(tmp: Path, frames: list[np.ndarray], riders: list[np.ndarray]
     }
 
 
+def tracking_scores(frames: list[np.ndarray], masks: list[np.ndarray], anchors: list[int]) -> dict:
+    """Mean IoU of the tracked masks on the frames that are not anchors, and tracking fps (flows ready)."""
+    flows = ClipFlow(ArrayFrames(frames))
+    flows.ensure(0, len(frames), frames=frames)
+    start = time.perf_counter()
+    got = dict(track_masks(flows, {a: masks[a] for a in anchors}, 0, len(frames)))
+    seconds = time.perf_counter() - start
+    scores = [iou(got[t], masks[t]) for t in range(len(frames)) if t not in anchors]
+    return {"mean_iou": round(float(np.mean(scores)), 3), "fps": round(len(frames) / seconds, 1)}
+
+
+def tracking_only(data: Path) -> dict:
+    result = {}
+    for name, make, width, height in (
+        ("pan", pan_scene, 320, 192),
+        ("deforming", deforming_scene, 320, 192),
+        ("pan_854", pan_scene, 854, 480),
+    ):
+        scene = make(24, width, height)
+        result[name] = {
+            label: tracking_scores(scene.frames, scene.masks, a)
+            for label, a in (("anchor_0", [0]), ("anchors_0_23", [0, 23]))
+        }
+    if (data / "frames").is_dir():
+        names = sorted((data / "frames").glob("*.jpg"))
+        frames = [cv2.cvtColor(cv2.imread(str(p)), cv2.COLOR_BGR2RGB) for p in names]
+        masks = [cv2.imread(str(data / "masks" / f"{p.stem}.png"), cv2.IMREAD_GRAYSCALE) for p in names]
+        result["bmx_trees"] = {
+            f"anchors_every_{step}": tracking_scores(frames, masks, list(range(0, len(frames), step)))
+            for step in (10, 20)
+        }
+    return result
+
+
 def bmx(tmp: Path, data: Path, out: Path, sheet: Path | None) -> dict:
     names = sorted((data / "frames").glob("*.jpg"))
     frames = [cv2.cvtColor(cv2.imread(str(p)), cv2.COLOR_BGR2RGB) for p in names]
@@ -231,6 +269,7 @@ def main() -> None:
     parser.add_argument(
         "--no-sheet", action="store_true", help="do not rewrite docs/images/flow_bmx_trees.png"
     )
+    parser.add_argument("--tracking-only", action="store_true", help="only the mask-tracking figures")
     args = parser.parse_args()
     report: dict[str, object] = {
         "machine": {
@@ -241,6 +280,11 @@ def main() -> None:
             "opencv": cv2.__version__,
         }
     }
+    if args.tracking_only:
+        report["tracking"] = tracking_only(args.bmx)
+        report["machine"]["load_average_at_end"] = [round(v, 2) for v in os.getloadavg()]  # type: ignore[index]
+        print(json.dumps(report, indent=2))
+        return
     with tempfile.TemporaryDirectory() as tmp:
         report["speed"] = speed(Path(tmp), args.frames)
         report["quality"] = quality(Path(tmp))

@@ -12,40 +12,59 @@ the object's own pixels onto the most similar colours in the next frame:
   follows the background instead.
 
 Frames between two anchors get the masks carried from both; they are blended as signed distance
-fields weighted by distance, so the shape morphs from one anchor's to the other's. A mask corrected on
-any frame is simply one more anchor.
+fields weighted by distance, so the shape morphs from one anchor's to the other's; a chain whose mask
+area strays far from the anchors' (it lost the object) counts less. After every step the mask's edge is
+re-decided by colour (see ``colour.py``). A mask corrected on any frame is simply one more anchor.
 """
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Callable, Iterator, Mapping, Sequence
 
 import cv2
 import numpy as np
 
 from model_runtime.engines.flow.chain import Side, identity_map, neighbour_flow, two_sided
+from model_runtime.engines.flow.colour import colour_model, refine_mask
 from model_runtime.engines.flow.flow import ClipFlow
 from model_runtime.engines.flow.frames import FrameBlocks, sample_points
 
 _CLOSE = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))
 #: The most an object's scale, rotation or shear may change between two frames (10 %).
 _MAX_AFFINE_CHANGE = 0.1
+#: How fast a chain's weight falls as its mask's area strays from the expected (× e^-3 at twice or half).
+_AREA_TRUST = 3.0
 
 
 class MaskCarrier:
-    """State = the binary mask (uint8 0/255) of the current frame."""
+    """State = the binary mask (uint8 0/255) of the current frame.
+
+    Each step moves the mask, then re-decides its edge by the colours of the anchor the chain started
+    from (object versus the background around it), so the errors of one step are not carried on.
+    """
 
     def __init__(self, flows: ClipFlow, frames: FrameBlocks, anchors: Mapping[int, np.ndarray]) -> None:
         self.flows, self.frames, self.anchors = flows, frames, anchors
         self.grid = identity_map(flows.width, flows.height)
+        self.models: dict[int, np.ndarray] = {}
+        self.chain = -1  # the anchor being carried: chains run one at a time
 
     def start(self, anchor: int) -> np.ndarray:
-        return np.where(self.anchors[anchor] >= 128, 255, 0).astype(np.uint8)
+        mask = np.where(self.anchors[anchor] >= 128, 255, 0).astype(np.uint8)
+        if anchor not in self.models:
+            self.models[anchor] = colour_model(self.frames.read(anchor), mask)
+        self.chain = anchor
+        return mask
 
     def read(self, anchor: int, t: int, state: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return state, np.ones(state.shape, bool)
 
     def advance(self, mask: np.ndarray, src: int, dst: int) -> np.ndarray:
+        moved = self._move(mask, src, dst)
+        return refine_mask(moved, self.frames.read(dst), self.models[self.chain])
+
+    def _move(self, mask: np.ndarray, src: int, dst: int) -> np.ndarray:
         if not mask.any():
             return mask
         src_img, dst_img = self.frames.read(src), self.frames.read(dst)
@@ -209,5 +228,22 @@ def track_masks(
     ``anchors`` maps frame numbers to uint8 masks (255 = object); anchor frames get their own mask back.
     """
     carrier = MaskCarrier(flows, FrameBlocks(flows.frames), anchors)
+    keys = sorted(k for k in anchors if lo <= k < hi)
+    areas = {k: float((anchors[k] >= 128).sum()) for k in keys}
     for t, sides in two_sided(carrier, list(anchors), lo, hi, needed, check):
-        yield t, (anchors[t].copy() if t in anchors else blend_masks(sides))
+        if t in anchors:
+            yield t, anchors[t].copy()
+            continue
+        if len(sides) == 2:
+            i = bisect.bisect_left(keys, t)
+            p, q = keys[i - 1], keys[i]
+            _trust_by_area(sides, (areas[p] * (q - t) + areas[q] * (t - p)) / (q - p))
+        yield t, blend_masks(sides)
+
+
+def _trust_by_area(sides: Sequence[Side], expected: float) -> None:
+    """Lower the weight of a side whose area strays from the anchors' (interpolated): a chain that lost
+    the object shrinks or spills, and two chains that disagree entirely would otherwise cancel out."""
+    for side in sides:
+        ratio = (float((side.values >= 128).sum()) + 1.0) / (expected + 1.0)
+        side.weight *= float(np.exp(-_AREA_TRUST * abs(np.log(ratio))))
