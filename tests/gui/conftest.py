@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from guitools import wait_open
+from trainer_helpers import tiny_model
 
 from vivid_desktop.media.synth import pan_scene, write_clip
 
@@ -87,3 +88,18 @@ def live(qtbot, opened):
     opened.start_runtime()
     qtbot.waitUntil(lambda: opened.runtime.is_ready, timeout=60000)
     return opened
+
+
+@pytest.fixture(scope="session")
+def model(tmp_path_factory) -> Path:
+    """A tiny VIVID model on disk, written once per session."""
+    return tiny_model(tmp_path_factory)
+
+
+@pytest.fixture
+def relay():
+    from vivid_desktop.qt.workers import MainThreadRelay
+
+    r = MainThreadRelay()
+    yield r
+    r.closed = True

@@ -7,23 +7,9 @@ import struct
 from pathlib import Path
 
 import pytest
-from trainer_helpers import tiny_model
 
 from vivid_desktop.qt.model_manager import ModelManagerDialog, lora_metadata, vivid_engine_settings
 from vivid_desktop.qt.settings import AppSettings
-from vivid_desktop.qt.workers import MainThreadRelay
-
-
-@pytest.fixture(scope="session")
-def model(tmp_path_factory) -> Path:
-    return tiny_model(tmp_path_factory)
-
-
-@pytest.fixture
-def relay():
-    r = MainThreadRelay()
-    yield r
-    r.closed = True
 
 
 @pytest.fixture

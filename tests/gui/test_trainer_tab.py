@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from trainer_helpers import broken_dataset, good_dataset, tiny_model
+from trainer_helpers import broken_dataset, good_dataset
 
 from vivid_desktop.core.files import write_png
 from vivid_desktop.core.project import Project, SourceClip
@@ -15,21 +15,8 @@ from vivid_desktop.datasets import DatasetError, Problem, problems_from_failure
 from vivid_desktop.qt.runtime_bridge import QtRuntime
 from vivid_desktop.qt.trainer_presets import PRESETS, gpu_memory_gb, preset_for_memory
 from vivid_desktop.qt.trainer_tab import TrainerTab, add_lora_to_edit
-from vivid_desktop.qt.workers import MainThreadRelay
 
 TINY = dict(rank=4, width=32, height=32, num_frames=5, learning_rate=2e-3, gradient_checkpointing=False)
-
-
-@pytest.fixture(scope="session")
-def model(tmp_path_factory) -> Path:
-    return tiny_model(tmp_path_factory)
-
-
-@pytest.fixture
-def relay():
-    r = MainThreadRelay()
-    yield r
-    r.closed = True
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ through the relay at most every 50 ms, so a fast encoder never floods the UI thr
 
 from __future__ import annotations
 
-import contextlib
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -84,31 +83,11 @@ def run_export(
     progress: Callable[[int, int | None], None],
     cancel: Callable[[], bool],
 ) -> Path:
-    """Worker thread: export frames ``[start, stop)`` of the project (or of the edit's masks)."""
-    made = preset.suffix == "" and not out.exists()
-    if preset.suffix == "":
-        out.mkdir(parents=True, exist_ok=True)  # a PNG sequence goes into a folder: make it one
-    try:
-        return _export(store, preset, out, start, stop, quality, audio, edit_id, progress, cancel)
-    except BaseException:
-        if made:  # cancelled or failed: leave nothing behind, not even the empty folder
-            with contextlib.suppress(OSError):
-                out.rmdir()
-        raise
+    """Worker thread: export frames ``[start, stop)`` of the project (or of the edit's masks).
 
-
-def _export(
-    store: ProjectStore,
-    preset: Preset,
-    out: Path,
-    start: int,
-    stop: int,
-    quality: str,
-    audio: bool,
-    edit_id: str | None,
-    progress: Callable[[int, int | None], None],
-    cancel: Callable[[], bool],
-) -> Path:
+    The exporters write under a temporary name and rename at the end, so a cancelled or failed export
+    leaves nothing behind (a PNG folder included: it is created by that final rename).
+    """
     if preset.kind == "video":
         return export_project(
             store,
