@@ -36,8 +36,8 @@ from model_runtime.engines.flow import FlowEngine
 from model_runtime.engines.flow.flow import ClipFlow
 from model_runtime.engines.flow.frames import ArrayFrames
 from model_runtime.engines.flow.track import track_masks
-from model_runtime.protocol.jobs import RenderPlan
 from vivid_desktop.media.synth import deforming_scene, pan_scene, write_clip
+from vivid_desktop.protocol.jobs import RenderPlan
 
 ROOT = Path(__file__).resolve().parents[1]
 #: H.264 in RGB at qp 0: decoded frames equal the written ones, so PSNR measures the engine alone.

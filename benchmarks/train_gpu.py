@@ -23,12 +23,12 @@ from pathlib import Path
 import torch
 from vivid_gpu import FULL_TRANSFORMER  # the 5B shape, shared with the engine's benchmark
 
-from model_runtime.protocol.jobs import TrainRequest
 from model_runtime.training.loop import lr_factor, train_step
 from model_runtime.training.model import TrainModel, attach_lora
 from model_runtime.training.sampler import Batch
 from model_runtime.vivid.pipeline import VividPipeline
 from model_runtime.vivid.tiny import SCHEDULER_CONFIG
+from vivid_desktop.protocol.jobs import TrainRequest
 
 
 def build(tiny: bool, device: torch.device, dtype: torch.dtype) -> tuple[VividPipeline, dict[str, int]]:

@@ -3,13 +3,16 @@
 #   installers/vivid.sh run [CLIP|PROJECT]   opens the editor (the built-in demo when no clip is given)
 #   installers/vivid.sh test [PYTEST ARGS]   runs lint, import contracts and the test suite
 #   installers/vivid.sh setup                only sets up
-# Set-up is skipped when pyproject.toml has not changed since the last one (a stamp in .venv).
+# Set-up is skipped when pyproject.toml, the lock and this script have not changed (a stamp in .venv).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$here"
 py="${PYTHON:-python3}"
 venv="$here/.venv"
-torch_pin="torch==2.13.0"
+lock="$here/requirements/lock-linux.txt"
+# torch comes first, at the version the lock names: an unpinned torch requirement would pull several GB
+# of CUDA packages on machines that only have the CPU wheel at hand.
+torch_pin="$(grep -E '^torch==' "$lock")"
 
 setup() {
     if ! "$py" -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
@@ -17,17 +20,16 @@ setup() {
         exit 1
     fi
     local stamp="$venv/.vivid-setup" want
-    want="$(cat pyproject.toml installers/vivid.sh | cksum)"
+    want="$(cat pyproject.toml installers/vivid.sh "$lock" | cksum)"
     if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
         return 0
     fi
     echo "Setting up $venv (first run takes a few minutes) ..." >&2
     [ -x "$venv/bin/python" ] || "$py" -m venv "$venv"
     "$venv/bin/python" -m pip install -q --upgrade pip >&2
-    # torch first, pinned: an unpinned torch requirement would pull several GB of CUDA packages on
-    # machines that only have the CPU wheel at hand.
     "$venv/bin/python" -m pip install -q "$torch_pin" >&2
-    "$venv/bin/python" -m pip install -q -e ".[gui,model,dev]" >&2
+    # Exactly the lock: every package at the version it names (requirements/README.md says how to refresh).
+    "$venv/bin/python" -m pip install -q -c "$lock" -e ".[gui,model,dev]" >&2
     echo "$want" > "$stamp"
 }
 

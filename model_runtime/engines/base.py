@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Protocol
 if TYPE_CHECKING:
     import numpy as np
 
-    from model_runtime.protocol.jobs import EditKeyframeRequest, RenderPlan, TrackMasksRequest
+    from vivid_desktop.protocol.jobs import EditKeyframeRequest, RenderPlan, TrackMasksRequest
 
 
 class JobCancelled(Exception):

@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING
 from model_runtime.engines.base import Engine, EngineError, EngineInfo, JobContext
 
 if TYPE_CHECKING:
-    from model_runtime.protocol.jobs import EditKeyframeRequest, RenderPlan
     from model_runtime.vivid.runner import Runner
     from model_runtime.vivid.settings import VividSettings
+    from vivid_desktop.protocol.jobs import EditKeyframeRequest, RenderPlan
 
 REQUIRED = ("torch", "diffusers", "transformers", "peft", "safetensors", "accelerate")
 

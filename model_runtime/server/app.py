@@ -21,8 +21,11 @@ from pydantic import BaseModel
 
 from model_runtime.engines import engine_infos
 from model_runtime.engines.base import EngineError
-from model_runtime.protocol import messages as m
-from model_runtime.protocol.envelope import (
+from model_runtime.server import facts, runners
+from model_runtime.server.outbox import Outbox
+from model_runtime.server.worker import Job, JobQueue
+from vivid_desktop.protocol import messages as m
+from vivid_desktop.protocol.envelope import (
     Message,
     MessageError,
     decode_message,
@@ -30,17 +33,14 @@ from model_runtime.protocol.envelope import (
     make_message,
     new_id,
 )
-from model_runtime.protocol.version import FEATURES, PROTOCOL_VERSION, ProtocolVersionError, check_compatible
-from model_runtime.protocol.wire import (
+from vivid_desktop.protocol.version import FEATURES, PROTOCOL_VERSION, ProtocolVersionError, check_compatible
+from vivid_desktop.protocol.wire import (
     MAX_FRAME_BYTES,
     MAX_HANDSHAKE_FRAME_BYTES,
     ConnectionClosed,
     FrameReader,
     FrameTooLarge,
 )
-from model_runtime.server import facts, runners
-from model_runtime.server.outbox import Outbox
-from model_runtime.server.worker import Job, JobQueue
 
 log = logging.getLogger("vivid.runtime")
 

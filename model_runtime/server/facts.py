@@ -12,7 +12,7 @@ import platform
 import threading
 from typing import Any
 
-from model_runtime.protocol.messages import RuntimeFacts
+from vivid_desktop.protocol.messages import RuntimeFacts
 
 _facts: RuntimeFacts | None = None
 _facts_lock = threading.Lock()

@@ -15,7 +15,7 @@ import threading
 from collections import deque
 from collections.abc import Callable
 
-from model_runtime.protocol.envelope import Message, encode_message
+from vivid_desktop.protocol.envelope import Message, encode_message
 
 log = logging.getLogger(__name__)
 

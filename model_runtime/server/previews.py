@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from model_runtime.protocol.messages import PreviewInfo
+from vivid_desktop.protocol.messages import PreviewInfo
 
 log = logging.getLogger(__name__)
 

@@ -17,8 +17,8 @@ from pydantic import BaseModel
 
 from model_runtime.engines import get_engine
 from model_runtime.engines.base import EngineError
-from model_runtime.protocol.jobs import EditKeyframeRequest, RenderPlan, TrackMasksRequest
 from model_runtime.server.worker import Runner, ServerJobContext
+from vivid_desktop.protocol.jobs import EditKeyframeRequest, RenderPlan, TrackMasksRequest
 
 log = logging.getLogger(__name__)
 

@@ -20,7 +20,8 @@ from typing import Any
 from pydantic import BaseModel
 
 from model_runtime.engines.base import EngineError, JobCancelled
-from model_runtime.protocol.messages import (
+from model_runtime.server.previews import encode_preview
+from vivid_desktop.protocol.messages import (
     Cancelled,
     Failed,
     FrameReady,
@@ -30,7 +31,6 @@ from model_runtime.protocol.messages import (
     Started,
     Succeeded,
 )
-from model_runtime.server.previews import encode_preview
 
 log = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 """``python -m model_runtime.training REQUEST.json``: one training run as a process of its own.
 
 What ``vivid train`` starts, alone or under ``accelerate launch`` (one process per GPU, data parallel;
-docs/training.md). ``REQUEST.json`` is a :class:`~model_runtime.protocol.jobs.TrainRequest`. The main
+docs/training.md). ``REQUEST.json`` is a :class:`~vivid_desktop.protocol.jobs.TrainRequest`. The main
 process prints one JSON object per line on stdout: ``{"event": "progress" | "metrics" | "validation" |
 "log", ...}`` and ends with exactly one of ``succeeded`` (exit 0), ``failed`` (exit 1) or ``cancelled``
 (exit 130). SIGINT/SIGTERM stop the run after the current step, with a checkpoint to resume from.
@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from model_runtime.engines.base import EngineError, JobCancelled
-from model_runtime.protocol.jobs import TrainRequest
 from model_runtime.training.datasets import check_dataset
+from vivid_desktop.protocol.jobs import TrainRequest
 
 
 class StreamContext:

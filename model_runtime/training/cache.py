@@ -29,10 +29,10 @@ import torch
 from safetensors import safe_open
 from safetensors.torch import save_file
 
-from model_runtime.protocol.jobs import DELETE_CAPTION
 from model_runtime.training.augment import AUGMENTATIONS, augment_mask, expand_radius
 from model_runtime.training.deletion import deletion_masks, entity_shapes
 from model_runtime.training.units import Unit, unit_pixels
+from vivid_desktop.protocol.jobs import DELETE_CAPTION
 
 CACHE_VERSION = 1
 DELETION_VARIANTS = 2

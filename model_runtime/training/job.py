@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from model_runtime.engines.base import EngineError, JobContext
-from model_runtime.protocol.jobs import TrainRequest
+from vivid_desktop.protocol.jobs import TrainRequest
 
 
 def check_train(request: Any) -> None:

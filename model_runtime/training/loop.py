@@ -21,7 +21,6 @@ from pathlib import Path
 import torch
 
 from model_runtime.engines.base import JobCancelled, JobContext
-from model_runtime.protocol.jobs import TrainRequest
 from model_runtime.training import checkpoints as ckpt
 from model_runtime.training.cache import build_cache
 from model_runtime.training.datasets import check_dataset
@@ -41,6 +40,7 @@ from model_runtime.training.sampler import Sampler, step_generator
 from model_runtime.training.units import units_of
 from model_runtime.training.validation import prepare_validation, render_validation
 from vivid_desktop.datasets import Dataset
+from vivid_desktop.protocol.jobs import TrainRequest
 
 #: settings that must be equal to resume from a checkpoint (the rest may change between runs)
 IDENTITY_FIELDS = (

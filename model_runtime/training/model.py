@@ -21,11 +21,11 @@ import numpy as np
 import torch
 
 from model_runtime.engines.base import EngineError
-from model_runtime.protocol.jobs import TrainRequest
 from model_runtime.training.errors import TrainingError
 from model_runtime.training.lora_io import base_fingerprint
 from model_runtime.vivid.conditioning import encode_condition
 from model_runtime.vivid.pipeline import VividPipeline
+from vivid_desktop.protocol.jobs import TrainRequest
 
 ADAPTER_NAME = "vivid_train"
 #: pixels (frames × height × width) the VAE encodes in one call while the cache is filled

@@ -21,12 +21,12 @@ import numpy as np
 
 from model_runtime.engines.base import EngineError, JobContext
 from model_runtime.engines.composite import composite
-from model_runtime.protocol.jobs import EditKeyframeRequest, RenderPlan
-from model_runtime.protocol.windows import Window, plan_windows
 from model_runtime.vivid.frames import Letterbox, MaskSource, read_mask, read_rgb, thumbnail, write_png
 from model_runtime.vivid.runner import Runner, caption_for
 from model_runtime.vivid.settings import VividSettings
 from vivid_desktop.media.errors import MediaError
+from vivid_desktop.protocol.jobs import EditKeyframeRequest, RenderPlan
+from vivid_desktop.protocol.windows import Window, plan_windows
 
 
 def open_source(path: str):

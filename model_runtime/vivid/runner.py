@@ -9,7 +9,6 @@ import numpy as np
 import torch
 
 from model_runtime.engines.base import EngineError
-from model_runtime.protocol.jobs import DELETE_CAPTION
 from model_runtime.vivid.frames import mask_tensor, to_uint8, video_tensor
 from model_runtime.vivid.loading import LoadedModel, load_model
 from model_runtime.vivid.lora import apply_loras, parse_loras
@@ -17,6 +16,7 @@ from model_runtime.vivid.memory import apply_memory_mode, frozen, run_with_ladde
 from model_runtime.vivid.pipeline import SCHEDULERS
 from model_runtime.vivid.preview import LatentPreview
 from model_runtime.vivid.settings import DEFAULT_RESOLUTION, VividSettings
+from vivid_desktop.protocol.jobs import DELETE_CAPTION
 
 Log = Callable[[str], None]
 #: on_step(step, total, preview) — the engine reports progress and raises from here to cancel.

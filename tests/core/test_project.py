@@ -7,9 +7,9 @@ from fractions import Fraction
 import pytest
 from pydantic import ValidationError
 
-from model_runtime.protocol.jobs import DELETE_CAPTION
 from vivid_desktop.core.events import Event
 from vivid_desktop.core.project import Project, ProjectError, SourceClip
+from vivid_desktop.protocol.jobs import DELETE_CAPTION
 
 
 def _project() -> Project:

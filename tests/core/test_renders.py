@@ -7,11 +7,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from model_runtime.protocol.jobs import DELETE_CAPTION, RenderPlan
 from vivid_desktop.core.files import read_png, write_png
 from vivid_desktop.core.project import MaskTrack, ProjectError
 from vivid_desktop.core.render_plan import compose_layers
 from vivid_desktop.core.store import ProjectStore, open_project
+from vivid_desktop.protocol.jobs import DELETE_CAPTION, RenderPlan
 
 H, W = 48, 64
 

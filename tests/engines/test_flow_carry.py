@@ -10,7 +10,7 @@ import pytest
 from flow_helpers import FakeContext, far_from, read_rgb, write_masks
 
 from model_runtime.engines.flow import FlowEngine
-from model_runtime.protocol.jobs import KeyframeSpec, RenderPlan
+from vivid_desktop.protocol.jobs import KeyframeSpec, RenderPlan
 
 X0, Y0, SIZE = 100, 14, 12  # the patch on keyframe 0: on the background, clear of the object
 GREEN, BLUE = (0, 255, 0), (0, 0, 255)

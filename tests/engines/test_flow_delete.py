@@ -11,7 +11,7 @@ from flow_helpers import FakeContext, far_from, psnr, read_rgb
 
 from model_runtime.engines.base import JobCancelled
 from model_runtime.engines.flow import FlowEngine
-from model_runtime.protocol.jobs import EditKeyframeRequest, KeyframeSpec, RenderPlan
+from vivid_desktop.protocol.jobs import EditKeyframeRequest, KeyframeSpec, RenderPlan
 
 DILATE, FEATHER = 3, 3
 

@@ -8,7 +8,7 @@ from flow_helpers import FakeContext, write_masks
 
 from model_runtime.engines.base import EngineError, JobCancelled
 from model_runtime.engines.flow import FlowEngine
-from model_runtime.protocol.jobs import EditKeyframeRequest, KeyframeSpec, RenderPlan
+from vivid_desktop.protocol.jobs import EditKeyframeRequest, KeyframeSpec, RenderPlan
 
 
 def plan(pan, tmp_path, **fields) -> RenderPlan:

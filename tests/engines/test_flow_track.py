@@ -13,7 +13,7 @@ from model_runtime.engines.flow.colour import colour_model, refine_mask
 from model_runtime.engines.flow.flow import ClipFlow
 from model_runtime.engines.flow.frames import ArrayFrames
 from model_runtime.engines.flow.track import track_masks
-from model_runtime.protocol.jobs import KeyframeSpec, TrackMasksRequest
+from vivid_desktop.protocol.jobs import KeyframeSpec, TrackMasksRequest
 
 
 def tracked(clip, anchors: list[int]) -> dict[int, np.ndarray]:

@@ -8,8 +8,8 @@ import pytest
 from PySide6.QtCore import QPoint
 from trainer_helpers import tiny_model as write_tiny_model
 
-from model_runtime.protocol.jobs import EditKeyframeRequest, RenderPlan
 from vivid_desktop.core.files import read_png
+from vivid_desktop.protocol.jobs import EditKeyframeRequest, RenderPlan
 from vivid_desktop.qt.images import rgb_from_qimage
 from vivid_desktop.qt.viewer import Compare
 
@@ -106,7 +106,7 @@ def test_vivid_keyframe_preview_then_propagate_shows_latents_then_frames(
 
 
 def test_status_bar_shows_gpu_memory_from_cuda_facts_and_cpu_otherwise(window):
-    from model_runtime.protocol.messages import RuntimeFacts
+    from vivid_desktop.protocol.messages import RuntimeFacts
 
     label = window.device_label
     assert label.text() == ""  # no facts yet: nothing claimed

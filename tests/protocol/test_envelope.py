@@ -11,10 +11,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from model_runtime.protocol import messages as m
-from model_runtime.protocol.envelope import MessageError, decode_message, encode_message, make_message
-from model_runtime.protocol.version import ProtocolVersionError, check_compatible, parse_version
-from model_runtime.protocol.wire import (
+from vivid_desktop.protocol import messages as m
+from vivid_desktop.protocol.envelope import MessageError, decode_message, encode_message, make_message
+from vivid_desktop.protocol.version import ProtocolVersionError, check_compatible, parse_version
+from vivid_desktop.protocol.wire import (
     ConnectionClosed,
     FrameError,
     FrameReader,

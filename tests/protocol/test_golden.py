@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 from pydantic import BaseModel
 
-from model_runtime.protocol import messages as m
-from model_runtime.protocol.envelope import make_message, parse_envelope
-from model_runtime.protocol.jobs import (
+from vivid_desktop.protocol import messages as m
+from vivid_desktop.protocol.envelope import make_message, parse_envelope
+from vivid_desktop.protocol.jobs import (
     EditKeyframeRequest,
     KeyframeSpec,
     RenderPlan,

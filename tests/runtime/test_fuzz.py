@@ -8,10 +8,10 @@ import threading
 
 from runtime_specs import real_spec
 
-from model_runtime.protocol import messages as m
-from model_runtime.protocol.envelope import MessageError, decode_message, encode_message, make_message
-from model_runtime.protocol.jobs import RenderPlan
-from model_runtime.protocol.wire import MAX_FRAME_BYTES, ConnectionClosed, FrameReader, encode_frame
+from vivid_desktop.protocol import messages as m
+from vivid_desktop.protocol.envelope import MessageError, decode_message, encode_message, make_message
+from vivid_desktop.protocol.jobs import RenderPlan
+from vivid_desktop.protocol.wire import MAX_FRAME_BYTES, ConnectionClosed, FrameReader, encode_frame
 from vivid_desktop.runtime_client.launch import connect, handshake, spawn
 
 N_RANDOM = 1500

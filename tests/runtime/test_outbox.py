@@ -6,10 +6,10 @@ import socket
 
 import numpy as np
 
-from model_runtime.protocol import messages as m
-from model_runtime.protocol.envelope import decode_message, make_message
-from model_runtime.protocol.wire import FrameReader
 from model_runtime.server.outbox import HIGH_WATER, Outbox
+from vivid_desktop.protocol import messages as m
+from vivid_desktop.protocol.envelope import decode_message, make_message
+from vivid_desktop.protocol.wire import FrameReader
 
 PREVIEW = m.PreviewInfo(format="raw", width=2, height=1)
 

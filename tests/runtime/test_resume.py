@@ -6,7 +6,7 @@ from pathlib import Path
 
 from runtime_specs import real_spec
 
-from model_runtime.protocol.jobs import RenderPlan
+from vivid_desktop.protocol.jobs import RenderPlan
 from vivid_desktop.runtime_client import Supervisor
 
 

@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 from runtime_specs import real_spec
 
-from model_runtime.protocol import messages as m
-from model_runtime.protocol.envelope import decode_message, encode_message, make_message
-from model_runtime.protocol.jobs import EditKeyframeRequest, RenderPlan, TrainRequest
-from model_runtime.protocol.wire import ConnectionClosed, FrameReader, encode_frame
+from vivid_desktop.protocol import messages as m
+from vivid_desktop.protocol.envelope import decode_message, encode_message, make_message
+from vivid_desktop.protocol.jobs import EditKeyframeRequest, RenderPlan, TrainRequest
+from vivid_desktop.protocol.wire import ConnectionClosed, FrameReader, encode_frame
 from vivid_desktop.runtime_client import RequestFailed, RuntimeClient, RuntimeState, preview_bytes
 from vivid_desktop.runtime_client.launch import connect, handshake, spawn
 

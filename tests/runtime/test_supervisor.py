@@ -8,7 +8,7 @@ import time
 import pytest
 from runtime_specs import fake_spec, real_spec
 
-from model_runtime.protocol.jobs import RenderPlan
+from vivid_desktop.protocol.jobs import RenderPlan
 from vivid_desktop.runtime_client import (
     NotReady,
     ProtocolMismatch,

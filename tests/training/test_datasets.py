@@ -8,7 +8,6 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
-from model_runtime.protocol.jobs import DELETE_CAPTION
 from model_runtime.training.datasets import check_dataset
 from model_runtime.training.errors import DatasetError
 from model_runtime.training.units import unit_pixels, units_of
@@ -16,6 +15,7 @@ from vivid_desktop.core.files import write_png
 from vivid_desktop.core.store import create_project
 from vivid_desktop.datasets.synthetic import SIZE, make_dataset, write_clip_sample, write_image_sample
 from vivid_desktop.media.synth import pan_scene, write_clip
+from vivid_desktop.protocol.jobs import DELETE_CAPTION
 
 
 def test_folder_layout_with_validation_subfolder(tmp_path):

@@ -9,7 +9,6 @@ import torch
 from safetensors import safe_open
 from train_helpers import small_request
 
-from model_runtime.protocol.jobs import DELETE_CAPTION
 from model_runtime.training.augment import AUGMENTATIONS
 from model_runtime.training.cache import build_cache, load_unit
 from model_runtime.training.datasets import check_dataset
@@ -17,6 +16,7 @@ from model_runtime.training.model import load_train_model
 from model_runtime.training.units import units_of
 from vivid_desktop.core.files import read_png, write_png
 from vivid_desktop.datasets.synthetic import SIZE, make_dataset
+from vivid_desktop.protocol.jobs import DELETE_CAPTION
 
 
 def test_cache_reuses_unchanged_units_and_recomputes_changed_ones(tmp_path, tiny_model):

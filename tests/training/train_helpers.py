@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 
 from model_runtime.engines.base import JobCancelled
-from model_runtime.protocol.jobs import TrainRequest
 from vivid_desktop.datasets.synthetic import SIZE
+from vivid_desktop.protocol.jobs import TrainRequest
 
 
 def small_request(data: Path, model: Path, out: Path, **overrides) -> TrainRequest:

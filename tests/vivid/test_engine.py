@@ -13,9 +13,9 @@ import torch
 from model_runtime.engines.base import EngineError, JobCancelled
 from model_runtime.engines.composite import composite, feather_alpha
 from model_runtime.engines.vivid import VividEngine
-from model_runtime.protocol.jobs import EditKeyframeRequest, KeyframeSpec, RenderPlan
-from model_runtime.protocol.windows import plan_windows
 from model_runtime.vivid.frames import Letterbox, mask_tensor, to_uint8, video_tensor
+from vivid_desktop.protocol.jobs import EditKeyframeRequest, KeyframeSpec, RenderPlan
+from vivid_desktop.protocol.windows import plan_windows
 
 STEPS = 2
 

@@ -8,8 +8,8 @@ import torch
 
 from model_runtime.engines.base import EngineError
 from model_runtime.engines.vivid import VividEngine
-from model_runtime.protocol.jobs import RenderPlan
 from model_runtime.vivid.memory import LADDER, frozen, run_with_ladder
+from vivid_desktop.protocol.jobs import RenderPlan
 
 
 def _oom_until(level: int):

@@ -9,7 +9,7 @@ import threading
 import cv2
 import numpy as np
 
-from model_runtime.protocol.jobs import RenderPlan
+from vivid_desktop.protocol.jobs import RenderPlan
 from vivid_desktop.runtime_client import LaunchSpec, Message, RuntimeClient, preview_bytes
 
 

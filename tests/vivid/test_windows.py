@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from model_runtime.protocol.windows import Window, model_length, plan_windows
+from vivid_desktop.protocol.windows import Window, model_length, plan_windows
 
 
 def _written(windows: list[Window]) -> list[int]:

@@ -105,9 +105,9 @@ def warn(text: str) -> None:
 
 def edit(args: argparse.Namespace, work: Path) -> None:
     """Prepare inputs, run the jobs on a supervised runtime, export."""
-    from model_runtime.protocol.jobs import DELETE_CAPTION, KeyframeSpec, RenderPlan, TrackMasksRequest
     from vivid_desktop.cli.export_cmd import parse_range
     from vivid_desktop.media.probe import probe
+    from vivid_desktop.protocol.jobs import DELETE_CAPTION, KeyframeSpec, RenderPlan, TrackMasksRequest
 
     clip = args.clip.expanduser().resolve()
     if not clip.is_file():

@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 from typing import Any, TextIO
 
-from model_runtime.protocol.jobs import TrainRequest
+from vivid_desktop.protocol.jobs import TrainRequest
 
 PLAIN_INTERVAL_S = 2.0
 

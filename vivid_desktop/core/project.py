@@ -39,9 +39,9 @@ from pydantic import (
     WithJsonSchema,
 )
 
-from model_runtime.protocol.jobs import DELETE_CAPTION, RenderPlan, Task
 from vivid_desktop.core.events import EmitterGroup
 from vivid_desktop.core.timebase import TimecodeError, format_rate, parse_rate
+from vivid_desktop.protocol.jobs import DELETE_CAPTION, RenderPlan, Task
 
 SCHEMA = "Project.1"
 

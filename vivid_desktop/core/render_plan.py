@@ -37,8 +37,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from model_runtime.protocol.jobs import EditKeyframeRequest, KeyframeSpec, RenderPlan, TrackMasksRequest
 from vivid_desktop.core.project import Edit, ProjectError, new_id
+from vivid_desktop.protocol.jobs import EditKeyframeRequest, KeyframeSpec, RenderPlan, TrackMasksRequest
 
 if TYPE_CHECKING:
     from vivid_desktop.core.store import ProjectStore

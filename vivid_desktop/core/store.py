@@ -46,7 +46,6 @@ import numpy as np
 from pydantic import ValidationError
 
 import vivid_desktop
-from model_runtime.protocol.jobs import EditKeyframeRequest, TrackMasksRequest
 from vivid_desktop.core.autosave import Autosaver
 from vivid_desktop.core.events import EmitterGroup
 from vivid_desktop.core.files import (
@@ -81,6 +80,7 @@ from vivid_desktop.core.render_plan import (
 )
 from vivid_desktop.core.schema import UPGRADERS, upgrade
 from vivid_desktop.core.timebase import TimecodeError, parse_rate
+from vivid_desktop.protocol.jobs import EditKeyframeRequest, TrackMasksRequest
 
 __all__ = [
     "SCHEMA",

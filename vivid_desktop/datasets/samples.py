@@ -20,9 +20,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from model_runtime.protocol.jobs import DELETE_CAPTION, Task
 from vivid_desktop.datasets.errors import DatasetError, Problem
 from vivid_desktop.datasets.media import IMAGE_SUFFIXES, VIDEO_SUFFIXES, media_kind
+from vivid_desktop.protocol.jobs import DELETE_CAPTION, Task
 
 Role = Literal["train", "validation"]
 SourceKind = Literal["project", "folder", "records"]

@@ -27,9 +27,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from model_runtime.protocol.jobs import DELETE_CAPTION
 from vivid_desktop.core.events import Event
 from vivid_desktop.core.project import ProjectError
+from vivid_desktop.protocol.jobs import DELETE_CAPTION
 from vivid_desktop.qt.session import EditorSession
 from vivid_desktop.qt.style import icon
 

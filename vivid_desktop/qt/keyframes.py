@@ -19,9 +19,9 @@ import numpy as np
 from PySide6.QtCore import QFileSystemWatcher, QObject, QTimer, QUrl, Signal
 from PySide6.QtGui import QDesktopServices, QImage
 
-from model_runtime.protocol.jobs import EditKeyframeRequest
 from vivid_desktop.core.files import write_png
 from vivid_desktop.core.project import ProjectError
+from vivid_desktop.protocol.jobs import EditKeyframeRequest
 from vivid_desktop.qt.images import qimage_from_rgb
 from vivid_desktop.qt.model_manager import vivid_engine_settings
 from vivid_desktop.qt.runtime_bridge import QtJob, QtRuntime

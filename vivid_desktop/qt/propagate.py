@@ -19,10 +19,10 @@ from pathlib import Path
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QImage
 
-from model_runtime.protocol.jobs import RenderPlan
-from model_runtime.protocol.windows import plan_windows
 from vivid_desktop.core.project import Edit, ProjectError, Render
 from vivid_desktop.core.store import ProjectStore
+from vivid_desktop.protocol.jobs import RenderPlan
+from vivid_desktop.protocol.windows import plan_windows
 from vivid_desktop.qt.model_manager import vivid_engine_settings
 from vivid_desktop.qt.runtime_bridge import QtJob, QtRuntime
 from vivid_desktop.qt.session import EditorSession

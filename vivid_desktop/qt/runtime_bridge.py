@@ -19,7 +19,7 @@ from pydantic import BaseModel
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QImage
 
-from model_runtime.protocol import messages as m
+from vivid_desktop.protocol import messages as m
 from vivid_desktop.qt.workers import MainThreadRelay
 from vivid_desktop.runtime_client import (
     LaunchSpec,

@@ -1,6 +1,6 @@
 """Trainer presets by GPU memory: the settings each one implies (Qt-free).
 
-A preset sets :class:`~model_runtime.protocol.jobs.TrainRequest` fields; the trainer tab shows them and
+A preset sets :class:`~vivid_desktop.protocol.jobs.TrainRequest` fields; the trainer tab shows them and
 lets the user change any of them (the preset then reads "Custom"). The sizes follow the issue's budget:
 the 5B model at 49×480×720 with cached latents, gradient checkpointing and rank 64 is meant to fit in
 24 GB (measured figures: docs/benchmarks.md); more memory buys a larger batch and a higher rank, not a

@@ -23,8 +23,8 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QImage
 
-from model_runtime.protocol.jobs import TrainRequest
 from vivid_desktop.datasets import problems_from_failure
+from vivid_desktop.protocol.jobs import TrainRequest
 from vivid_desktop.qt.runtime_bridge import QtJob, QtRuntime
 from vivid_desktop.qt.workers import MainThreadRelay, WorkerPool
 

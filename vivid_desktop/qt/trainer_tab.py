@@ -36,8 +36,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from model_runtime.protocol.jobs import TrainRequest
 from vivid_desktop.datasets import DatasetSummary, SampleRow, scan_dataset
+from vivid_desktop.protocol.jobs import TrainRequest
 from vivid_desktop.qt.runtime_bridge import QtRuntime
 from vivid_desktop.qt.style import icon
 from vivid_desktop.qt.trainer_presets import gpu_memory_gb, preset_for_memory

@@ -34,8 +34,8 @@ client and restarts it (``restart_limit`` deaths within ``restart_window_s``, th
 
 from __future__ import annotations
 
-from model_runtime.protocol.envelope import Message
-from model_runtime.protocol.messages import PreviewInfo
+from vivid_desktop.protocol.envelope import Message
+from vivid_desktop.protocol.messages import PreviewInfo
 from vivid_desktop.runtime_client.client import RuntimeClient, RuntimeState
 from vivid_desktop.runtime_client.errors import (
     NotReady,

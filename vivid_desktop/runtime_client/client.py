@@ -18,16 +18,16 @@ from concurrent.futures import TimeoutError as FutureTimeout
 
 from pydantic import BaseModel
 
-from model_runtime.protocol import messages as m
-from model_runtime.protocol.envelope import (
+from vivid_desktop.protocol import messages as m
+from vivid_desktop.protocol.envelope import (
     Message,
     MessageError,
     decode_message,
     encode_message,
     make_message,
 )
-from model_runtime.protocol.envelope import new_id as _new_id
-from model_runtime.protocol.wire import MAX_FRAME_BYTES, ConnectionClosed, FrameReader, FrameTooLarge
+from vivid_desktop.protocol.envelope import new_id as _new_id
+from vivid_desktop.protocol.wire import MAX_FRAME_BYTES, ConnectionClosed, FrameReader, FrameTooLarge
 from vivid_desktop.runtime_client.errors import (
     NotReady,
     RequestFailed,

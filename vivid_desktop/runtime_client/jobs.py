@@ -14,8 +14,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from model_runtime.protocol.envelope import Message
-from model_runtime.protocol.messages import TERMINAL_TYPES, Failed, Succeeded
+from vivid_desktop.protocol.envelope import Message
+from vivid_desktop.protocol.messages import TERMINAL_TYPES, Failed, Succeeded
 
 log = logging.getLogger(__name__)
 

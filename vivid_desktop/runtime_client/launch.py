@@ -14,16 +14,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
-from model_runtime.protocol import messages as m
-from model_runtime.protocol.envelope import (
+from vivid_desktop.protocol import messages as m
+from vivid_desktop.protocol.envelope import (
     Message,
     MessageError,
     decode_message,
     encode_message,
     make_message,
 )
-from model_runtime.protocol.version import FEATURES, PROTOCOL_VERSION, ProtocolVersionError, check_compatible
-from model_runtime.protocol.wire import MAX_HANDSHAKE_FRAME_BYTES, ConnectionClosed, FrameError, FrameReader
+from vivid_desktop.protocol.version import FEATURES, PROTOCOL_VERSION, ProtocolVersionError, check_compatible
+from vivid_desktop.protocol.wire import MAX_HANDSHAKE_FRAME_BYTES, ConnectionClosed, FrameError, FrameReader
 from vivid_desktop.runtime_client.errors import ProtocolMismatch, RuntimeStartError
 
 SOCKET_NAME = "runtime.sock"

@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 from pydantic import BaseModel
 
-from model_runtime.protocol import messages as m
+from vivid_desktop.protocol import messages as m
 from vivid_desktop.runtime_client.client import RuntimeClient, RuntimeState, StateCallback
 from vivid_desktop.runtime_client.errors import NotReady, RuntimeClientError, RuntimeStartError
 from vivid_desktop.runtime_client.jobs import EventCallback, Job

@@ -12,7 +12,7 @@ from model_runtime.engines.flow.engine import FlowEngine
 
 if TYPE_CHECKING:
     from model_runtime.engines.base import JobContext
-    from model_runtime.protocol.jobs import TrackMasksRequest
+    from vivid_desktop.protocol.jobs import TrackMasksRequest
 
 __all__ = ["FlowEngine", "track_masks_job"]
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from model_runtime.engines.base import Engine, EngineInfo, JobContext
 
 if TYPE_CHECKING:
-    from model_runtime.protocol.jobs import EditKeyframeRequest, RenderPlan, TrackMasksRequest
+    from vivid_desktop.protocol.jobs import EditKeyframeRequest, RenderPlan, TrackMasksRequest
 
 
 class FlowEngine(Engine):

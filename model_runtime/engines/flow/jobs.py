@@ -21,7 +21,7 @@ from model_runtime.engines.flow.masks import MaskSequence, edit_region, grow
 from model_runtime.engines.flow.render import Progress, Render
 from model_runtime.engines.flow.settings import JobSettings
 from model_runtime.engines.flow.track import track_masks
-from model_runtime.protocol.jobs import EditKeyframeRequest, RenderPlan, TrackMasksRequest
+from vivid_desktop.protocol.jobs import EditKeyframeRequest, RenderPlan, TrackMasksRequest
 
 NEEDS_IMAGE = (
     "The flow engine cannot invent new pixels: to {task}, import an edited keyframe image made in an image "

@@ -7,9 +7,9 @@ import socket
 import sys
 from pathlib import Path
 
-from model_runtime.protocol import messages as m
-from model_runtime.protocol.envelope import decode_message, encode_message, make_message
-from model_runtime.protocol.wire import FrameReader
+from vivid_desktop.protocol import messages as m
+from vivid_desktop.protocol.envelope import decode_message, encode_message, make_message
+from vivid_desktop.protocol.wire import FrameReader
 
 
 def socket_path() -> Path:

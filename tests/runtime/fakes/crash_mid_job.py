@@ -4,8 +4,8 @@ import os
 
 from _fake import accept, hello
 
-from model_runtime.protocol import messages as m
-from model_runtime.protocol.envelope import decode_message, encode_message, make_message
+from vivid_desktop.protocol import messages as m
+from vivid_desktop.protocol.envelope import decode_message, encode_message, make_message
 
 conn, reader = accept()
 hello(conn, reader)

@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 
 from model_runtime.engines.base import Engine, EngineError, EngineInfo, JobContext
-from model_runtime.protocol.jobs import EditKeyframeRequest, RenderPlan, TrackMasksRequest
+from vivid_desktop.protocol.jobs import EditKeyframeRequest, RenderPlan, TrackMasksRequest
 
 
 def _write_png(path: Path, value: int) -> None:

@@ -15,9 +15,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from model_runtime.protocol.messages import MESSAGE_TYPES
-from model_runtime.protocol.version import PROTOCOL_VERSION
-from model_runtime.protocol.wire import FrameError, decode_body, encode_frame
+from vivid_desktop.protocol.messages import MESSAGE_TYPES
+from vivid_desktop.protocol.version import PROTOCOL_VERSION
+from vivid_desktop.protocol.wire import FrameError, decode_body, encode_frame
 
 
 class MessageError(ValueError):

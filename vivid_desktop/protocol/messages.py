@@ -1,9 +1,9 @@
 """One typed class per message: requests, their replies, and job events (docs/protocol.md).
 
 Each class is the ``content`` of one ``msg_type``. The table :data:`MESSAGE_TYPES` maps every type to its
-class; :func:`model_runtime.protocol.envelope.make_message` is the one factory that builds messages.
+class; :func:`vivid_desktop.protocol.envelope.make_message` is the one factory that builds messages.
 Unknown fields are ignored (a newer peer may send more); job requests reuse the shared schemas of
-:mod:`model_runtime.protocol.jobs`.
+:mod:`vivid_desktop.protocol.jobs`.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from model_runtime.protocol.jobs import EditKeyframeRequest, RenderPlan, TrackMasksRequest, TrainRequest
+from vivid_desktop.protocol.jobs import EditKeyframeRequest, RenderPlan, TrackMasksRequest, TrainRequest
 
 
 class Content(BaseModel):

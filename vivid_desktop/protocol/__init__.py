@@ -5,7 +5,7 @@ See docs/protocol.md. Modules: :mod:`.version` (PROTOCOL_VERSION, compatibility)
 the factory :func:`make_message`, encoding and decoding), :mod:`.jobs` (job request schemas).
 """
 
-from model_runtime.protocol.envelope import (
+from vivid_desktop.protocol.envelope import (
     Header,
     Message,
     MessageError,
@@ -15,15 +15,15 @@ from model_runtime.protocol.envelope import (
     make_message,
     parse_envelope,
 )
-from model_runtime.protocol.messages import (
+from vivid_desktop.protocol.messages import (
     JOB_EVENT_TYPES,
     JOB_TYPES,
     MESSAGE_TYPES,
     REPLY_TYPES,
     TERMINAL_TYPES,
 )
-from model_runtime.protocol.version import FEATURES, PROTOCOL_VERSION, ProtocolVersionError, check_compatible
-from model_runtime.protocol.wire import MAX_FRAME_BYTES, ConnectionClosed, FrameError, FrameReader
+from vivid_desktop.protocol.version import FEATURES, PROTOCOL_VERSION, ProtocolVersionError, check_compatible
+from vivid_desktop.protocol.wire import MAX_FRAME_BYTES, ConnectionClosed, FrameError, FrameReader
 
 __all__ = [
     "FEATURES",

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Refreshes requirements/lock-linux.txt from pyproject.toml, installs it into .venv, runs the suite on
+# the new versions and prints what changed.
+#   installers/lock.sh            keep every locked version that still fits pyproject (adds what is new)
+#   installers/lock.sh --upgrade  take the newest versions pyproject allows
+#   installers/lock.sh --no-test  only write the lock and install it
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$here"
+lock="requirements/lock-linux.txt"
+upgrade=() test=1
+for arg in "$@"; do
+    case "$arg" in
+        --upgrade) upgrade=(--upgrade) ;;
+        --no-test) test=0 ;;
+        *) echo "usage: installers/lock.sh [--upgrade] [--no-test]" >&2; exit 2 ;;
+    esac
+done
+./installers/vivid.sh setup
+py="$here/.venv/bin/python"
+"$py" -m pip install -q pip-tools >&2
+old="$(mktemp)"; trap 'rm -f "$old"' EXIT
+cp "$lock" "$old"
+# torch stays at the installer's build (CPU or CUDA); the lock names the public version only.
+"$here/.venv/bin/pip-compile" -q "${upgrade[@]}" --extra gui --extra model --extra dev --strip-extras \
+    --no-emit-index-url --no-emit-find-links --no-emit-trusted-host -o "$lock" pyproject.toml
+sed -i -E 's/^(torch==[0-9.]+)\+[a-z0-9]+$/\1/' "$lock"
+echo "What changed in $lock:"
+diff <(grep -E '^[A-Za-z0-9]' "$old") <(grep -E '^[A-Za-z0-9]' "$lock") | grep -E '^[<>]' || echo "  nothing"
+./installers/vivid.sh setup
+[ "$test" = 1 ] && exec ./installers/vivid.sh test
