@@ -27,7 +27,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="export a project's edited frames to a video file or PNG sequence",
         description="Export a project's frames — rendered where edits were rendered, the source elsewhere — "
         "with the source's audio, frame count and exact frame rate. The format follows OUT's extension "
-        f"(.mp4, .mov, .mkv; a folder for PNG) unless --format is given. Formats: {formats}.",
+        f"(.mp4, .mov, .mkv; a folder for PNG) unless --format is given. Formats: {formats}. "
+        "OUT ending in .otio, .xml (FCP 7) or .edl writes a timeline for an NLE instead: the edited frames "
+        "and one matte per edit go into OUT's .media folder, the timeline references them and the source.",
     )
     p.add_argument("project", metavar="PROJECT", help="the project folder (NAME.vivid)")
     p.add_argument("-o", "--output", required=True, metavar="OUT", help="the file or folder to write")
@@ -39,6 +41,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--quality", choices=QUALITY_PRESETS, default="standard", help="speed/size trade-off")
     p.add_argument("--no-audio", action="store_true", help="leave the source's audio out")
+    p.add_argument(
+        "--media-format",
+        choices=("prores", "h264", "ffv1"),
+        default="prores",
+        help="timelines only: how the edited frames are handed over (default: ProRes 422 HQ)",
+    )
+    p.add_argument("--no-mattes", action="store_true", help="timelines only: leave the edits' mattes out")
     p.set_defaults(func=run)
 
 
@@ -64,11 +73,14 @@ def run(args: argparse.Namespace) -> int:
     from vivid_desktop.core.store import open_project
     from vivid_desktop.media.errors import MediaError
     from vivid_desktop.media.export_project import export_project, export_range
+    from vivid_desktop.media.export_timeline import ADAPTERS, export_timeline
 
     try:
         start, stop = parse_range(args.range)
         store = open_project(args.project)
         start, stop = export_range(store, start, stop)
+        if Path(args.output).suffix.lower() in ADAPTERS:
+            return _timeline(store, args, start, stop, export_timeline)
         with _Progress(stop - start, sys.stderr) as report:
             out = export_project(
                 store,
@@ -83,6 +95,23 @@ def run(args: argparse.Namespace) -> int:
     except (MediaError, ProjectError, ValueError) as exc:
         print(f"vivid export: {exc}", file=sys.stderr)
         return 1
+    print(Path(out))
+    return 0
+
+
+def _timeline(store, args: argparse.Namespace, start: int, stop: int, export_timeline) -> int:
+    edits = 0 if args.no_mattes else sum(e.enabled for e in store.project.edits)
+    with _Progress((stop - start) * (1 + edits), sys.stderr) as report:
+        out = export_timeline(
+            store,
+            args.output,
+            start=start,
+            stop=stop,
+            media_format=args.media_format,
+            quality=args.quality,
+            mattes=not args.no_mattes,
+            progress=report,
+        )
     print(Path(out))
     return 0
 

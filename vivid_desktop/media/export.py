@@ -71,6 +71,7 @@ def export_video(
     cancel: Callable[[], bool] | None = None,
     quality: str = "standard",
     options: dict[str, str] | None = None,
+    timecode: str | None = None,
 ) -> Path:
     """Encode ``frames`` (uint8 RGB, grey or RGBA, one size) to ``out`` and return its path.
 
@@ -79,7 +80,8 @@ def export_video(
     (PNG sequences carry no audio). ``progress(done, total)`` is called after each frame; when ``cancel()``
     returns true the export stops, deletes its output and raises :class:`ExportCancelled`. ``quality`` is a
     preset (``draft``, ``standard``, ``high``); ``options`` override single encoder options (e.g.
-    ``{"crf": "14"}``). Raises :class:`MediaError` with a readable message on any failure.
+    ``{"crf": "14"}``); ``timecode`` ("HH:MM:SS:FF") is the first frame's timecode (containers only).
+    Raises :class:`MediaError` with a readable message on any failure.
     """
     rate = _exact_rate(rate)
     fmt = infer_format(out, format)
@@ -92,7 +94,9 @@ def export_video(
     if first is None:
         raise MediaError("nothing to export: there are no frames")
     with _staged(final, fmt) as temp:
-        writer = _open_writer(temp, fmt, first.shape, rate, quality, options, audio_source, audio_start)
+        writer = _open_writer(
+            temp, fmt, first.shape, rate, quality, options, audio_source, audio_start, timecode
+        )
         try:
             _pump(_chain(first, it), writer, total, progress, cancel)
             writer.close()
@@ -170,13 +174,16 @@ def _open_writer(
     options: dict[str, str] | None,
     audio_source: str | Path | None,
     audio_start: Fraction,
+    timecode: str | None = None,
 ) -> FrameWriter:
     if len(shape) not in (2, 3) or channels_of(shape) not in (1, 3, 4) or min(shape[:2]) < 1:
         raise MediaError(f"frames of shape {shape} cannot be exported (expected H×W, H×W×3 or H×W×4)")
     if fmt.is_sequence:
         return PngWriter(temp, shape, int(encoder_options(fmt, quality, 3)["compression"]))
     try:
-        return ContainerWriter(temp, fmt, shape, rate, quality, options, audio_source, Fraction(audio_start))
+        return ContainerWriter(
+            temp, fmt, shape, rate, quality, options, audio_source, Fraction(audio_start), timecode
+        )
     except MediaError:
         raise
     except Exception as exc:  # FFmpeg refuses a setting: say which export failed, not where

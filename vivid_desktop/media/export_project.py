@@ -55,8 +55,10 @@ def export_project(
     audio: bool = True,
     progress: Progress | None = None,
     cancel: Callable[[], bool] | None = None,
+    timecode: str | None = None,
 ) -> Path:
-    """Export frames ``[start, stop)`` of the project (default: its in/out range) to ``out``."""
+    """Export frames ``[start, stop)`` of the project (default: its in/out range) to ``out``;
+    ``timecode`` is written as the first frame's timecode where the container has one."""
     source = store.project.source
     if store.source_missing():
         raise MediaError(f"the source clip {source.path} is missing; relink it to export", source.path)
@@ -74,7 +76,16 @@ def export_project(
             total=stop - start,
             progress=progress,
             cancel=cancel,
+            timecode=timecode,
         )
+
+
+def edit_masks(store: ProjectStore, edit_id: str | None, start: int, stop: int) -> Iterator[np.ndarray]:
+    """The masks of frames ``[start, stop)`` of an edit (tracked, keyframe or blank), one per frame."""
+    blank = store.blank_mask()
+    for n in range(start, stop):
+        mask = store.frame_mask(edit_id, n) if edit_id else None
+        yield blank if mask is None else mask
 
 
 def project_frames(store: ProjectStore, reader: FrameReader, start: int, stop: int) -> Iterator[np.ndarray]:

@@ -71,6 +71,7 @@ class ContainerWriter(FrameWriter):
         options: dict[str, str] | None,
         audio_source: str | Path | None,
         audio_start: Fraction,
+        timecode: str | None = None,
     ):
         super().__init__(shape)
         channels = channels_of(shape)
@@ -89,6 +90,8 @@ class ContainerWriter(FrameWriter):
         self.audio: AudioCarrier | None = None
         try:
             self._add_video_stream(fmt, width + self.pad[0], height + self.pad[1], opts)
+            if timecode is not None:  # MOV/MP4 write it as a timecode track that NLEs read
+                self.stream.metadata["timecode"] = timecode
             if any(self.pad):
                 self.container.metadata["comment"] = (
                     f"vivid: picture {width}x{height} padded to {width + self.pad[0]}x{height + self.pad[1]} "

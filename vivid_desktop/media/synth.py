@@ -120,10 +120,12 @@ def write_clip(
     options: dict[str, str] | None = None,
     audio_seconds: float | None = None,
     audio_rate: int = 48000,
+    timecode: str | None = None,
 ) -> Path:
     """Write RGB frames as a video file with PyAV; optionally a sine tone as an AAC/PCM audio track.
 
     ``pix_fmt`` defaults to yuv420p, or yuv444p for odd sizes (4:2:0 cannot hold an odd size).
+    ``timecode`` ("HH:MM:SS:FF") is the start timecode a MOV/MP4 carries in its timecode track.
     """
     path = Path(path)
     frames_it: Iterator[np.ndarray] = iter(frames)
@@ -140,6 +142,8 @@ def write_clip(
             opts.setdefault("preset", "ultrafast")
             opts.setdefault("crf", "12")
         stream.options = opts
+        if timecode is not None:
+            stream.metadata["timecode"] = timecode
         if gop is not None:
             stream.codec_context.gop_size = gop
         if bframes is not None:

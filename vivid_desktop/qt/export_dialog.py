@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 from PySide6.QtCore import QUrl
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
@@ -35,7 +34,7 @@ from vivid_desktop.core.store import ProjectStore
 from vivid_desktop.media.errors import MediaCancelled, MediaError
 from vivid_desktop.media.export import export_masks
 from vivid_desktop.media.export_formats import QUALITY_PRESETS
-from vivid_desktop.media.export_project import export_project
+from vivid_desktop.media.export_project import edit_masks, export_project
 from vivid_desktop.media.index import FrameIndex
 from vivid_desktop.media.reader import FrameReader
 from vivid_desktop.qt.session import EditorSession
@@ -61,13 +60,6 @@ PRESETS = (
     Preset("mask_png", "Mask sequence, PNG folder", "png", "", "mask"),
     Preset("matte", "Matte (source + alpha), ProRes 4444 MOV", "prores", ".mov", "matte"),
 )
-
-
-def _edit_masks(store: ProjectStore, edit_id: str | None, start: int, stop: int) -> Iterator[np.ndarray]:
-    blank = store.blank_mask()
-    for n in range(start, stop):
-        mask = store.frame_mask(edit_id, n) if edit_id else None
-        yield blank if mask is None else mask
 
 
 def run_export(
@@ -102,7 +94,7 @@ def run_export(
         )
     src = store.project.source
     common = dict(rate=src.rate, format=preset.format, total=stop - start, progress=progress, cancel=cancel)
-    masks = _edit_masks(store, edit_id, start, stop)
+    masks = edit_masks(store, edit_id, start, stop)
     if preset.kind == "mask":
         return export_masks(masks, out, kind="mask", **common)
     index = FrameIndex.open(src.path, folder=store.cache_dir("index"))
