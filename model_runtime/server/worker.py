@@ -49,7 +49,14 @@ class Job:
     kind: str
     request: BaseModel
     parent_id: str
+    #: the client session that submitted it (several editors may share a remote runtime)
+    owner: str = ""
     cancel: threading.Event = field(default_factory=threading.Event)
+
+    @property
+    def key(self) -> tuple[str, str]:
+        """Job ids are chosen by clients: they are unique per owner only."""
+        return self.owner, self.job_id
 
 
 class ServerJobContext:
@@ -109,7 +116,7 @@ class JobQueue:
         self._runners = runners
         self._queue: queue.Queue[Job | None] = queue.Queue()
         self._lock = threading.Lock()
-        self._waiting: dict[str, Job] = {}
+        self._waiting: dict[tuple[str, str], Job] = {}
         self._current: Job | None = None
         self._thread = threading.Thread(target=self._run, name="vivid-runtime-jobs", daemon=True)
 
@@ -124,19 +131,19 @@ class JobQueue:
     def submit(self, job: Job) -> None:
         """Queue ``job``."""
         with self._lock:
-            self._waiting[job.job_id] = job
+            self._waiting[job.key] = job
         self._queue.put(job)
 
-    def knows(self, job_id: str) -> bool:
+    def knows(self, key: tuple[str, str]) -> bool:
         with self._lock:
-            return job_id in self._waiting or (self._current is not None and self._current.job_id == job_id)
+            return key in self._waiting or (self._current is not None and self._current.key == key)
 
-    def cancel(self, job_id: str) -> str | None:
+    def cancel(self, key: tuple[str, str]) -> str | None:
         """``removed`` (was queued), ``cancelling`` (runs now) or None (no such live job)."""
         with self._lock:
-            job = self._waiting.pop(job_id, None)
+            job = self._waiting.pop(key, None)
             if job is None:
-                if self._current is not None and self._current.job_id == job_id:
+                if self._current is not None and self._current.key == key:
                     self._current.cancel.set()
                     return "cancelling"
                 return None
@@ -144,16 +151,43 @@ class JobQueue:
         self._emit(Cancelled(message="cancelled before it started"), job, (), None, False)
         return "removed"
 
-    def snapshot(self) -> tuple[Job | None, list[str]]:
+    def snapshot(self, owner: str | None = None) -> tuple[Job | None, list[str]]:
+        """The running job and the queued job ids (of ``owner`` only, when given)."""
         with self._lock:
-            return self._current, list(self._waiting)
+            current = self._current
+            if owner is not None and current is not None and current.owner != owner:
+                current = None
+            return current, [j.job_id for j in self._waiting.values() if owner in (None, j.owner)]
+
+    def cancel_owner(self, owner: str) -> None:
+        """Cancel every queued and running job of one client (it went away)."""
+        with self._lock:
+            keys = [k for k in self._waiting if k[0] == owner]
+            if self._current is not None and self._current.owner == owner:
+                keys.append(self._current.key)
+        for key in keys:
+            self.cancel(key)
+
+    def wait_owner(self, owner: str, timeout: float) -> bool:
+        """Wait until no job of ``owner`` runs; True if none runs now."""
+        deadline = time.monotonic() + timeout
+        while True:
+            with self._lock:
+                running = self._current is not None and self._current.owner == owner
+            if not running or time.monotonic() >= deadline:
+                return not running
+            time.sleep(0.02)
+
+    def idle(self) -> bool:
+        with self._lock:
+            return self._current is None and not self._waiting
 
     def stop(self, timeout: float) -> bool:
         """Cancel everything, let the running job stop; True if the worker ended within ``timeout``."""
         with self._lock:
             waiting = list(self._waiting)
-        for job_id in waiting:
-            self.cancel(job_id)
+        for key in waiting:
+            self.cancel(key)
         with self._lock:
             if self._current is not None:
                 self._current.cancel.set()
@@ -168,7 +202,7 @@ class JobQueue:
             if job is None:
                 return
             with self._lock:
-                if self._waiting.pop(job.job_id, None) is None:
+                if self._waiting.pop(job.key, None) is None:
                     continue  # cancelled while queued; its terminal event is already sent
                 self._current = job
             try:

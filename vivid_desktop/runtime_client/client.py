@@ -36,7 +36,7 @@ from vivid_desktop.runtime_client.errors import (
     RuntimeStartError,
 )
 from vivid_desktop.runtime_client.jobs import EventCallback, Job
-from vivid_desktop.runtime_client.launch import Launched, LaunchSpec, connect, handshake, spawn
+from vivid_desktop.runtime_client.launch import Launched, LaunchSpec, RemoteLink, connect, handshake, spawn
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +69,7 @@ class RuntimeClient:
         self._on_state, self._on_event, self._on_death = on_state, on_event, on_death
         self._lock = threading.RLock()
         self._state = RuntimeState.STOPPED
-        self._launched: Launched | None = None
+        self._launched: Launched | RemoteLink | None = None
         self._sock: socket.socket | None = None
         self._pending: dict[str, Future[Message]] = {}
         self._jobs: dict[str, Job] = {}
@@ -94,7 +94,7 @@ class RuntimeClient:
 
     @property
     def pid(self) -> int | None:
-        return self._launched.proc.pid if self._launched else None
+        return self._launched.pid if self._launched else None
 
     def start(self) -> m.HelloReply:
         """Spawn, connect, handshake; then the reader and heartbeat threads run. Blocks until ready."""
@@ -136,7 +136,7 @@ class RuntimeClient:
         spec = self.spec
         rung = "none"
         launched = self._launched
-        if launched is not None and launched.proc.poll() is None:
+        if launched is not None and launched.exit_code() is None:
             rung = self._ladder(launched, timeout if timeout is not None else spec.shutdown_timeout)
         self._stop.set()
         self._outbox.put(None)
@@ -152,20 +152,23 @@ class RuntimeClient:
 
     close = shutdown
 
-    def _ladder(self, launched: Launched, timeout: float) -> str:
-        proc = launched.proc
-        if self._sock is not None and self._state not in (RuntimeState.DEAD, RuntimeState.STOPPED):
+    def _ladder(self, launched: Launched | RemoteLink, timeout: float) -> str:
+        alive = self._sock is not None and self._state not in (RuntimeState.DEAD, RuntimeState.STOPPED)
+        if isinstance(launched, RemoteLink):
+            # a shared server: ``shutdown`` ends this connection (and its jobs) only
+            if alive:
+                with contextlib.suppress(Exception):
+                    self._request_message(m.Shutdown()).result(min(2.0, timeout))
+            return "disconnect"
+        if alive:
             with contextlib.suppress(Exception):
                 self._request_message(m.Shutdown()).result(min(1.0, timeout))
-            with contextlib.suppress(Exception):
-                proc.wait(timeout)
+            if launched.wait_exit(timeout) is not None:
                 return "request"
-        proc.terminate()
-        with contextlib.suppress(Exception):
-            proc.wait(self.spec.terminate_timeout)
+        launched.terminate()
+        if launched.wait_exit(self.spec.terminate_timeout) is not None:
             return "terminate"
-        proc.kill()
-        proc.wait()
+        launched.kill()
         return "kill"
 
     # ---- requests ------------------------------------------------------------------------------
@@ -352,7 +355,7 @@ class RuntimeClient:
         while not self._stop.wait(spec.heartbeat_interval):
             launched = self._launched
             assert launched is not None
-            code = launched.proc.poll()
+            code = launched.exit_code()
             if code is not None:
                 self._lost(f"the runtime exited (code {code})")
                 return
@@ -370,18 +373,18 @@ class RuntimeClient:
         if launched is not None and wait_exit > 0:
             # a closed connection usually means the process is exiting: name its exit code if we can
             with contextlib.suppress(Exception):
-                launched.proc.wait(wait_exit)
+                launched.wait_exit(wait_exit)
         with self._lock:
             if self._state in (RuntimeState.DEAD, RuntimeState.STOPPED) or self._stopping:
                 return
-            code = launched.proc.poll() if launched else None
+            code = launched.exit_code() if launched else None
             if code is not None and wait_exit > 0:
                 reason = f"the runtime exited (code {code})"
             tail = launched.log_tail(1) if launched and code not in (None, 0) else ""
             self._dead_reason = reason + (f": {tail}" if tail else "")
             self._state = RuntimeState.DEAD
-        if launched is not None and launched.proc.poll() is None:
-            launched.proc.kill()  # hung: it will not come back by itself
+        if launched is not None and launched.exit_code() is None:
+            launched.kill()  # hung: it will not come back by itself
         self._stop.set()
         self._outbox.put(None)
         self._close_socket()
@@ -417,9 +420,7 @@ class RuntimeClient:
         self._close_socket()
         launched = self._launched
         if launched is not None:
-            if launched.proc.poll() is None:
-                launched.proc.kill()
-            launched.proc.wait()
+            launched.kill()
             launched.cleanup()
 
     # ---- state ---------------------------------------------------------------------------------

@@ -12,6 +12,11 @@ class RuntimeStartError(RuntimeClientError):
 
     fatal = False
 
+    def __init__(self, message: str, fatal: bool | None = None) -> None:
+        super().__init__(message)
+        if fatal is not None:
+            self.fatal = fatal
+
 
 class ProtocolMismatch(RuntimeStartError):
     """The runtime speaks an incompatible protocol version."""

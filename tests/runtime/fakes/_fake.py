@@ -9,6 +9,7 @@ from pathlib import Path
 
 from vivid_desktop.protocol import messages as m
 from vivid_desktop.protocol.envelope import decode_message, encode_message, make_message
+from vivid_desktop.protocol.transport import ACCEPTED, PREAMBLE_BYTES, read_exact
 from vivid_desktop.protocol.wire import FrameReader
 
 
@@ -23,6 +24,8 @@ def accept() -> tuple[socket.socket, FrameReader]:
     server.bind(str(path))
     server.listen(1)
     conn, _ = server.accept()
+    read_exact(conn, PREAMBLE_BYTES)  # the secret's digest; fakes do not check it
+    conn.sendall(ACCEPTED)
     return conn, FrameReader(conn)
 
 
