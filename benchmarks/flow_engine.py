@@ -34,8 +34,8 @@ import numpy as np
 
 from model_runtime.engines.flow import FlowEngine
 from model_runtime.engines.flow.flow import ClipFlow
-from model_runtime.engines.flow.frames import ArrayFrames
 from model_runtime.engines.flow.track import track_masks
+from vivid_desktop.media.clip_frames import ArrayFrames
 from vivid_desktop.media.synth import deforming_scene, pan_scene, write_clip
 from vivid_desktop.protocol.jobs import RenderPlan
 

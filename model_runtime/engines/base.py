@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
+from vivid_desktop.protocol.errors import JobError
+
 if TYPE_CHECKING:
     import numpy as np
 
@@ -23,13 +25,9 @@ class JobCancelled(Exception):
     """Raised from inside an engine when the job's cancel flag is set."""
 
 
-class EngineError(Exception):
-    """A failure the user can act on. ``code`` is stable (it appears in ``failed`` events)."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
+#: A failure the user can act on; ``code`` is stable (it appears in ``failed`` events). The same class as
+#: the shared layers raise (render folder, source frames), so the server reports theirs alike.
+EngineError = JobError
 
 
 class JobContext(Protocol):

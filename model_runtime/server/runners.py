@@ -19,6 +19,7 @@ from model_runtime.engines import get_engine
 from model_runtime.engines.base import EngineError
 from model_runtime.server.worker import Runner, ServerJobContext
 from vivid_desktop.protocol.jobs import EditKeyframeRequest, RenderPlan, TrackMasksRequest
+from vivid_desktop.render_folder import done_frames
 
 log = logging.getLogger(__name__)
 
@@ -122,7 +123,7 @@ def _run_propagate(plan: BaseModel, ctx: ServerJobContext) -> dict[str, Any]:
 
 
 def _count(folder: str, start: int, stop: int) -> dict[str, int]:
-    present = sum(os.path.isfile(os.path.join(folder, f"{i:06d}.png")) for i in range(start, stop))
+    present = len(done_frames(folder, start, stop))
     return {"frames": present, "missing": (stop - start) - present}
 
 

@@ -15,41 +15,29 @@ Render folder rules (the folder is the source of truth; DESIGN.md §3.4):
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
 from model_runtime.engines.base import EngineError, JobContext
 from model_runtime.engines.composite import composite
-from model_runtime.vivid.frames import Letterbox, MaskSource, read_mask, read_rgb, thumbnail, write_png
+from model_runtime.vivid.frames import Letterbox
 from model_runtime.vivid.runner import Runner, caption_for
 from model_runtime.vivid.settings import VividSettings
-from vivid_desktop.media.errors import MediaError
+from vivid_desktop.media.clip_frames import ClipFrames
 from vivid_desktop.protocol.jobs import EditKeyframeRequest, RenderPlan
 from vivid_desktop.protocol.windows import Window, plan_windows
-
-
-def open_source(path: str):
-    """The clip's frame reader (``FrameReader.read(n)`` → read-only uint8 RGB)."""
-    from vivid_desktop.media.reader import FrameReader
-
-    try:
-        return FrameReader(path)
-    except (MediaError, OSError) as exc:
-        raise EngineError("bad_input", f"cannot open {path}: {exc}") from None
-
-
-def read_frame(reader, n: int) -> np.ndarray:
-    try:
-        return reader.read(n)
-    except MediaError as exc:
-        raise EngineError("bad_input", f"cannot read frame {n}: {exc}") from None
-
-
-def close_source(reader) -> None:
-    close = getattr(reader, "close", None)
-    if close is not None:
-        close()
+from vivid_desktop.render_folder import (
+    MaskFolder,
+    done_frames,
+    frame_path,
+    frame_preview,
+    read_image,
+    read_mask,
+    remove_stale_temps,
+    write_frame,
+)
 
 
 def window_seed(seed: int, window: Window) -> int:
@@ -57,13 +45,9 @@ def window_seed(seed: int, window: Window) -> int:
     return (seed * 1_000_003 + window.start) % (2**63)
 
 
-def frame_path(out_dir: Path, frame: int) -> Path:
-    return out_dir / f"{frame:06d}.png"
-
-
 def pending_windows(windows: list[Window], out_dir: Path) -> list[Window]:
     """Windows still to render, by the render-folder rules in the module docstring."""
-    existing = {int(p.stem) for p in out_dir.glob("*.png") if p.stem.isdigit()}
+    existing = set(done_frames(out_dir))
     todo: list[Window] = []
     dirty = False
     for w in windows:
@@ -77,11 +61,8 @@ def pending_windows(windows: list[Window], out_dir: Path) -> list[Window]:
 
 def edit_keyframe(runner: Runner, settings: VividSettings, req: EditKeyframeRequest, ctx: JobContext) -> Path:
     """Image mode: one frame, one latent frame; the result is composited onto the source."""
-    reader = open_source(req.source)
-    try:
-        source = read_frame(reader, req.frame)
-    finally:
-        close_source(reader)
+    with ClipFrames(req.source) as clip:
+        source = clip.read(req.frame)
     mask = read_mask(req.mask, source.shape[:2])
     box = Letterbox.fit(source.shape[:2], runner.resolution(settings))
     result: list[np.ndarray] = []
@@ -102,9 +83,7 @@ def edit_keyframe(runner: Runner, settings: VividSettings, req: EditKeyframeRequ
         ctx.log,
     )
     out = composite(source, box.from_model(result[0]), mask, settings.feather)
-    path = Path(req.output)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return write_png(path, out)
+    return write_frame(req.output, out)
 
 
 class Propagation:
@@ -118,8 +97,7 @@ class Propagation:
 
     def run(self) -> None:
         self.out_dir.mkdir(parents=True, exist_ok=True)
-        for stale in self.out_dir.glob(".*.png"):  # temp files of a crashed writer
-            stale.unlink(missing_ok=True)
+        remove_stale_temps(self.out_dir)
         windows = plan_windows(
             self.plan.start,
             self.plan.stop,
@@ -131,28 +109,35 @@ class Propagation:
         self.ctx.log(f"{len(windows)} window(s), {len(windows) - len(todo)} already finished")
         if not todo:
             return
-        reader = open_source(self.plan.source)
-        try:
-            first = read_frame(reader, todo[0].start)
-            self.shape = first.shape[:2]
-            self.masks = MaskSource(self.plan.mask_dir, self.plan.mask, self.shape)
+        with ClipFrames(self.plan.source) as clip:
+            self.shape = clip.shape
+            self.masks = self._mask_reader()
             self.box = Letterbox.fit(self.shape, self.runner.resolution(self.settings))
             units = len(todo) * (self.settings.steps + 1)
             for n, w in enumerate(todo):
                 self.ctx.check_cancelled()
-                self._window(reader, w, n, len(todo), units)
-        finally:
-            close_source(reader)
+                self._window(clip, w, n, len(todo), units)
+
+    def _mask_reader(self) -> Callable[[int], np.ndarray]:
+        """The plan's masks: a folder of per-frame files (nearest for the others) or one file."""
+        if self.plan.mask_dir:
+            folder = MaskFolder(self.plan.mask_dir)
+            folder.read(folder.frames[0], self.shape)  # a wrong size is reported before any work starts
+            return lambda f: folder.read(f, self.shape)
+        if self.plan.mask:
+            mask = read_mask(self.plan.mask, self.shape)
+            return lambda f: mask
+        raise EngineError("mask_missing", "The plan names no mask: give a mask or a mask folder.")
 
     def _known(self, w: Window, source: np.ndarray) -> np.ndarray:
         if w.keyframe:
             spec = self.keys[w.start]
-            edited = read_rgb(spec.image, self.shape)  # type: ignore[arg-type]
+            edited = read_image(spec.image, self.shape)  # type: ignore[arg-type]
             return composite(source, edited, read_mask(spec.mask, self.shape), self.plan.feather)
-        return read_rgb(frame_path(self.out_dir, w.start), self.shape)
+        return read_image(frame_path(self.out_dir, w.start), self.shape)
 
-    def _window(self, reader, w: Window, n: int, count: int, units: int) -> None:
-        sources = [read_frame(reader, f) for f in range(w.start, w.stop)]
+    def _window(self, clip: ClipFrames, w: Window, n: int, count: int, units: int) -> None:
+        sources = [clip.read(f) for f in range(w.start, w.stop)]
         masks = [self.masks(f) for f in range(w.start, w.stop)]
         frames, cond_masks = list(sources), list(masks)
         known = None
@@ -183,9 +168,9 @@ class Propagation:
                     out = composite(sources[idx], self.box.from_model(img), masks[idx], self.plan.feather)
                     outputs.append(out)
                     out_idx.append(idx)
-                path = write_png(frame_path(self.out_dir, frame), out)
+                path = write_frame(frame_path(self.out_dir, frame), out)
                 written.append(path)
-                self.ctx.frame_ready(frame, path, thumbnail(out))
+                self.ctx.frame_ready(frame, path, frame_preview(out))
 
         def rollback() -> None:
             for p in written:

@@ -9,7 +9,8 @@ import pytest
 
 from model_runtime.engines.flow.cache import FlowCache, cache_key, dequantize, quantize
 from model_runtime.engines.flow.flow import ClipFlow, FlowSettings, complete_flow
-from model_runtime.engines.flow.frames import ArrayFrames, sample_points
+from model_runtime.engines.flow.frames import sample_points
+from vivid_desktop.media.clip_frames import ArrayFrames
 
 
 def test_flow_of_a_pan_is_the_pan(pan):

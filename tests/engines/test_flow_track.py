@@ -11,8 +11,8 @@ from model_runtime.engines.base import EngineError
 from model_runtime.engines.flow import FlowEngine, track_masks_job
 from model_runtime.engines.flow.colour import colour_model, refine_mask
 from model_runtime.engines.flow.flow import ClipFlow
-from model_runtime.engines.flow.frames import ArrayFrames
 from model_runtime.engines.flow.track import track_masks
+from vivid_desktop.media.clip_frames import ArrayFrames
 from vivid_desktop.protocol.jobs import KeyframeSpec, TrackMasksRequest
 
 

@@ -26,6 +26,7 @@ from vivid_desktop.cli.edit_inputs import (
     prepare_keyframe,
     prepare_masks,
 )
+from vivid_desktop.render_folder import done_frames, frame_files
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -212,7 +213,7 @@ def _track(sup, clip, masks: MaskInput, frames: range, keyed, work: Path, reques
         anchors = [spec_cls(frame=first, mask=str(masks.single))]
     else:
         assert masks.folder is not None
-        anchors = [spec_cls(frame=int(p.stem), mask=str(p)) for p in sorted(masks.folder.glob("[0-9]*.png"))]
+        anchors = [spec_cls(frame=n, mask=str(p)) for n, p in sorted(frame_files(masks.folder).items())]
     out = work / "tracked"
     request = request_cls(
         source=str(clip), start=frames.start, stop=frames.stop, anchors=anchors, output_dir=str(out)
@@ -245,7 +246,7 @@ def _bar(**kwargs):
 def _run_job(sup: Supervisor, request: BaseModel, label: str, total: int, out: Path) -> Job:
     """Submit, show progress, return the finished job; Ctrl-C cancels it (and raises :class:`Cancelled`)."""
     events: queue.Queue = queue.Queue()
-    done_before = len(list(out.glob("[0-9]*.png"))) if out.is_dir() else 0
+    done_before = len(done_frames(out))
     with _bar(total=total, initial=min(done_before, total), desc=label, unit="frame") as bar:
         job = sup.submit(request, on_event=events.put)
         try:

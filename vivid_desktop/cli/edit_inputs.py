@@ -4,8 +4,6 @@ checked and brought to the clip's size in the work folder, so the runtime gets e
 
 from __future__ import annotations
 
-import os
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,8 +11,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from vivid_desktop.protocol.errors import JobError
+from vivid_desktop.render_folder import MaskFolder, frame_files, frame_path, write_frame
+
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
-_FRAME_PNG = re.compile(r"(\d+)\.png", re.IGNORECASE)
 
 Warn = Callable[[str], None]
 
@@ -35,24 +35,18 @@ class MaskInput:
         if self.single is not None:
             return self.single
         assert self.folder is not None
-        numbers = sorted(
-            int(m.group(1)) for p in self.folder.iterdir() if (m := _FRAME_PNG.fullmatch(p.name))
-        )
-        if not numbers:
-            raise EditError(f"no masks in {self.folder}")
-        nearest = min(numbers, key=lambda n: (abs(n - frame), n))
-        return self.folder / f"{nearest:06d}.png"
+        try:
+            return MaskFolder(self.folder).path(frame)
+        except JobError as exc:
+            raise EditError(exc.message) from None
 
 
 def write_png(path: Path, image: np.ndarray) -> Path:
-    """Write atomically: a temp name in the same folder, then rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp.png")
-    bgr = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_RGB2BGR)
-    if not cv2.imwrite(str(tmp), bgr):
-        raise EditError(f"cannot write {path}")
-    os.replace(tmp, path)
-    return path
+    """Write a mask or keyframe image for the runtime, atomically (the render folder's rule)."""
+    try:
+        return write_frame(path, image)
+    except JobError as exc:
+        raise EditError(exc.message) from None
 
 
 def to_grey(image: np.ndarray) -> np.ndarray:
@@ -94,7 +88,7 @@ def prepare_masks(mask: Path, work: Path, size: tuple[int, int], frames: range, 
 
 
 def _mask_folder(folder: Path, out: Path, size: tuple[int, int], frames: range, warn: Warn) -> Path:
-    files = {int(m.group(1)): p for p in folder.iterdir() if (m := _FRAME_PNG.fullmatch(p.name))}
+    files = frame_files(folder)
     if not files:
         raise EditError(f"{folder} holds no per-frame masks named like 000000.png")
     inside = {n: p for n, p in files.items() if n in frames}
@@ -105,7 +99,7 @@ def _mask_folder(folder: Path, out: Path, size: tuple[int, int], frames: range, 
     warned: list[str] = []
     for n, path in sorted(inside.items()):
         mask = read_mask_file(path, size, lambda text: warned.append(text))
-        write_png(out / f"{n:06d}.png", mask)
+        write_png(frame_path(out, n), mask)
     if warned:
         warn(f"{len(warned)} masks in {folder.name} differ from the clip's size: scaled to fit")
     return out
@@ -128,7 +122,7 @@ def _mask_video(video: Path, out: Path, size: tuple[int, int], frames: range, wa
                 grey = fit(
                     rgb.max(axis=2), size, f"the mask video {video.name}", warned.append, cv2.INTER_LINEAR
                 )
-                write_png(out / f"{n:06d}.png", np.where(grey >= 128, 255, 0).astype(np.uint8))
+                write_png(frame_path(out, n), np.where(grey >= 128, 255, 0).astype(np.uint8))
         if warned:
             warn(warned[0])
     except MediaError as exc:
@@ -154,4 +148,4 @@ def prepare_keyframe(frame: int, image: Path, work: Path, size: tuple[int, int],
     rgb = fit(
         cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), size, f"keyframe image {image.name}", warn, cv2.INTER_AREA
     )
-    return write_png(work / "keys" / f"{frame:06d}.png", rgb)
+    return write_png(frame_path(work / "keys", frame), rgb)

@@ -42,6 +42,7 @@ from pydantic import (
 from vivid_desktop.core.events import EmitterGroup
 from vivid_desktop.core.timebase import TimecodeError, format_rate, parse_rate
 from vivid_desktop.protocol.jobs import DELETE_CAPTION, RenderPlan, Task
+from vivid_desktop.render_folder import frame_name
 
 SCHEMA = "Project.1"
 
@@ -93,12 +94,12 @@ Rate = Annotated[
 
 def mask_name(edit_id: str, frame: int) -> str:
     """The conventional keyframe mask file of an edit, relative to the project folder."""
-    return f"masks/{edit_id}/{frame:06d}.png"
+    return f"masks/{edit_id}/{frame_name(frame)}"
 
 
 def keyframe_image_name(edit_id: str, frame: int) -> str:
     """The conventional edited-keyframe image file, relative to the project folder."""
-    return f"keyframes/{edit_id}/{frame:06d}.png"
+    return f"keyframes/{edit_id}/{frame_name(frame)}"
 
 
 def new_id() -> str:

@@ -39,14 +39,10 @@ import numpy as np
 
 from vivid_desktop.core.project import Edit, ProjectError, new_id
 from vivid_desktop.protocol.jobs import EditKeyframeRequest, KeyframeSpec, RenderPlan, TrackMasksRequest
+from vivid_desktop.render_folder import frame_name
 
 if TYPE_CHECKING:
     from vivid_desktop.core.store import ProjectStore
-
-
-def frame_file(frame: int) -> str:
-    """The file name of a per-frame PNG."""
-    return f"{frame:06d}.png"
 
 
 def _link(src: Path, dst: Path) -> None:
@@ -73,13 +69,13 @@ def _snapshot_masks(store: ProjectStore, edit: Edit, masks_dir: Path, start: int
     if track is not None and not track.stale:
         folder = store.path(track.folder)
         for n in range(max(start, track.start), min(stop, track.stop)):
-            if (folder / frame_file(n)).is_file():
-                _link(folder / frame_file(n), masks_dir / frame_file(n))
+            if (folder / frame_name(n)).is_file():
+                _link(folder / frame_name(n), masks_dir / frame_name(n))
     for kf in edit.keyframes:
         mask = store.path(kf.mask)
         if not mask.is_file():
             raise ProjectError(f"the mask of the keyframe at frame {kf.frame} is missing ({kf.mask})")
-        _link(mask, masks_dir / frame_file(kf.frame))
+        _link(mask, masks_dir / frame_name(kf.frame))
 
 
 def build_render_plan(
@@ -101,11 +97,11 @@ def build_render_plan(
             continue
         image = None
         if kf.image is not None:
-            image_path = inputs / "keyframes" / frame_file(kf.frame)
+            image_path = inputs / "keyframes" / frame_name(kf.frame)
             _link(store.path(kf.image), image_path)
             image = str(image_path)
         keyframes.append(
-            KeyframeSpec(frame=kf.frame, mask=str(inputs / "masks" / frame_file(kf.frame)), image=image)
+            KeyframeSpec(frame=kf.frame, mask=str(inputs / "masks" / frame_name(kf.frame)), image=image)
         )
     return RenderPlan(
         source=project.source.path,

@@ -76,11 +76,11 @@ from vivid_desktop.core.render_plan import (
     build_track_request,
     final_frame_path,
     final_layers,
-    frame_file,
 )
 from vivid_desktop.core.schema import UPGRADERS, upgrade
 from vivid_desktop.core.timebase import TimecodeError, parse_rate
 from vivid_desktop.protocol.jobs import EditKeyframeRequest, TrackMasksRequest
+from vivid_desktop.render_folder import done_frames, frame_name, nearest
 
 __all__ = [
     "SCHEMA",
@@ -138,7 +138,7 @@ class ProjectStore:
         return self.folder / "renders" / render_id
 
     def render_frame_path(self, render_id: str, frame: int) -> Path:
-        return self.render_dir(render_id) / frame_file(frame)
+        return self.render_dir(render_id) / frame_name(frame)
 
     def track_dir(self, edit_id: str) -> Path:
         """Where mask tracking writes ``{frame:06d}.png`` for an edit."""
@@ -253,13 +253,12 @@ class ProjectStore:
         edit = self.project.edit(edit_id)
         if edit.keyframe(frame) is not None:
             return self.read_mask(edit_id, frame)
-        tracked = self.track_dir(edit_id) / frame_file(frame)
+        tracked = self.track_dir(edit_id) / frame_name(frame)
         if edit.mask_track is not None and tracked.is_file():
             return read_png(tracked, grey=True)
         if not edit.keyframes:
             return None
-        nearest = min(edit.keyframes, key=lambda k: (abs(k.frame - frame), k.frame))
-        return self.read_mask(edit_id, nearest.frame)
+        return self.read_mask(edit_id, nearest(sorted(k.frame for k in edit.keyframes), frame))
 
     def patch_mask(self, edit_id: str, frame: int, box: BBox, pixels: np.ndarray) -> None:
         """Write ``pixels`` into the box of a keyframe's mask (used by undo of mask edits)."""
@@ -354,10 +353,7 @@ class ProjectStore:
 
     def rendered_frames(self, render_id: str) -> list[int]:
         """Frame numbers whose finished file is in the render folder (the folder is the truth)."""
-        d = self.render_dir(render_id)
-        if not d.is_dir():
-            return []
-        return sorted(int(p.stem) for p in d.glob("[0-9]*.png") if p.stem.isdigit())
+        return done_frames(self.render_dir(render_id))
 
     def final_layers(self, frame: int) -> list[Path]:
         """The rendered files composed at ``frame`` (``render_plan.compose_layers``), bottom edit first:

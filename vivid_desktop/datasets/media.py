@@ -22,6 +22,7 @@ from vivid_desktop.media.errors import MediaError
 from vivid_desktop.media.index import FrameIndex
 from vivid_desktop.media.reader import FrameReader
 from vivid_desktop.media.scan import file_stamp
+from vivid_desktop.render_folder import frame_path
 
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff"})
 VIDEO_SUFFIXES = frozenset({".mp4", ".mov", ".mkv", ".webm", ".avi", ".m4v"})
@@ -127,7 +128,7 @@ def read_frames(path: Path, start: int = 0, count: int = 1) -> np.ndarray:
 
 def mask_file_for(folder: Path, frame: int) -> Path:
     """The per-frame mask of a mask folder (the project convention ``{frame:06d}.png``)."""
-    return folder / f"{frame:06d}.png"
+    return frame_path(folder, frame)
 
 
 def read_masks(path: Path, start: int = 0, count: int = 1) -> np.ndarray:

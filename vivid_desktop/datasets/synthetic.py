@@ -9,6 +9,7 @@ from pathlib import Path
 
 from vivid_desktop.core.files import write_png
 from vivid_desktop.media.synth import pan_scene, write_clip
+from vivid_desktop.render_folder import frame_path
 
 SIZE = 32
 CAPTION = "a red ball"
@@ -34,7 +35,7 @@ def write_clip_sample(
     masks = folder / f"{name}.mask"
     masks.mkdir()
     for i, mask in enumerate(scene.masks):
-        write_png(masks / f"{i:06d}.png", mask)
+        write_png(frame_path(masks, i), mask)
     (folder / f"{name}.txt").write_text(caption)
 
 

@@ -38,6 +38,7 @@ from vivid_desktop.media.export_formats import (
     infer_format,
 )
 from vivid_desktop.media.export_writers import ContainerWriter, FrameWriter, PngWriter, channels_of, read_png
+from vivid_desktop.render_folder import frame_name
 
 __all__ = [
     "FORMATS",
@@ -147,7 +148,7 @@ def frame_files(folder: str | Path) -> list[Path]:
     first = int(files[0].stem)
     for i, path in enumerate(files):
         if int(path.stem) != first + i:
-            raise MediaError(f"frame {first + i:06d}.png is missing from {folder}")
+            raise MediaError(f"frame {frame_name(first + i)} is missing from {folder}")
     return files
 
 

@@ -20,6 +20,7 @@ from av.video.stream import VideoStream
 from vivid_desktop.media.errors import MediaError
 from vivid_desktop.media.export_audio import AudioCarrier
 from vivid_desktop.media.export_formats import ExportFormat, encoder_options, pixel_format
+from vivid_desktop.render_folder import frame_path
 
 #: numpy channel count → the PyAV name of the frames we are handed
 _INPUT_FORMATS = {1: "gray", 3: "rgb24", 4: "rgba"}
@@ -168,7 +169,7 @@ class PngWriter(FrameWriter):
         if not ok:
             raise MediaError(f"could not encode frame {self.count} as PNG")
         # imencode + write instead of imwrite: works for any path on every OS, and errors are Python's.
-        (self.folder / f"{self.count:06d}.png").write_bytes(data.tobytes())
+        frame_path(self.folder, self.count).write_bytes(data.tobytes())
         self.count += 1
 
 

@@ -28,6 +28,7 @@ from vivid_desktop.qt.runtime_bridge import QtJob, QtRuntime
 from vivid_desktop.qt.session import EditorSession
 from vivid_desktop.qt.settings import AppSettings
 from vivid_desktop.qt.tracking import TrackController
+from vivid_desktop.render_folder import frame_path
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +76,7 @@ def affected_range(store: ProjectStore, edit: Edit, last: Render) -> tuple[int, 
     for f in set(old) & set(new):
         kf = new[f]
         if (
-            not _same_file(store.path(kf.mask), inputs / "masks" / f"{f:06d}.png")
+            not _same_file(store.path(kf.mask), frame_path(inputs / "masks", f))
             or (kf.image is None) != (old[f].image is None)
             or (kf.image is not None and not _same_file(store.path(kf.image), Path(old[f].image or "")))
         ):

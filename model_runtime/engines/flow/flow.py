@@ -22,7 +22,7 @@ import cv2
 import numpy as np
 
 from model_runtime.engines.flow.cache import FlowCache, dequantize, quantize
-from model_runtime.engines.flow.frames import FrameSource
+from vivid_desktop.media.clip_frames import FrameSource
 
 _PRESETS = {
     "ultrafast": cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST,

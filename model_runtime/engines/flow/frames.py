@@ -1,152 +1,22 @@
-"""Pictures in and out of the flow engine: frame sources, masks, keyframe images, atomic PNG writes."""
+"""Frames in the flow engine: a background frame writer, block reads for walking a clip, point sampling.
+
+The render-folder rules (names, atomic writes, masks) live in :mod:`vivid_desktop.render_folder`; the
+clip is opened through :mod:`vivid_desktop.media.clip_frames`.
+"""
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from types import TracebackType
-from typing import Protocol
 
 import cv2
 import numpy as np
 
-from model_runtime.engines.base import EngineError
-
-#: Lossless and fast: light deflate with run-length matching (about 2× quicker than the default).
-_PNG_FAST = [cv2.IMWRITE_PNG_COMPRESSION, 1, cv2.IMWRITE_PNG_STRATEGY, cv2.IMWRITE_PNG_STRATEGY_RLE]
-
-
-class FrameSource(Protocol):
-    """Random and sequential access to the RGB frames of one clip."""
-
-    @property
-    def size(self) -> tuple[int, int]:
-        """(width, height)."""
-
-    @property
-    def frame_count(self) -> int: ...
-
-    def read(self, n: int) -> np.ndarray:
-        """Frame ``n`` as uint8 RGB (H, W, 3)."""
-
-    def iter_frames(self, start: int, stop: int) -> Iterator[tuple[int, np.ndarray]]:
-        """``(n, frame)`` for ``n`` in ``[start, stop)``, in order."""
-
-
-class ArrayFrames:
-    """A :class:`FrameSource` over frames already in memory (tests, benchmarks, small previews)."""
-
-    def __init__(self, frames: Sequence[np.ndarray]) -> None:
-        if not frames:
-            raise ValueError("no frames")
-        self._frames = frames
-        self.size = (frames[0].shape[1], frames[0].shape[0])
-        self.frame_count = len(frames)
-
-    def read(self, n: int) -> np.ndarray:
-        return self._frames[n]
-
-    def iter_frames(self, start: int, stop: int) -> Iterator[tuple[int, np.ndarray]]:
-        for n in range(max(0, start), min(stop, self.frame_count)):
-            yield n, self._frames[n]
-
-
-class ClipFrames:
-    """A :class:`FrameSource` over a video file, through the media layer's exact frame reader.
-
-    Frames from :meth:`read` are read-only (they live in the reader's cache); :meth:`iter_frames` yields
-    fresh arrays.
-    """
-
-    def __init__(self, path: str | Path) -> None:
-        from vivid_desktop.media.reader import FrameReader
-
-        path = Path(path)
-        if not path.is_file():
-            raise EngineError("source_missing", f"The source clip {path} does not exist.")
-        try:
-            self._reader = FrameReader(path)
-        except Exception as exc:  # the media layer's errors vary; the user needs one clear message
-            raise EngineError("source_unreadable", f"Cannot read the source clip {path.name}: {exc}") from exc
-        self.frame_count = int(self._reader.frame_count)
-        width, height = self._reader.size
-        self.size: tuple[int, int] = (int(width), int(height))
-
-    def read(self, n: int) -> np.ndarray:
-        return self._reader.read(n)
-
-    def iter_frames(self, start: int, stop: int) -> Iterator[tuple[int, np.ndarray]]:
-        yield from enumerate(self._reader.iter_frames(start, stop), start)
-
-    def close(self) -> None:
-        self._reader.close()
-
-    def __enter__(self) -> ClipFrames:
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()
-
-
-def _check_size(what: str, path: Path, got: tuple[int, int], want: tuple[int, int]) -> None:
-    if got != want:
-        raise EngineError(
-            f"{what}_size",
-            f"The {what} {path.name} is {got[0]}×{got[1]} but the clip is {want[0]}×{want[1]}; "
-            f"scale it to the clip's size first.",
-        )
-
-
-def read_mask(path: str | Path, size: tuple[int, int]) -> np.ndarray:
-    """An 8-bit grey mask file (255 = region to edit) that must be ``size`` = (width, height)."""
-    path = Path(path)
-    if not path.is_file():
-        raise EngineError("mask_missing", f"The mask file {path} does not exist.")
-    mask = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
-    if mask is None:
-        raise EngineError("mask_unreadable", f"The mask file {path} is not an image OpenCV can read.")
-    _check_size("mask", path, (mask.shape[1], mask.shape[0]), size)
-    return mask
-
-
-def read_image(path: str | Path, size: tuple[int, int]) -> np.ndarray:
-    """An RGB keyframe image that must be ``size`` = (width, height)."""
-    path = Path(path)
-    if not path.is_file():
-        raise EngineError("image_missing", f"The keyframe image {path} does not exist.")
-    bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
-    if bgr is None:
-        raise EngineError("image_unreadable", f"The keyframe image {path} is not an image OpenCV can read.")
-    _check_size("image", path, (bgr.shape[1], bgr.shape[0]), size)
-    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
-
-
-def write_png(path: str | Path, image: np.ndarray) -> Path:
-    """Write an RGB or grey uint8 image losslessly and atomically (temp name in the folder, then rename)."""
-    path = Path(path)
-    pixels = cv2.cvtColor(image, cv2.COLOR_RGB2BGR) if image.ndim == 3 else image
-    ok, data = cv2.imencode(".png", pixels, _PNG_FAST)
-    if not ok:
-        raise EngineError("write_failed", f"Could not encode {path.name}.")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".png", dir=path.parent)
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data.tobytes())
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-    except OSError as exc:  # a full disk or a folder that vanished: say so in one line
-        raise EngineError("write_failed", f"Could not write {path}: {exc.strerror or exc}") from exc
-    return path
+from vivid_desktop.media.clip_frames import FrameSource
+from vivid_desktop.render_folder import write_frame
 
 
 class FrameWriter:
@@ -163,7 +33,7 @@ class FrameWriter:
         self._pending: deque[tuple[int, Path, np.ndarray, Future[Path]]] = deque()
 
     def put(self, t: int, path: Path, image: np.ndarray) -> None:
-        self._pending.append((t, path, image, self._pool.submit(write_png, path, image)))
+        self._pending.append((t, path, image, self._pool.submit(write_frame, path, image)))
         while len(self._pending) > self._depth:
             self._finish_one()
 
@@ -183,27 +53,6 @@ class FrameWriter:
                 self._finish_one()
         finally:
             self._pool.shutdown(wait=True)
-
-
-def read_png_rgb(path: str | Path) -> np.ndarray | None:
-    """A finished RGB frame read back from the render folder, or None when it cannot be read."""
-    bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
-    return None if bgr is None else cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
-
-
-def frame_path(folder: str | Path, frame: int) -> Path:
-    return Path(folder) / f"{frame:06d}.png"
-
-
-def preview(image: np.ndarray, max_side: int = 160) -> np.ndarray:
-    """A small copy of ``image`` for progress and ``frame_ready`` events."""
-    h, w = image.shape[:2]
-    scale = max_side / max(h, w)
-    if scale >= 1:
-        return image.copy()
-    return cv2.resize(
-        image, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA
-    )
 
 
 class FrameBlocks:

@@ -16,12 +16,20 @@ from model_runtime.engines.base import EngineError, JobContext
 from model_runtime.engines.composite import composite
 from model_runtime.engines.flow.fill import DeletionFill
 from model_runtime.engines.flow.flow import ClipFlow
-from model_runtime.engines.flow.frames import ClipFrames, frame_path, read_image, read_mask, write_png
 from model_runtime.engines.flow.masks import MaskSequence, edit_region, grow
 from model_runtime.engines.flow.render import Progress, Render
 from model_runtime.engines.flow.settings import JobSettings
 from model_runtime.engines.flow.track import track_masks
+from vivid_desktop.media.clip_frames import ClipFrames
 from vivid_desktop.protocol.jobs import EditKeyframeRequest, RenderPlan, TrackMasksRequest
+from vivid_desktop.render_folder import (
+    frame_path,
+    missing_frames,
+    read_image,
+    read_mask,
+    remove_stale_temps,
+    write_frame,
+)
 
 NEEDS_IMAGE = (
     "The flow engine cannot invent new pixels: to {task}, import an edited keyframe image made in an image "
@@ -41,13 +49,13 @@ def clip_range(start: int, stop: int, count: int) -> tuple[int, int]:
 
 def plan_masks(plan: RenderPlan, flows: ClipFlow, span: tuple[int, int], ctx: JobContext) -> MaskSequence:
     """The plan's masks: a folder, one file, or (neither given) the keyframes' masks tracked."""
-    size = flows.frames.size
+    w, h = flows.frames.size
     if plan.mask_dir:
-        return MaskSequence.folder(plan.mask_dir, size)
+        return MaskSequence.folder(plan.mask_dir, (h, w))
     if plan.mask:
-        return MaskSequence.single(plan.mask, size)
+        return MaskSequence.single(plan.mask, (h, w))
     lo, hi = span
-    anchors = {k.frame: read_mask(k.mask, size) for k in plan.keyframes if lo <= k.frame < hi}
+    anchors = {k.frame: read_mask(k.mask, (h, w)) for k in plan.keyframes if lo <= k.frame < hi}
     if not anchors:
         raise EngineError(
             "mask_missing", "The plan names no mask: give a mask, a mask folder or keyframe masks."
@@ -65,19 +73,20 @@ def propagate(plan: RenderPlan, ctx: JobContext) -> None:
     with ClipFrames(plan.source) as frames:
         lo, hi = clip_range(plan.start, plan.stop, frames.frame_count)
         keyframes = {
-            k.frame: read_image(k.image, frames.size)
+            k.frame: read_image(k.image, frames.shape)
             for k in plan.keyframes
             if k.image and lo <= k.frame < hi
         }
         if plan.task != "delete" and not keyframes:
             raise EngineError("needs_edited_image", NEEDS_IMAGE.format(task=plan.task))
-        todo = {t for t in range(lo, hi) if not frame_path(out_dir, t).exists()}
+        todo = set(missing_frames(out_dir, lo, hi))
         if not todo:
             ctx.progress(1, 1, "every frame is already rendered")
             return
         flows = cfg.flows(frames, plan.source)
         masks = plan_masks(plan, flows, (lo, hi), ctx)
         out_dir.mkdir(parents=True, exist_ok=True)
+        remove_stale_temps(out_dir)
         ctx.log(f"flow engine: {plan.task} {len(todo)} of {hi - lo} frames ({lo}:{hi})")
         progress = Progress(ctx, len(flows.missing(lo, hi)) + len(todo))
         render = Render(ctx, cfg, flows, masks, lo, hi, todo, out_dir, plan.feather, progress)
@@ -96,7 +105,7 @@ def edit_keyframe(request: EditKeyframeRequest, ctx: JobContext) -> Path:
     with ClipFrames(request.source) as frames:
         f = request.frame
         clip_range(f, f + 1, frames.frame_count)
-        mask = read_mask(request.mask, frames.size)
+        mask = read_mask(request.mask, frames.shape)
         lo, hi = max(0, f - cfg.context), min(frames.frame_count, f + cfg.context + 1)
         flows = cfg.flows(frames, request.source)
         progress = Progress(ctx, len(flows.missing(lo, hi)) + 2)
@@ -110,7 +119,7 @@ def edit_keyframe(request: EditKeyframeRequest, ctx: JobContext) -> Path:
         fill = DeletionFill(flows, stack, areas, lo, ctx.check_cancelled)
         ((_, filled),) = fill.run([f - lo], lambda i: None)
         out = composite(stack[f - lo], filled, edits[f - lo].astype(np.uint8) * 255, cfg.feather)
-        write_png(output, out)
+        write_frame(output, out)
         progress.step("done", out)
         return output
 
@@ -121,11 +130,12 @@ def track_masks_job(request: TrackMasksRequest, ctx: JobContext) -> None:
     cfg = JobSettings.parse(dict(request.settings), "delete", out_dir)
     with ClipFrames(request.source) as frames:
         lo, hi = clip_range(request.start, request.stop, frames.frame_count)
-        anchors = {a.frame: read_mask(a.mask, frames.size) for a in request.anchors if lo <= a.frame < hi}
+        anchors = {a.frame: read_mask(a.mask, frames.shape) for a in request.anchors if lo <= a.frame < hi}
         if not anchors:
             raise EngineError("no_anchor", f"No anchor mask lies inside the range {lo}:{hi}.")
         out_dir.mkdir(parents=True, exist_ok=True)
-        todo = {t for t in range(lo, hi) if not frame_path(out_dir, t).exists()}
+        remove_stale_temps(out_dir)
+        todo = set(missing_frames(out_dir, lo, hi))
         flows = cfg.flows(frames, request.source)
         progress = Progress(ctx, len(flows.missing(lo, hi)) + len(todo))
         flows.ensure(lo, hi, on_pair=lambda i: progress.step("optical flow"))

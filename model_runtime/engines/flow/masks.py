@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-from bisect import bisect_left
 from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
@@ -11,10 +9,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from model_runtime.engines.base import EngineError
-from model_runtime.engines.flow.frames import read_mask
-
-_FRAME_FILE = re.compile(r"^(\d+)\.png$")
+from vivid_desktop.render_folder import MaskFolder, read_mask
 
 
 class MaskSequence:
@@ -36,33 +31,17 @@ class MaskSequence:
         return mask
 
     @classmethod
-    def single(cls, path: str | Path, size: tuple[int, int]) -> MaskSequence:
-        """One mask for every frame."""
-        mask = read_mask(path, size)
+    def single(cls, path: str | Path, shape: tuple[int, int]) -> MaskSequence:
+        """One mask for every frame; ``shape`` = (h, w) of the clip."""
+        mask = read_mask(path, shape)
         return cls(lambda t: mask)
 
     @classmethod
-    def folder(cls, folder: str | Path, size: tuple[int, int]) -> MaskSequence:
+    def folder(cls, folder: str | Path, shape: tuple[int, int]) -> MaskSequence:
         """Per-frame ``{frame:06d}.png`` files; a frame without a file uses the nearest one."""
-        folder = Path(folder)
-        if not folder.is_dir():
-            raise EngineError("mask_missing", f"The mask folder {folder} does not exist.")
-        files = {
-            int(m.group(1)): folder / m.group(0) for p in folder.iterdir() if (m := _FRAME_FILE.match(p.name))
-        }
-        if not files:
-            raise EngineError(
-                "mask_missing", f"The mask folder {folder} holds no per-frame PNG masks (000000.png …)."
-            )
-        frames = sorted(files)
-        read_mask(files[frames[0]], size)  # a wrong size is reported before any work starts
-
-        def load(t: int) -> np.ndarray:
-            i = bisect_left(frames, t)
-            nearest = min(frames[max(0, i - 1) : i + 1], key=lambda f: (abs(f - t), f))
-            return read_mask(files[nearest], size)
-
-        return cls(load)
+        masks = MaskFolder(folder)
+        masks.read(masks.frames[0], shape)  # a wrong size is reported before any work starts
+        return cls(lambda t: masks.read(t, shape))
 
     @classmethod
     def encoded(cls, masks: dict[int, bytes]) -> MaskSequence:

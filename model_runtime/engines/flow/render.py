@@ -13,9 +13,10 @@ from model_runtime.engines.composite import composite
 from model_runtime.engines.flow.carry import carry_keyframes
 from model_runtime.engines.flow.fill import DeletionFill
 from model_runtime.engines.flow.flow import ClipFlow
-from model_runtime.engines.flow.frames import FrameBlocks, FrameWriter, frame_path, preview, read_png_rgb
+from model_runtime.engines.flow.frames import FrameBlocks, FrameWriter
 from model_runtime.engines.flow.masks import MaskSequence, edit_region, grow
 from model_runtime.engines.flow.settings import JobSettings
+from vivid_desktop.render_folder import frame_path, frame_preview, read_done_frame
 
 
 class Progress:
@@ -28,13 +29,13 @@ class Progress:
         """One unit done; also the place where long phases (optical flow) notice a cancel."""
         self.ctx.check_cancelled()
         self.done += 1
-        self.ctx.progress(self.done, self.total, message, None if image is None else preview(image))
+        self.ctx.progress(self.done, self.total, message, None if image is None else frame_preview(image))
 
     def writer(self) -> FrameWriter:
         """Writes frames in the background; each is announced (``frame_ready``, progress) once on disk."""
 
         def done(t: int, path: Path, image: np.ndarray) -> None:
-            small = preview(image)
+            small = frame_preview(image)
             self.ctx.frame_ready(t, path, small)
             self.done += 1
             self.ctx.progress(self.done, self.total, f"frame {t}", small)
@@ -73,8 +74,7 @@ class Render:
             """The finished frame before ``t``: just made, or on disk from an earlier run."""
             if t - 1 in last:
                 return last[t - 1]
-            path = frame_path(self.out_dir, t - 1)
-            return read_png_rgb(path) if t - 1 >= self.lo and path.exists() else None
+            return read_done_frame(self.out_dir, t - 1) if t - 1 >= self.lo else None
 
         with self.progress.writer() as writer:
             for a in range(self.lo, self.hi, window):

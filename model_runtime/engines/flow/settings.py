@@ -19,7 +19,7 @@ from pathlib import Path
 from model_runtime.engines.base import EngineError
 from model_runtime.engines.flow.cache import FlowCache, cache_key
 from model_runtime.engines.flow.flow import ClipFlow, FlowSettings
-from model_runtime.engines.flow.frames import FrameSource
+from vivid_desktop.media.clip_frames import FrameSource
 
 
 def _whole(settings: dict[str, object], key: str, default: int) -> int:
