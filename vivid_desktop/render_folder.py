@@ -29,7 +29,7 @@ import cv2
 import numpy as np
 
 from vivid_desktop.core.files import FileError, read_png, write_atomic
-from vivid_desktop.protocol.errors import JobError
+from vivid_desktop.protocol.errors import ErrorCode, JobError
 
 _FRAME_NAME = re.compile(r"(\d+)\.png", re.IGNORECASE)  # user folders may say .PNG
 #: Lossless and fast: light deflate with run-length matching (about 2× quicker than the default).
@@ -95,7 +95,7 @@ def encode_frame(image: np.ndarray) -> bytes:
     pixels = cv2.cvtColor(image, cv2.COLOR_RGB2BGR) if image.ndim == 3 else image
     ok, data = cv2.imencode(".png", pixels, _PNG_FAST)
     if not ok:
-        raise JobError("write_failed", f"Could not encode an image of shape {image.shape} as PNG.")
+        raise JobError(ErrorCode.WRITE_FAILED, f"Could not encode an image of shape {image.shape} as PNG.")
     return data.tobytes()
 
 
@@ -106,7 +106,7 @@ def write_frame(path: str | Path, image: np.ndarray, durable: bool = True) -> Pa
     try:
         write_atomic(path, data, durable=durable)
     except OSError as exc:  # a full disk or a folder that vanished: say so in one line
-        raise JobError("write_failed", f"Could not write {path}: {exc.strerror or exc}") from exc
+        raise JobError(ErrorCode.WRITE_FAILED, f"Could not write {path}: {exc.strerror or exc}") from exc
     return path
 
 
@@ -163,11 +163,12 @@ class MaskFolder:
     def __init__(self, folder: str | Path) -> None:
         self.folder = Path(folder)
         if not self.folder.is_dir():
-            raise JobError("mask_missing", f"The mask folder {self.folder} does not exist.")
+            raise JobError(ErrorCode.MASK_MISSING, f"The mask folder {self.folder} does not exist.")
         self.files = frame_files(self.folder)
         if not self.files:
             raise JobError(
-                "mask_missing", f"The mask folder {self.folder} holds no per-frame PNG masks (000000.png …)."
+                ErrorCode.MASK_MISSING,
+                f"The mask folder {self.folder} holds no per-frame PNG masks (000000.png …).",
             )
         self.frames = sorted(self.files)
 

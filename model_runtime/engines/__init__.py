@@ -14,6 +14,7 @@ import threading
 from pathlib import Path
 
 from model_runtime.engines.base import Engine, EngineError, EngineInfo
+from vivid_desktop.protocol.errors import ErrorCode
 
 #: name → "package.module:ClassName" or "path/to/file.py:ClassName"
 ENGINE_SPECS: dict[str, str] = {
@@ -40,13 +41,15 @@ def get_engine(name: str) -> Engine:
         spec = ENGINE_SPECS.get(name)
         if spec is None:
             known = ", ".join(sorted(ENGINE_SPECS))
-            raise EngineError("unknown_engine", f"no engine called {name!r} (known: {known})")
+            raise EngineError(ErrorCode.UNKNOWN_ENGINE, f"no engine called {name!r} (known: {known})")
         try:
             engine = _load(spec)()
         except EngineError:
             raise
         except Exception as exc:
-            raise EngineError("engine_unavailable", f"engine {name!r} cannot be loaded: {exc}") from exc
+            raise EngineError(
+                ErrorCode.ENGINE_UNAVAILABLE, f"engine {name!r} cannot be loaded: {exc}"
+            ) from exc
         _instances[name] = engine
         return engine
 
@@ -68,13 +71,13 @@ def engine_infos() -> list[EngineInfo]:
 def _load(spec: str) -> type[Engine]:
     target, _, attr = spec.rpartition(":")
     if not target or not attr:
-        raise EngineError("engine_unavailable", f"bad engine spec {spec!r} (want module:Class)")
+        raise EngineError(ErrorCode.ENGINE_UNAVAILABLE, f"bad engine spec {spec!r} (want module:Class)")
     if target.endswith(".py"):
         path = Path(target)
         mod_name = f"_vivid_engine_{path.stem}"
         module_spec = importlib.util.spec_from_file_location(mod_name, path)
         if module_spec is None or module_spec.loader is None:
-            raise EngineError("engine_unavailable", f"cannot import {target}")
+            raise EngineError(ErrorCode.ENGINE_UNAVAILABLE, f"cannot import {target}")
         module = importlib.util.module_from_spec(module_spec)
         sys.modules[mod_name] = module
         module_spec.loader.exec_module(module)
@@ -83,9 +86,9 @@ def _load(spec: str) -> type[Engine]:
             module = importlib.import_module(target)
         except ModuleNotFoundError as exc:
             if exc.name and target.startswith(exc.name):
-                raise EngineError("engine_unavailable", f"{target} is not installed") from exc
+                raise EngineError(ErrorCode.ENGINE_UNAVAILABLE, f"{target} is not installed") from exc
             raise
     cls = getattr(module, attr, None)
     if not (isinstance(cls, type) and issubclass(cls, Engine)):
-        raise EngineError("engine_unavailable", f"{spec} is not an Engine class")
+        raise EngineError(ErrorCode.ENGINE_UNAVAILABLE, f"{spec} is not an Engine class")
     return cls

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from model_runtime.engines.base import Engine, EngineError, EngineInfo, JobContext
+from vivid_desktop.protocol.errors import ErrorCode
 
 if TYPE_CHECKING:
     from model_runtime.vivid.runner import Runner
@@ -90,7 +91,7 @@ class VividEngine(Engine):
     def _ready(self, settings: VividSettings, ctx: JobContext) -> Runner:
         """The runner for these settings: reuse the loaded model, or load (replacing the old one)."""
         if reason := self._missing():
-            raise EngineError("engine_unavailable", reason)
+            raise EngineError(ErrorCode.ENGINE_UNAVAILABLE, reason)
         from model_runtime.vivid.runner import Runner, pick_device, pick_dtype
 
         device = pick_device(settings.device)

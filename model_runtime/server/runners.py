@@ -18,6 +18,7 @@ from pydantic import BaseModel
 from model_runtime.engines import get_engine
 from model_runtime.engines.base import EngineError
 from model_runtime.server.worker import Runner, ServerJobContext
+from vivid_desktop.protocol.errors import ErrorCode
 from vivid_desktop.protocol.jobs import EditKeyframeRequest, RenderPlan, TrackMasksRequest
 from vivid_desktop.render_folder import done_frames
 
@@ -44,55 +45,56 @@ def check_request(kind: str, request: BaseModel) -> None:
         check(request)
 
 
-def _need_file(path: str | None, what: str) -> None:
+def _need_file(path: str | None, code: ErrorCode, what: str) -> None:
+    """``code``: the engines' code for the same missing file (``source_missing``, ``mask_missing`` …)."""
     if path is not None and not os.path.isfile(path):
-        raise EngineError("file_not_found", f"{what} not found: {path}")
+        raise EngineError(code, f"{what} not found: {path}")
 
 
-def _need_dir(path: str | None, what: str) -> None:
+def _need_dir(path: str | None, code: ErrorCode, what: str) -> None:
     if path is not None and not os.path.isdir(path):
-        raise EngineError("file_not_found", f"{what} not found: {path}")
+        raise EngineError(code, f"{what} not found: {path}")
 
 
 def _need_engine(name: str) -> None:
     info = get_engine(name).info()  # raises unknown_engine / engine_unavailable
     if not info.available:
-        raise EngineError("engine_unavailable", f"engine {name!r} is not available: {info.reason}")
+        raise EngineError(ErrorCode.ENGINE_UNAVAILABLE, f"engine {name!r} is not available: {info.reason}")
 
 
 def _check_keyframes(keyframes: list[Any]) -> None:
     for key in keyframes:
-        _need_file(key.mask, f"mask of keyframe {key.frame}")
-        _need_file(key.image, f"image of keyframe {key.frame}")
+        _need_file(key.mask, ErrorCode.MASK_MISSING, f"mask of keyframe {key.frame}")
+        _need_file(key.image, ErrorCode.IMAGE_MISSING, f"image of keyframe {key.frame}")
 
 
 def _check_edit(request: BaseModel) -> None:
     assert isinstance(request, EditKeyframeRequest)
     _need_engine(request.engine)
-    _need_file(request.source, "source clip")
-    _need_file(request.mask, "mask")
+    _need_file(request.source, ErrorCode.SOURCE_MISSING, "source clip")
+    _need_file(request.mask, ErrorCode.MASK_MISSING, "mask")
 
 
 def _check_track(request: BaseModel) -> None:
     assert isinstance(request, TrackMasksRequest)
-    _need_file(request.source, "source clip")
+    _need_file(request.source, ErrorCode.SOURCE_MISSING, "source clip")
     if request.stop <= request.start:
-        raise EngineError("bad_range", f"empty frame range {request.start}:{request.stop}")
+        raise EngineError(ErrorCode.EMPTY_RANGE, f"empty frame range {request.start}:{request.stop}")
     if not request.anchors:
-        raise EngineError("bad_request", "track_masks needs at least one anchor mask")
+        raise EngineError(ErrorCode.NO_ANCHOR, "track_masks needs at least one anchor mask")
     _check_keyframes(request.anchors)
 
 
 def _check_propagate(plan: BaseModel) -> None:
     assert isinstance(plan, RenderPlan)
     _need_engine(plan.engine)
-    _need_file(plan.source, "source clip")
+    _need_file(plan.source, ErrorCode.SOURCE_MISSING, "source clip")
     if plan.stop <= plan.start:
-        raise EngineError("bad_range", f"empty frame range {plan.start}:{plan.stop}")
+        raise EngineError(ErrorCode.EMPTY_RANGE, f"empty frame range {plan.start}:{plan.stop}")
     if plan.mask_dir is None and plan.mask is None:
-        raise EngineError("bad_request", "the plan names no mask (mask or mask_dir)")
-    _need_dir(plan.mask_dir, "mask folder")
-    _need_file(plan.mask, "mask")
+        raise EngineError(ErrorCode.MASK_MISSING, "the plan names no mask (mask or mask_dir)")
+    _need_dir(plan.mask_dir, ErrorCode.MASK_MISSING, "mask folder")
+    _need_file(plan.mask, ErrorCode.MASK_MISSING, "mask")
     _check_keyframes(plan.keyframes)
 
 
@@ -118,7 +120,9 @@ def _run_propagate(plan: BaseModel, ctx: ServerJobContext) -> dict[str, Any]:
     get_engine(plan.engine).propagate(plan, ctx)
     counts = _count(plan.output_dir, plan.start, plan.stop)
     if counts["missing"]:
-        raise EngineError("incomplete", f"{counts['missing']} frames of {plan.start}:{plan.stop} are missing")
+        raise EngineError(
+            ErrorCode.INCOMPLETE, f"{counts['missing']} frames of {plan.start}:{plan.stop} are missing"
+        )
     return {"output_dir": plan.output_dir, **counts}
 
 

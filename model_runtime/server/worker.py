@@ -21,6 +21,7 @@ from pydantic import BaseModel
 
 from model_runtime.engines.base import EngineError, JobCancelled
 from model_runtime.server.previews import encode_preview
+from vivid_desktop.protocol.errors import ErrorCode
 from vivid_desktop.protocol.messages import (
     Cancelled,
     Failed,
@@ -226,11 +227,11 @@ class JobQueue:
         except EngineError as exc:
             terminal = Failed(code=exc.code, message=exc.message)
         except FileNotFoundError as exc:
-            terminal = Failed(code="file_not_found", message=f"file not found: {exc.filename or exc}")
+            terminal = Failed(code=ErrorCode.FILE_NOT_FOUND, message=f"file not found: {exc.filename or exc}")
         except MemoryError:
-            terminal = Failed(code="out_of_memory", message="the runtime ran out of memory")
+            terminal = Failed(code=ErrorCode.OUT_OF_MEMORY, message="the runtime ran out of memory")
         except Exception as exc:  # the runtime survives any engine bug; the user sees one line
             log.exception("job %s (%s) failed", job.job_id, job.kind)
-            terminal = Failed(code="internal_error", message=f"{type(exc).__name__}: {exc}")
+            terminal = Failed(code=ErrorCode.INTERNAL_ERROR, message=f"{type(exc).__name__}: {exc}")
         log.info("job %s (%s) ended: %s", job.job_id, job.kind, type(terminal).__name__.lower())
         self._emit(terminal, job, (), None, False)

@@ -19,6 +19,7 @@ from typing import Any
 
 from model_runtime.engines.base import EngineError, JobCancelled
 from model_runtime.training.datasets import check_dataset
+from vivid_desktop.protocol.errors import ErrorCode
 from vivid_desktop.protocol.jobs import TrainRequest
 
 
@@ -68,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
         ctx.emit("failed", code=exc.code, message=exc.message)
         return 1
     except (OSError, ValueError) as exc:
-        ctx.emit("failed", code="bad_request", message=f"{type(exc).__name__}: {exc}")
+        ctx.emit("failed", code=ErrorCode.BAD_REQUEST, message=f"{type(exc).__name__}: {exc}")
         return 1
     from model_runtime.training.distributed import join_world, leave_world
     from model_runtime.training.loop import Trainer
@@ -85,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
         ctx.emit("failed", code=exc.code, message=exc.message)
         return 1
     except (OSError, ValueError) as exc:
-        ctx.emit("failed", code="error", message=f"{type(exc).__name__}: {exc}")
+        ctx.emit("failed", code=ErrorCode.INTERNAL_ERROR, message=f"{type(exc).__name__}: {exc}")
         return 1
     finally:
         leave_world(world)

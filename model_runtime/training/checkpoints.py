@@ -30,6 +30,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from model_runtime.training.errors import TrainingError
+from vivid_desktop.protocol.errors import ErrorCode
 
 PREFIX = "step-"
 
@@ -160,7 +161,7 @@ def checkpoint_identity(path: Path) -> dict[str, Any]:
         return dict(json.loads((path / "state.json").read_text())["identity"])
     except (OSError, ValueError, KeyError) as exc:
         raise TrainingError(
-            "checkpoint_unreadable", f"the checkpoint {path.name} cannot be read ({exc})"
+            ErrorCode.CHECKPOINT_UNREADABLE, f"the checkpoint {path.name} cannot be read ({exc})"
         ) from exc
 
 
@@ -175,12 +176,12 @@ def load_checkpoint(
         rng = load_file(path / "rng.safetensors")
     except (OSError, ValueError) as exc:
         raise TrainingError(
-            "checkpoint_unreadable", f"the checkpoint {path.name} cannot be read ({exc})"
+            ErrorCode.CHECKPOINT_UNREADABLE, f"the checkpoint {path.name} cannot be read ({exc})"
         ) from exc
     missing = sorted(set(params) - set(trainable))
     if missing:
         raise TrainingError(
-            "checkpoint_mismatch", f"the checkpoint {path.name} lacks {missing[0]} (and others)"
+            ErrorCode.CHECKPOINT_MISMATCH, f"the checkpoint {path.name} lacks {missing[0]} (and others)"
         )
     with torch.no_grad():
         for name, param in params.items():

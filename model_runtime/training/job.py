@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from model_runtime.engines.base import EngineError, JobContext
+from vivid_desktop.protocol.errors import ErrorCode
 from vivid_desktop.protocol.jobs import TrainRequest
 
 
@@ -26,16 +27,18 @@ def check_train(request: Any) -> None:
     """Refuse a request that cannot start (before it is queued): missing data or model, bad output name."""
     assert isinstance(request, TrainRequest)
     if not os.path.exists(request.data):
-        raise EngineError("file_not_found", f"training data not found: {request.data}")
+        raise EngineError(ErrorCode.FILE_NOT_FOUND, f"training data not found: {request.data}")
     if not os.path.isdir(request.model):
-        raise EngineError("model_not_found", f"model folder not found: {request.model}")
+        raise EngineError(ErrorCode.MODEL_NOT_FOUND, f"model folder not found: {request.model}")
     if not request.output.endswith(".safetensors"):
-        raise EngineError("bad_request", f"the LoRA file must end in .safetensors: {request.output}")
+        raise EngineError(ErrorCode.BAD_REQUEST, f"the LoRA file must end in .safetensors: {request.output}")
     if (request.num_frames - 1) % 4:
-        raise EngineError("bad_settings", f"num_frames must be 4k+1 (e.g. 49), not {request.num_frames}")
+        raise EngineError(
+            ErrorCode.BAD_SETTINGS, f"num_frames must be 4k+1 (e.g. 49), not {request.num_frames}"
+        )
     parent = Path(request.output).parent
     if parent.exists() and not os.access(parent, os.W_OK):
-        raise EngineError("not_writable", f"cannot write into {parent}")
+        raise EngineError(ErrorCode.NOT_WRITABLE, f"cannot write into {parent}")
 
 
 def run_train(request: Any, ctx: JobContext) -> dict[str, Any]:

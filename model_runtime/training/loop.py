@@ -40,6 +40,7 @@ from model_runtime.training.sampler import Sampler, step_generator
 from model_runtime.training.units import units_of
 from model_runtime.training.validation import prepare_validation, render_validation
 from vivid_desktop.datasets import Dataset
+from vivid_desktop.protocol.errors import ErrorCode
 from vivid_desktop.protocol.jobs import TrainRequest
 
 #: settings that must be equal to resume from a checkpoint (the rest may change between runs)
@@ -147,7 +148,9 @@ class Trainer:
         """Check the dataset, load the model, fill the cache. Raises before anything is trained."""
         r = self.request
         if (r.num_frames - 1) % 4:
-            raise TrainingError("bad_settings", f"num_frames must be 4k+1 (e.g. 49), not {r.num_frames}")
+            raise TrainingError(
+                ErrorCode.BAD_SETTINGS, f"num_frames must be 4k+1 (e.g. 49), not {r.num_frames}"
+            )
         dataset = check_dataset(r.data, r.num_frames)
         self.ctx.log(f"dataset: {json.dumps(dataset.summary())}")
         model = load_train_model(r, self.world.device, log=self.ctx.log)
@@ -247,7 +250,7 @@ class Trainer:
         changed = sorted(k for k in wanted if found.get(k) != wanted[k])
         if changed:
             raise TrainingError(
-                "checkpoint_mismatch",
+                ErrorCode.CHECKPOINT_MISMATCH,
                 f"the checkpoint in {self.work} was trained with other settings ({', '.join(changed)}); "
                 "use the same settings, another work folder, or start over without resuming",
             )

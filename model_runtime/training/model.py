@@ -25,6 +25,7 @@ from model_runtime.training.errors import TrainingError
 from model_runtime.training.lora_io import base_fingerprint
 from model_runtime.vivid.conditioning import encode_condition
 from model_runtime.vivid.pipeline import VividPipeline
+from vivid_desktop.protocol.errors import ErrorCode
 from vivid_desktop.protocol.jobs import TrainRequest
 
 ADAPTER_NAME = "vivid_train"
@@ -99,7 +100,9 @@ class TrainModel:
     def encode_text(self, caption: str) -> torch.Tensor:
         encoder = self.pipe.text_encoder
         if encoder is None:
-            raise TrainingError("model_invalid", f"{self.model_dir} has no text encoder to encode captions")
+            raise TrainingError(
+                ErrorCode.MODEL_INVALID, f"{self.model_dir} has no text encoder to encode captions"
+            )
         encoder.to(self.device)  # T5 comes to the GPU only if a caption is not cached yet
         return self.pipe.encode_prompt(caption)[0].to(self.dtype).cpu()
 

@@ -29,6 +29,7 @@ from model_runtime.vivid import discovery
 from model_runtime.vivid.conditioning import FUN_INP, ConditioningConfig, noisy_offset, widen_patch_embedding
 from model_runtime.vivid.lora import LoraSpec, parse_loras
 from model_runtime.vivid.pipeline import SCHEDULERS, VividPipeline
+from vivid_desktop.protocol.errors import ErrorCode
 
 PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle")
 #: Prefixes that training wrappers put in front of transformer keys (DDP, torch.compile, Fun's scripts).
@@ -57,7 +58,7 @@ def refuse_pickles(folder: Path) -> None:
     pickles = sorted(p.name for p in folder.iterdir() if p.suffix in PICKLE_SUFFIXES)
     if pickles:
         raise EngineError(
-            "pickle_refused",
+            ErrorCode.PICKLE_REFUSED,
             f"{folder} holds weights only as pickle files ({', '.join(pickles)}). VIVID loads .safetensors "
             "only, because a pickle can run code when it is opened. Convert the weights to .safetensors "
             "with a tool you trust, then load the folder again.",
@@ -71,7 +72,7 @@ def read_safetensors_folder(folder: Path) -> dict[str, torch.Tensor]:
     refuse_pickles(folder)
     files = sorted(folder.glob("*.safetensors"))
     if not files:
-        raise EngineError("model_invalid", f"{folder} has no .safetensors weights")
+        raise EngineError(ErrorCode.MODEL_INVALID, f"{folder} has no .safetensors weights")
     state: dict[str, torch.Tensor] = {}
     for f in files:
         state.update(load_file(str(f)))
@@ -102,7 +103,7 @@ def convert_fun_state_dict(
         log(f"ignoring {len(extra)} transformer weights this model does not use: {', '.join(extra[:5])}")
     missing = sorted(expected - set(out))
     if missing:
-        raise EngineError("model_invalid", f"transformer weights missing: {', '.join(missing[:5])}")
+        raise EngineError(ErrorCode.MODEL_INVALID, f"transformer weights missing: {', '.join(missing[:5])}")
     return {k: v for k, v in out.items() if k in expected}
 
 
@@ -134,7 +135,7 @@ def make_scheduler(root: Path, name: str | None):
         name = "ddim" if config.get("_class_name") == "CogVideoXDDIMScheduler" else "dpm"
     if name not in SCHEDULERS:
         raise EngineError(
-            "bad_settings", f"unknown scheduler {name!r}; choose one of {', '.join(SCHEDULERS)}"
+            ErrorCode.BAD_SETTINGS, f"unknown scheduler {name!r}; choose one of {', '.join(SCHEDULERS)}"
         )
     return SCHEDULERS[name].from_config({k: v for k, v in config.items() if not k.startswith("_")})
 
@@ -163,17 +164,19 @@ def load_patch_embedding(transformer, path: Path) -> None:
     from safetensors.torch import load_file
 
     if path.suffix in PICKLE_SUFFIXES:
-        raise EngineError("pickle_refused", f"{path.name} is a pickle file; VIVID loads .safetensors only")
+        raise EngineError(
+            ErrorCode.PICKLE_REFUSED, f"{path.name} is a pickle file; VIVID loads .safetensors only"
+        )
     state = {k.removeprefix("patch_embed.").removeprefix("proj."): v for k, v in load_file(str(path)).items()}
     if "weight" not in state:
-        raise EngineError("model_invalid", f"{path.name} has no patch_embed.proj.weight")
+        raise EngineError(ErrorCode.MODEL_INVALID, f"{path.name} has no patch_embed.proj.weight")
     proj = transformer.patch_embed.proj
     for name in ("weight", "bias"):
         if name in state:
             target = getattr(proj, name)
             if target.shape != state[name].shape:
                 raise EngineError(
-                    "model_invalid",
+                    ErrorCode.MODEL_INVALID,
                     f"{path.name}: {name} has shape {tuple(state[name].shape)}, "
                     f"the widened model needs {tuple(target.shape)}",
                 )
@@ -192,11 +195,11 @@ def load_model(
     try:
         root = discovery.resolve(spec)
     except FileNotFoundError as exc:
-        raise EngineError("model_not_found", str(exc)) from None
+        raise EngineError(ErrorCode.MODEL_NOT_FOUND, str(exc)) from None
     entry = discovery.inspect_folder(root)
     if entry is None:
         refuse_pickles(root / "transformer")
-        raise EngineError("model_invalid", f"{root} is not a CogVideoX/VIVID model folder")
+        raise EngineError(ErrorCode.MODEL_INVALID, f"{root} is not a CogVideoX/VIVID model folder")
     if entry.kind == "adapter":
         return _load_adapter(root, entry, dtype, scheduler, log)
     convert = entry.kind == "fun-inp"
@@ -244,11 +247,11 @@ def _check_channels(transformer, channels: int) -> None:
     cfg = transformer.config
     if cfg.in_channels != 2 * channels + 1 or cfg.out_channels != channels:
         raise EngineError(
-            "model_invalid",
+            ErrorCode.MODEL_INVALID,
             f"transformer takes {cfg.in_channels} input channels; a VIVID model needs {2 * channels + 1} "
             f"(latents + mask + masked video)",
         )
     if getattr(cfg, "patch_size_t", None):
         raise EngineError(
-            "unsupported_model", "CogVideoX 1.5 models (temporal patches) are not supported yet"
+            ErrorCode.UNSUPPORTED_MODEL, "CogVideoX 1.5 models (temporal patches) are not supported yet"
         )

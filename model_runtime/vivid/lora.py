@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from model_runtime.engines.base import EngineError
+from vivid_desktop.protocol.errors import ErrorCode
 
 DEFAULT_FILE = "pytorch_lora_weights.safetensors"
 DEFAULT_TARGETS = ("to_q", "to_k", "to_v", "to_out.0")
@@ -41,7 +42,9 @@ def parse_loras(value: object, base_dir: str | Path | None = None) -> list[LoraS
         elif isinstance(item, dict) and "path" in item:
             path, weight, name = str(item["path"]), float(item.get("weight", 1.0)), str(item.get("name", ""))
         else:
-            raise EngineError("bad_settings", f"a LoRA must be a path or {{'path', 'weight'}}, got {item!r}")
+            raise EngineError(
+                ErrorCode.BAD_SETTINGS, f"a LoRA must be a path or {{'path', 'weight'}}, got {item!r}"
+            )
         p = Path(path).expanduser()
         if base_dir is not None and not p.is_absolute():
             p = Path(base_dir) / p
@@ -56,12 +59,12 @@ def _weight_file(spec: LoraSpec) -> Path:
         p = p / DEFAULT_FILE
     if p.suffix in _PICKLE:
         raise EngineError(
-            "pickle_refused", f"{p.name} is a pickle file; VIVID loads LoRAs from .safetensors only"
+            ErrorCode.PICKLE_REFUSED, f"{p.name} is a pickle file; VIVID loads LoRAs from .safetensors only"
         )
     if not p.is_file():
-        raise EngineError("lora_not_found", f"no LoRA file at {p}")
+        raise EngineError(ErrorCode.LORA_NOT_FOUND, f"no LoRA file at {p}")
     if p.suffix != ".safetensors":
-        raise EngineError("lora_invalid", f"{p.name} is not a .safetensors file")
+        raise EngineError(ErrorCode.LORA_INVALID, f"{p.name} is not a .safetensors file")
     return p
 
 
@@ -81,7 +84,7 @@ def apply_loras(pipe, specs: list[LoraSpec], log=print) -> None:
                     pipe.load_lora_weights(str(f.parent), weight_name=f.name, adapter_name=spec.name)
             except (ValueError, KeyError, RuntimeError) as exc:
                 unload_loras(pipe)
-                raise EngineError("lora_invalid", f"could not load LoRA {f.name}: {exc}") from None
+                raise EngineError(ErrorCode.LORA_INVALID, f"could not load LoRA {f.name}: {exc}") from None
             log(f"LoRA {f.name} loaded (weight {spec.weight:g})")
     if specs:
         pipe.set_adapters([s.name for s in specs], [s.weight for s in specs])

@@ -21,6 +21,7 @@ from typing import TypeVar
 import numpy as np
 
 from model_runtime.engines.base import EngineError
+from vivid_desktop.protocol.errors import ErrorCode
 
 LADDER = ("gpu", "model_offload", "vae_tiling", "sequential_offload")
 T = TypeVar("T")
@@ -39,7 +40,9 @@ def level_of(mode: str) -> int:
     if mode == "auto":
         return 0
     if mode not in LADDER:
-        raise EngineError("bad_settings", f"unknown memory mode {mode!r}; choose auto or {', '.join(LADDER)}")
+        raise EngineError(
+            ErrorCode.BAD_SETTINGS, f"unknown memory mode {mode!r}; choose auto or {', '.join(LADDER)}"
+        )
     return LADDER.index(mode)
 
 
@@ -96,7 +99,7 @@ def run_with_ladder(
             free_memory()
             if level + 1 >= len(LADDER):
                 raise EngineError(
-                    "out_of_memory",
+                    ErrorCode.OUT_OF_MEMORY,
                     "Out of GPU memory even in the leanest mode (sequential offload). Lower the resolution "
                     "or the window length, or close other programs that use the GPU.",
                 ) from None

@@ -26,6 +26,7 @@ from model_runtime.vivid.frames import Letterbox
 from model_runtime.vivid.runner import Runner, caption_for
 from model_runtime.vivid.settings import VividSettings
 from vivid_desktop.media.clip_frames import ClipFrames
+from vivid_desktop.protocol.errors import ErrorCode
 from vivid_desktop.protocol.jobs import EditKeyframeRequest, RenderPlan
 from vivid_desktop.protocol.windows import Window, plan_windows
 from vivid_desktop.render_folder import (
@@ -127,7 +128,7 @@ class Propagation:
         if self.plan.mask:
             mask = read_mask(self.plan.mask, self.shape)
             return lambda f: mask
-        raise EngineError("mask_missing", "The plan names no mask: give a mask or a mask folder.")
+        raise EngineError(ErrorCode.MASK_MISSING, "The plan names no mask: give a mask or a mask folder.")
 
     def _known(self, w: Window, source: np.ndarray) -> np.ndarray:
         if w.keyframe:

@@ -16,6 +16,7 @@ from model_runtime.vivid.memory import apply_memory_mode, frozen, run_with_ladde
 from model_runtime.vivid.pipeline import SCHEDULERS
 from model_runtime.vivid.preview import LatentPreview
 from model_runtime.vivid.settings import DEFAULT_RESOLUTION, VividSettings
+from vivid_desktop.protocol.errors import ErrorCode
 from vivid_desktop.protocol.jobs import DELETE_CAPTION
 
 Log = Callable[[str], None]
@@ -33,7 +34,9 @@ def pick_device(name: str) -> str:
     if name == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
     if name.startswith("cuda") and not torch.cuda.is_available():
-        raise EngineError("no_gpu", "settings ask for CUDA, but no CUDA GPU is available to the runtime")
+        raise EngineError(
+            ErrorCode.NO_GPU, "settings ask for CUDA, but no CUDA GPU is available to the runtime"
+        )
     return name
 
 

@@ -29,6 +29,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 
 from model_runtime.engines.base import EngineError
+from vivid_desktop.protocol.errors import ErrorCode
 
 DEFAULT_RESOLUTION = (480, 720)
 
@@ -57,7 +58,9 @@ class VividSettings:
     @classmethod
     def from_dict(cls, data: dict[str, object]) -> VividSettings:
         if not data.get("model"):
-            raise EngineError("no_model", "No VIVID model chosen: add a model folder in the model manager.")
+            raise EngineError(
+                ErrorCode.NO_MODEL, "No VIVID model chosen: add a model folder in the model manager."
+            )
         known = {f.name for f in fields(cls)}
         kw = {k: v for k, v in data.items() if k in known and v is not None}
         coerce = {
@@ -82,13 +85,13 @@ class VividSettings:
             if s.window_stride is None:
                 s = cls(**{**kw, "window_stride": max(1, s.window_length - 1)})  # type: ignore[arg-type]
         except (TypeError, ValueError) as exc:
-            raise EngineError("bad_settings", f"invalid vivid settings: {exc}") from None
+            raise EngineError(ErrorCode.BAD_SETTINGS, f"invalid vivid settings: {exc}") from None
         s.validate()
         return s
 
     def validate(self) -> None:
         def bad(msg: str) -> EngineError:
-            return EngineError("bad_settings", msg)
+            return EngineError(ErrorCode.BAD_SETTINGS, msg)
 
         if self.steps < 1:
             raise bad(f"steps must be at least 1, got {self.steps}")

@@ -15,6 +15,7 @@ from pydantic import BaseModel
 
 from vivid_desktop.protocol import messages as m
 from vivid_desktop.protocol.envelope import make_message, parse_envelope
+from vivid_desktop.protocol.errors import ErrorCode, JobError
 from vivid_desktop.protocol.jobs import (
     EditKeyframeRequest,
     KeyframeSpec,
@@ -26,7 +27,7 @@ from vivid_desktop.protocol.jobs import (
 GOLDEN = Path(__file__).parent / "golden"
 UPDATE = os.environ.get("VIVID_UPDATE_GOLDEN") == "1"
 
-ERR = m.ErrorInfo(code="file_not_found", message="source clip not found: /clips/a.mp4")
+ERR = m.ErrorInfo(code=ErrorCode.SOURCE_MISSING, message="source clip not found: /clips/a.mp4")
 PREVIEW = m.PreviewInfo(format="jpeg", width=160, height=90, buffer=0)
 ENGINE = m.EngineDescription(name="flow", available=True, tasks=["add", "modify", "delete"])
 FACTS = m.RuntimeFacts(
@@ -141,7 +142,7 @@ SAMPLES: dict[str, tuple[BaseModel, str | None]] = {
     "frame_ready": (m.FrameReady(frame=12, path="/p/render/000012.png", preview=PREVIEW), "job-1"),
     "log": (m.Log(level="warning", message="memory mode: model offload"), "job-1"),
     "succeeded": (m.Succeeded(result={"output_dir": "/p/render", "frames": 97, "missing": 0}), "job-1"),
-    "failed": (m.Failed(code="mask_size", message="mask is 640x360, the clip is 854x480"), "job-1"),
+    "failed": (m.Failed(code=ErrorCode.MASK_SIZE, message="mask is 640x360, the clip is 854x480"), "job-1"),
     "cancelled": (m.Cancelled(message=""), "job-1"),
 }
 
@@ -181,3 +182,23 @@ def test_golden_fixture_decodes_to_the_typed_message(msg_type):
     assert type(msg.content) is m.MESSAGE_TYPES[msg_type]
     assert msg.content == SAMPLES[msg_type][0]
     assert msg.to_json() == data
+
+
+def test_every_error_code_is_documented_once():
+    """docs/protocol.md's code table and :class:`ErrorCode` agree (a new code is added to both)."""
+    text = (Path(__file__).parents[2] / "docs" / "protocol.md").read_text()
+    table = text.split("### Error codes", 1)[1].split("###", 1)[0]
+    rows = [line for line in table.splitlines() if line.startswith("| ") and "`" in line]
+    documented = [
+        code for row in rows for code in row.split("|")[2].replace("`", "").replace(",", " ").split()
+    ]
+    assert sorted(documented) == sorted(c.value for c in ErrorCode)
+    assert len(set(documented)) == len(documented)
+
+
+def test_a_job_error_takes_only_known_codes_and_sends_the_plain_string():
+    err = JobError("mask_size", "the mask is 4×4, the clip is 8×8")
+    assert err.code is ErrorCode.MASK_SIZE
+    assert m.Failed(code=err.code, message=err.message).model_dump(mode="json")["code"] == "mask_size"
+    with pytest.raises(ValueError):
+        JobError("no_mask", "a code that is not in the enum is a bug")

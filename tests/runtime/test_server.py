@@ -178,7 +178,7 @@ def test_engine_errors_become_failed_events(client, tmp_path, source, mask, sett
 def test_bad_requests_get_error_replies_and_end_the_job(client, tmp_path, source, mask):
     missing = client.submit(plan(tmp_path, tmp_path / "gone.mp4", mask))
     assert missing.wait(5).msg_type == "failed" and missing.accepted is False
-    assert missing.error[0] == "file_not_found" and "gone.mp4" in missing.error[1]
+    assert missing.error[0] == "source_missing" and "gone.mp4" in missing.error[1]  # as the engines say
     unknown = client.submit(plan(tmp_path, source, mask).model_copy(update={"engine": "nope"}))
     assert unknown.wait(5).content.code == "unknown_engine"
     edit = EditKeyframeRequest(
@@ -189,7 +189,7 @@ def test_bad_requests_get_error_replies_and_end_the_job(client, tmp_path, source
         engine="testing",
         output=str(tmp_path / "k.png"),
     )
-    assert client.submit(edit).wait(5).content.code == "file_not_found"
+    assert client.submit(edit).wait(5).content.code == "mask_missing"
     train = TrainRequest(
         data=str(tmp_path / "no-data"), model=str(tmp_path), output=str(tmp_path / "l.safetensors")
     )

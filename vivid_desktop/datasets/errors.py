@@ -12,10 +12,12 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from vivid_desktop.protocol.errors import ErrorCode
+
 if TYPE_CHECKING:
     from vivid_desktop.datasets.samples import SampleSpec
 
-CODE = "dataset_invalid"
+CODE = ErrorCode.DATASET_INVALID
 _PROBLEM_LINE = re.compile(r"^\s+-\s+(?P<name>.+?):\s(?P<message>.+)$")
 
 

@@ -15,7 +15,7 @@ from typing import Protocol
 
 import numpy as np
 
-from vivid_desktop.protocol.errors import JobError
+from vivid_desktop.protocol.errors import ErrorCode, JobError
 
 
 class FrameSource(Protocol):
@@ -65,11 +65,13 @@ class ClipFrames:
 
         self.path = path = Path(path)
         if not path.is_file():
-            raise JobError("source_missing", f"The source clip {path} does not exist.")
+            raise JobError(ErrorCode.SOURCE_MISSING, f"The source clip {path} does not exist.")
         try:
             self._reader = FrameReader(path)
         except Exception as exc:  # the media layer's errors vary; the user needs one clear message
-            raise JobError("source_unreadable", f"Cannot read the source clip {path.name}: {exc}") from exc
+            raise JobError(
+                ErrorCode.SOURCE_UNREADABLE, f"Cannot read the source clip {path.name}: {exc}"
+            ) from exc
         self.frame_count = int(self._reader.frame_count)
         width, height = self._reader.size
         self.size: tuple[int, int] = (int(width), int(height))
@@ -81,7 +83,9 @@ class ClipFrames:
         try:
             return self._reader.read(n)
         except (MediaError, OSError) as exc:  # a damaged or truncated clip
-            raise JobError("source_unreadable", f"Cannot read frame {n} of {self.path.name}: {exc}") from None
+            raise JobError(
+                ErrorCode.SOURCE_UNREADABLE, f"Cannot read frame {n} of {self.path.name}: {exc}"
+            ) from None
 
     def iter_frames(self, start: int, stop: int) -> Iterator[tuple[int, np.ndarray]]:
         yield from enumerate(self._reader.iter_frames(start, stop), start)

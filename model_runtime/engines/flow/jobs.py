@@ -21,6 +21,7 @@ from model_runtime.engines.flow.render import Progress, Render
 from model_runtime.engines.flow.settings import JobSettings
 from model_runtime.engines.flow.track import track_masks
 from vivid_desktop.media.clip_frames import ClipFrames
+from vivid_desktop.protocol.errors import ErrorCode
 from vivid_desktop.protocol.jobs import EditKeyframeRequest, RenderPlan, TrackMasksRequest
 from vivid_desktop.render_folder import (
     frame_path,
@@ -42,7 +43,7 @@ def clip_range(start: int, stop: int, count: int) -> tuple[int, int]:
     hi = min(stop, count)
     if start >= hi:
         raise EngineError(
-            "empty_range", f"The range {start}:{stop} holds no frame of this {count}-frame clip."
+            ErrorCode.EMPTY_RANGE, f"The range {start}:{stop} holds no frame of this {count}-frame clip."
         )
     return start, hi
 
@@ -58,7 +59,7 @@ def plan_masks(plan: RenderPlan, flows: ClipFlow, span: tuple[int, int], ctx: Jo
     anchors = {k.frame: read_mask(k.mask, (h, w)) for k in plan.keyframes if lo <= k.frame < hi}
     if not anchors:
         raise EngineError(
-            "mask_missing", "The plan names no mask: give a mask, a mask folder or keyframe masks."
+            ErrorCode.MASK_MISSING, "The plan names no mask: give a mask, a mask folder or keyframe masks."
         )
     ctx.log(f"tracking keyframe masks {sorted(anchors)} through {lo}:{hi}")
     flows.ensure(lo, hi)
@@ -78,7 +79,7 @@ def propagate(plan: RenderPlan, ctx: JobContext) -> None:
             if k.image and lo <= k.frame < hi
         }
         if plan.task != "delete" and not keyframes:
-            raise EngineError("needs_edited_image", NEEDS_IMAGE.format(task=plan.task))
+            raise EngineError(ErrorCode.NEEDS_EDITED_IMAGE, NEEDS_IMAGE.format(task=plan.task))
         todo = set(missing_frames(out_dir, lo, hi))
         if not todo:
             ctx.progress(1, 1, "every frame is already rendered")
@@ -99,7 +100,7 @@ def propagate(plan: RenderPlan, ctx: JobContext) -> None:
 def edit_keyframe(request: EditKeyframeRequest, ctx: JobContext) -> Path:
     """Delete on one frame: a temporal fill from the frames around it, then spatial inpainting."""
     if request.task != "delete":
-        raise EngineError("needs_edited_image", NEEDS_IMAGE.format(task=request.task))
+        raise EngineError(ErrorCode.NEEDS_EDITED_IMAGE, NEEDS_IMAGE.format(task=request.task))
     output = Path(request.output)
     cfg = JobSettings.parse(request.settings, request.task, output)
     with ClipFrames(request.source) as frames:
@@ -132,7 +133,7 @@ def track_masks_job(request: TrackMasksRequest, ctx: JobContext) -> None:
         lo, hi = clip_range(request.start, request.stop, frames.frame_count)
         anchors = {a.frame: read_mask(a.mask, frames.shape) for a in request.anchors if lo <= a.frame < hi}
         if not anchors:
-            raise EngineError("no_anchor", f"No anchor mask lies inside the range {lo}:{hi}.")
+            raise EngineError(ErrorCode.NO_ANCHOR, f"No anchor mask lies inside the range {lo}:{hi}.")
         out_dir.mkdir(parents=True, exist_ok=True)
         remove_stale_temps(out_dir)
         todo = set(missing_frames(out_dir, lo, hi))

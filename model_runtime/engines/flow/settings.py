@@ -20,6 +20,7 @@ from model_runtime.engines.base import EngineError
 from model_runtime.engines.flow.cache import FlowCache, cache_key
 from model_runtime.engines.flow.flow import ClipFlow, FlowSettings
 from vivid_desktop.media.clip_frames import FrameSource
+from vivid_desktop.protocol.errors import ErrorCode
 
 
 def _whole(settings: dict[str, object], key: str, default: int) -> int:
@@ -30,10 +31,10 @@ def _whole(settings: dict[str, object], key: str, default: int) -> int:
         number = int(value)
     except ValueError:
         raise EngineError(
-            "bad_settings", f"The setting {key!r} must be a whole number, not {value!r}."
+            ErrorCode.BAD_SETTINGS, f"The setting {key!r} must be a whole number, not {value!r}."
         ) from None
     if number < 0:
-        raise EngineError("bad_settings", f"The setting {key!r} cannot be negative ({number}).")
+        raise EngineError(ErrorCode.BAD_SETTINGS, f"The setting {key!r} cannot be negative ({number}).")
     return number
 
 
@@ -56,7 +57,7 @@ class JobSettings:
         try:
             flow = FlowSettings.from_settings(settings)
         except ValueError as exc:
-            raise EngineError("bad_settings", str(exc)) from None
+            raise EngineError(ErrorCode.BAD_SETTINGS, str(exc)) from None
         cache = settings.get("cache_dir") or output.parent / ".vivid-flow-cache"
         return cls(
             flow=flow,
