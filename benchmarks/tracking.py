@@ -30,8 +30,8 @@ import cv2
 import numpy as np
 
 from model_runtime.engines.flow.flow import ClipFlow
-from model_runtime.engines.flow.frames import ArrayFrames
 from model_runtime.engines.flow.track import track_masks
+from vivid_desktop.media.clip_frames import ArrayFrames
 
 ROOT = Path(__file__).resolve().parents[1]
 SETUPS = {"one_anchor": None, "anchors_every_10": 10, "anchors_every_20": 20}
