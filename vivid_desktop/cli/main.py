@@ -12,6 +12,7 @@ COMMAND_MODULES = (
     "vivid_desktop.cli.media_cmds",  # probe, proxy
     "vivid_desktop.cli.export_cmd",  # export
     "vivid_desktop.cli.edit_cmd",  # edit
+    "vivid_desktop.cli.track_cmd",  # track
     "vivid_desktop.cli.model_cmd",  # model tiny / model list
     "vivid_desktop.cli.train_cmd",  # train
 )
