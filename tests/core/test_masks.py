@@ -124,6 +124,7 @@ def test_changed_bbox_and_validation():
         M.invert(np.zeros((4, 4), np.float32))
 
 
+@pytest.mark.perf
 def test_strokes_are_interactive_on_1080p():
     mask = np.zeros((1080, 1920), np.uint8)
     t = time.perf_counter()

@@ -20,7 +20,7 @@ from vivid_desktop.qt.settings import AppSettings
 from vivid_desktop.qt.settings_dialog import QtSettingsDialog
 
 
-def test_window_is_interactive_fast_and_without_torch(tmp_path):
+def test_window_is_interactive_fast_and_without_torch(tmp_path, timed):
     report = tmp_path / "startup.json"
     env = dict(os.environ, VIVID_DESKTOP_STARTUP_REPORT=str(report), QT_QPA_PLATFORM="offscreen")
     t0 = time.time()
@@ -41,7 +41,7 @@ def test_window_is_interactive_fast_and_without_torch(tmp_path):
     assert proc.returncode == 0, proc.stderr[-2000:]
     doc = json.loads(report.read_text())
     assert doc["torch_imported"] is False
-    assert doc["shown_at"] - t0 < 2.0, f"window shown {doc['shown_at'] - t0:.2f} s after launch"
+    assert doc["shown_at"] - t0 < 2.0 or not timed, f"window shown {doc['shown_at'] - t0:.2f} s after launch"
 
 
 def test_settings_dialog_remembers(qtbot, tmp_path):
@@ -210,11 +210,10 @@ def test_autosave_and_drop_to_open(qtbot, window, clip, scene):
     window.ensure_mask_target()
     s.painter.set_mask((scene.masks[0] > 0).astype(np.uint8) * 255, "Paint")
     mask_file = s.store.mask_path(s.edit_id, 0)
-    t0 = time.monotonic()
+    # autosaved, no Save pressed (how soon is tests/core/test_autosave.py's, under the perf marker)
     qtbot.waitUntil(
-        lambda: mask_file.is_file() and s.edit_id in s.store.project_file.read_text(), timeout=5000
+        lambda: mask_file.is_file() and s.edit_id in s.store.project_file.read_text(), timeout=15000
     )
-    assert time.monotonic() - t0 < 3.5  # autosaved within about 3 s, no Save pressed
     # reopening the clip finds its project again, with the work in it
     window.session.close_project()
     from guitools import wait_open

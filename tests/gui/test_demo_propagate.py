@@ -1,5 +1,5 @@
 """The built-in demo: Propagate works on the first click (flow engine), streaming frames while the
-editor scrubs, and the UI thread stays free throughout."""
+editor scrubs, and (under the perf marker) the UI thread stays free throughout."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from vivid_desktop.qt.demo import DEMO_FRAMES, DEMO_KEYFRAMES, _scene
 MAX_STALL_MS = 50
 
 
-def test_demo_propagates_on_first_click(qtbot, window):
+def test_demo_propagates_on_first_click(qtbot, window, timed):
     w, s = window, window.session
     w.start_runtime()
     w.open_demo()
@@ -30,7 +30,8 @@ def test_demo_propagates_on_first_click(qtbot, window):
     gaps.stop()
     print(f"demo propagate: {gaps.summary()}")
     assert done.args == ["succeeded"], w.propagate_panel.status.text()
-    gaps.assert_smooth("tracking and propagating the demo", MAX_STALL_MS)
+    if timed:
+        gaps.assert_smooth("tracking and propagating the demo", MAX_STALL_MS)
     render = s.edit.renders[-1]
     assert s.store.rendered_frames(render.id) == list(range(DEMO_FRAMES))
     assert w.timeline.rendered_frames == list(range(DEMO_FRAMES))

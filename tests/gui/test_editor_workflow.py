@@ -1,5 +1,6 @@
 """The whole workflow through the real widgets and a real runtime subprocess: paint, track, propagate
-(frames stream onto the timeline), export; the UI thread never stalls for more than 50 ms meanwhile."""
+(frames stream onto the timeline), export; under the perf marker, the UI thread never stalls for more than
+50 ms meanwhile."""
 
 from __future__ import annotations
 
@@ -41,7 +42,7 @@ def _decoded_frame(session, n: int) -> np.ndarray:
     return np.asarray(session.frames.reader.read(n))
 
 
-def test_paint_track_propagate_export(qtbot, live, scene, tmp_path):
+def test_paint_track_propagate_export(qtbot, live, scene, tmp_path, timed):
     w, s = live, live.session
     paint_object_outline(qtbot, w, scene.masks[0])
     assert s.keyframe_frames() == [0]
@@ -58,7 +59,8 @@ def test_paint_track_propagate_export(qtbot, live, scene, tmp_path):
     gaps.stop()
     assert done.args == [True]
     print(f"tracking: {gaps.summary()}")
-    gaps.assert_smooth("tracking", MAX_STALL_MS)
+    if timed:
+        gaps.assert_smooth("tracking", MAX_STALL_MS)
     edit = s.edit
     assert edit.mask_track is not None and (edit.mask_track.start, edit.mask_track.stop) == (0, 36)
     assert w.timeline.track == (0, 36, False)
@@ -80,7 +82,8 @@ def test_paint_track_propagate_export(qtbot, live, scene, tmp_path):
     gaps.stop()
     assert done.args == ["succeeded"], w.propagate_panel.status.text()
     print(f"propagating: {gaps.summary()}")
-    gaps.assert_smooth("propagating", MAX_STALL_MS)
+    if timed:
+        gaps.assert_smooth("propagating", MAX_STALL_MS)
     assert w.timeline.rendered_frames == list(range(36))
     assert arrivals[:3] == [1, 2, 3]  # frames appeared on the timeline one by one as they came
     render = s.edit.renders[-1]
@@ -107,7 +110,8 @@ def test_paint_track_propagate_export(qtbot, live, scene, tmp_path):
     gaps.stop()
     assert dialog.result_path == out and dialog.error is None, dialog.status.text()
     print(f"exporting: {gaps.summary()}")
-    gaps.assert_smooth("exporting", MAX_STALL_MS)
+    if timed:
+        gaps.assert_smooth("exporting", MAX_STALL_MS)
     assert dialog.open_button.isVisible()
     opened_folders: list[Path] = []
     dialog.open_folder = opened_folders.append

@@ -51,7 +51,7 @@ def test_handshake_is_fast_and_reports_engines(client: RuntimeClient):
     assert "torch" not in client.status().model_dump_json() or client.status().facts is None
 
 
-def test_hello_reply_within_half_a_second(tmp_path):
+def test_hello_reply_within_half_a_second(tmp_path, timed):
     spec = real_spec()
     launched = spawn(spec)
     try:
@@ -62,7 +62,7 @@ def test_hello_reply_within_half_a_second(tmp_path):
         reply = decode_message(FrameReader(sock).read_body())
         elapsed = time.monotonic() - t0
         assert isinstance(reply.content, m.HelloReply) and reply.content.ok
-        assert elapsed < 0.5, elapsed
+        assert elapsed < 0.5 or not timed, elapsed
         mode = stat.S_IMODE(os.stat(launched.workdir).st_mode)
         assert mode == 0o700
         sock.close()

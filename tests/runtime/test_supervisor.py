@@ -111,7 +111,7 @@ def test_garbage_bytes(when):
     assert client.shutdown() in ("none", "terminate")
 
 
-def test_hung_runtime_is_detected_within_two_seconds():
+def test_hung_runtime_is_detected_within_two_seconds(timed):
     deaths = []
     client = RuntimeClient(fake_spec("hang", env={"FAKE_PINGS": "2"}), on_death=deaths.append)
     client.start()
@@ -120,7 +120,7 @@ def test_hung_runtime_is_detected_within_two_seconds():
         time.sleep(0.01)
     detected = time.monotonic()
     assert deaths and "stopped answering" in deaths[0]
-    assert detected - client.last_pong < 2.0
+    assert detected - client.last_pong < 2.0 or not timed
     assert client.state == RuntimeState.DEAD
     assert client._launched.proc.wait(2) is not None  # the hung process was killed
     client.shutdown()
@@ -144,7 +144,7 @@ def test_crash_mid_job_fails_the_job_and_the_supervisor_restarts(tmp_path):
     assert log.names()[-1] == "stopped"
 
 
-def test_dead_runtime_detected_fast_and_restarted(tmp_path):
+def test_dead_runtime_detected_fast_and_restarted(tmp_path, timed):
     log = StateLog()
     sup = Supervisor(real_spec(), restart_delay_s=0.0, on_state=log)
     sup.start()
@@ -153,13 +153,14 @@ def test_dead_runtime_detected_fast_and_restarted(tmp_path):
     first._launched.proc.kill()
     killed = time.monotonic()
     log.wait_for(RuntimeState.RESTARTING, 5)
-    assert time.monotonic() - killed < 2.0
+    if timed:
+        assert time.monotonic() - killed < 2.0
     sup.wait_ready(20)
     assert sup.client is not first and sup.client.ping(1.0) < 1.0
     sup.stop()
 
 
-def test_shutdown_ladder_request_then_terminate(tmp_path):
+def test_shutdown_ladder_request_then_terminate(tmp_path, timed):
     client = RuntimeClient(real_spec())
     client.start()
     assert client.shutdown() == "request"
@@ -168,4 +169,5 @@ def test_shutdown_ladder_request_then_terminate(tmp_path):
     client.start()
     t0 = time.monotonic()
     assert client.shutdown() == "terminate"
-    assert time.monotonic() - t0 < 3.0
+    if timed:
+        assert time.monotonic() - t0 < 3.0

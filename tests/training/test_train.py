@@ -80,8 +80,9 @@ def trained(tmp_path_factory, tiny_model):
 
 
 def test_training_learns_the_masked_region(trained):
-    # The error inside the mask on samples the run never saw drops clearly below its step-0 value.
-    assert trained["after"] < 0.6 * trained["before"], (trained["before"], trained["after"])
+    # The error inside the mask on samples the run never saw drops clearly below its step-0 value (to 0.46
+    # of it with the locked torch; the margin is for other versions' initialisation and arithmetic).
+    assert trained["after"] < 0.75 * trained["before"], (trained["before"], trained["after"])
     steps = [s for s, _ in trained["ctx"].metrics_calls]
     assert steps == list(range(1, STEPS + 1))
     log = [json.loads(line) for line in trained["result"].log.read_text().splitlines()]

@@ -68,7 +68,9 @@ def test_zero_widened_model_reproduces_diffusers(scheduler_cls, guidance, dynami
     )
     ours = (out / 2 + 0.5).clamp(0, 1).permute(0, 2, 1, 3, 4)
     assert ours.shape == expected.shape
-    assert torch.allclose(ours, expected, atol=2e-5, rtol=0), (ours - expected).abs().max()
+    # The same computation up to float rounding (4e-6 here; another torch or diffusers may sum in another
+    # order): far below what any change of the conditioning does (> 1e-3, the control test below).
+    assert torch.allclose(ours, expected, atol=1e-4, rtol=0), (ours - expected).abs().max()
 
 
 def test_nonzero_inputs_change_the_output():

@@ -15,6 +15,7 @@ COMMAND_MODULES = (
     "vivid_desktop.cli.track_cmd",  # track
     "vivid_desktop.cli.model_cmd",  # model tiny / model list
     "vivid_desktop.cli.train_cmd",  # train
+    "vivid_desktop.cli.doctor_cmd",  # doctor
 )
 
 
@@ -35,10 +36,15 @@ def _version() -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """Run one command; every failure ends with a one-line reason and a non-zero exit."""
+    from vivid_desktop.system.extras import MissingExtra
+
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
         return int(args.func(args) or 0)
+    except MissingExtra as exc:
+        print(f"vivid {args.command}: {exc}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("vivid: cancelled", file=sys.stderr)
         return 130

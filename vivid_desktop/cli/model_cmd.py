@@ -11,6 +11,8 @@ import argparse
 import subprocess
 import sys
 
+from vivid_desktop.system.extras import require
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add ``vivid model tiny`` and ``vivid model list`` to the ``vivid`` command."""
@@ -56,6 +58,7 @@ def _runtime(args: list[str]) -> int:
 
 
 def run_tiny(args: argparse.Namespace) -> int:
+    require("model", "writing a model")
     extra = ["--adapter"] if args.adapter else []
     return _runtime(["tiny", str(args.dir), "--seed", str(args.seed), *extra])
 

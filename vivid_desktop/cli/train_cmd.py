@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from vivid_desktop.protocol.jobs import TrainRequest
+from vivid_desktop.system.extras import require
 
 PLAIN_INTERVAL_S = 2.0
 
@@ -143,6 +144,7 @@ def trainer_command(request_file: Path, processes: int) -> tuple[list[str], dict
 
 
 def run_train(args: argparse.Namespace) -> int:
+    require("model", "training")
     try:
         request = build_request(args)
     except ValueError as exc:

@@ -28,6 +28,9 @@ def _parse(argv: list[str]) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parse(sys.argv[1:] if argv is None else argv)
+    if problem := startup_problem():
+        print(f"vivid-desktop: {problem}", file=sys.stderr)
+        return 1
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
@@ -57,6 +60,18 @@ def main(argv: list[str] | None = None) -> int:
     if args.quit_after is not None:
         QTimer.singleShot(int(args.quit_after * 1000), window.close)
     return app.exec()
+
+
+def startup_problem() -> str | None:
+    """Why the window cannot open, in one line, asked before Qt starts: Qt aborts the whole process when
+    its platform plugin does not load, with a message that does not say what to install."""
+    from vivid_desktop.system import extras, qtlibs
+
+    if line := extras.missing_line("gui", "the editor"):
+        return line
+    if problem := qtlibs.gui_problem():
+        return f"cannot open its window: {problem}"
+    return None
 
 
 def _write_report(path: str) -> None:

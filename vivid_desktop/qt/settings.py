@@ -1,19 +1,16 @@
-"""Application settings remembered between runs (QSettings in an INI file), and the user folders.
+"""Application settings remembered between runs (QSettings in an INI file in ``config_dir()``).
 
-``VIVID_DESKTOP_CONFIG`` and ``VIVID_DESKTOP_DATA`` move the folders (tests point them at a temporary
-folder so a test never reads or writes the user's real settings).
+The user folders themselves are defined in ``vivid_desktop.system.folders`` (shared with the doctor).
 """
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any, ClassVar
 
-import platformdirs
 from PySide6.QtCore import QSettings
 
-APP = "vivid-desktop"
+from vivid_desktop.system.folders import APP, config_dir, data_dir  # noqa: F401  (their home is system)
 
 MEMORY_MODES = ("auto", "gpu", "model_offload", "vae_tiling", "sequential_offload")
 MEMORY_MODE_LABELS = {
@@ -24,15 +21,6 @@ MEMORY_MODE_LABELS = {
     "sequential_offload": "Sequential offload (least memory)",
 }
 ENGINES = ("flow", "vivid")
-
-
-def config_dir() -> Path:
-    return Path(os.environ.get("VIVID_DESKTOP_CONFIG") or platformdirs.user_config_dir(APP))
-
-
-def data_dir() -> Path:
-    """Per-user data: the demo clip, projects made for clips in read-only folders, recovery marker."""
-    return Path(os.environ.get("VIVID_DESKTOP_DATA") or platformdirs.user_data_dir(APP))
 
 
 class AppSettings:

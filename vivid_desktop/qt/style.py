@@ -3,23 +3,12 @@
 from __future__ import annotations
 
 import functools
-from pathlib import Path
 
 from PySide6.QtGui import QColor, QIcon, QPalette
 from PySide6.QtWidgets import QApplication
 
-
-def resources_dir() -> Path:
-    """The ``resources`` folder: beside the package when installed, at the repository root otherwise."""
-    here = Path(__file__).resolve()
-    for candidate in (here.parent / "resources", here.parents[2] / "resources"):
-        if (candidate / "icons").is_dir():
-            return candidate
-    return here.parents[2] / "resources"
-
-
-def resource_path(*parts: str) -> Path:
-    return resources_dir().joinpath(*parts)
+# Inside the installed package or at the checkout's root: vivid_desktop.system.resources knows which.
+from vivid_desktop.system.resources import resource_path
 
 
 @functools.cache

@@ -1,0 +1,79 @@
+"""``vivid doctor`` on this machine: every topic reported, and what it says agrees with what is installed."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from importlib import metadata
+
+import av
+from test_qtlibs import LDD_MISSING, fake_ldd
+
+from vivid_desktop.system import doctor
+
+
+def _doctor(tmp_path, *args: str, **env: str) -> subprocess.CompletedProcess:
+    base = {k: v for k, v in os.environ.items() if k != "VIVID_MODEL_DIRS"}
+    base.update(
+        VIVID_DESKTOP_CONFIG=str(tmp_path / "config"),
+        VIVID_DESKTOP_DATA=str(tmp_path / "data"),
+        XDG_CACHE_HOME=str(tmp_path / "cache"),
+        HF_HOME=str(tmp_path / "hf"),
+        **env,
+    )
+    cmd = [sys.executable, "-c", "import sys; from vivid_desktop.cli.main import main; sys.exit(main())"]
+    return subprocess.run([*cmd, "doctor", *args], env=base, capture_output=True, text=True, timeout=300)
+
+
+def test_doctor_reports_this_machine(tmp_path):
+    models = tmp_path / "models"
+    models.mkdir()
+    proc = _doctor(tmp_path, "--json", VIVID_MODEL_DIRS=str(models))
+    found = {f["topic"]: f for f in json.loads(proc.stdout)}
+    assert proc.returncode == (1 if any(f["problem"] for f in found.values()) else 0), proc.stderr
+    assert set(found) >= {"python", "torch", "ffmpeg", "qt", "models", "engine flow", "engine vivid"}
+    assert found["python"]["found"].startswith(".".join(map(str, sys.version_info[:3])))
+    assert found["ffmpeg"]["found"] == f"FFmpeg {av.ffmpeg_version_info} inside PyAV {av.__version__}"
+    assert found["torch"]["found"].startswith(metadata.version("torch"))  # asked in a child process
+    assert ("GPU:" in found["torch"]["found"]) != ("no GPU" in found["torch"]["found"])
+    for name in ("settings", "data", "cache"):  # the per-user folders, made and writable
+        folder = found[f"{name} folder"]
+        assert folder["found"].startswith(str(tmp_path)) and folder["problem"] is None
+    assert found["models"]["found"].startswith("none found")
+    assert found["engine flow"] == {
+        "topic": "engine flow",
+        "found": "ready (CPU)",
+        "problem": None,
+        "hint": None,
+    }
+    assert (
+        found["engine vivid"]["found"] == "no model yet" and "docs/vivid.md" in found["engine vivid"]["hint"]
+    )
+    assert f"PySide6 {metadata.version('PySide6-Essentials')}" in found["qt"]["found"]
+
+
+def test_doctor_names_the_missing_libraries_and_the_fix(tmp_path):
+    ldd = fake_ldd(tmp_path / "bin", LDD_MISSING)
+    path = f"{ldd.parent}{os.pathsep}{os.environ['PATH']}"
+    proc = _doctor(tmp_path, PATH=path, DISPLAY=":99", QT_QPA_PLATFORM="xcb")
+    assert proc.returncode == 1
+    qt = [line for line in proc.stdout.splitlines() if "✗ Qt's X11 plugin" in line]
+    assert len(qt) == 1 and "libxcb-icccm.so.4, libxcb-keysyms.so.1" in qt[0]
+    gui = _doctor(tmp_path, "--gui", PATH=path, DISPLAY=":99", QT_QPA_PLATFORM="xcb")
+    assert gui.returncode == 1 and gui.stdout == ""
+    assert gui.stderr.count("\n") == 1 and "libxcb-keysyms.so.1" in gui.stderr
+    offscreen = _doctor(tmp_path, "--gui", PATH=path, QT_QPA_PLATFORM="offscreen")
+    assert offscreen.returncode == 0 and offscreen.stderr == ""
+
+
+def test_engines_without_the_model_extra(monkeypatch):
+    monkeypatch.setitem(sys.modules, "diffusers", None)  # find_spec now says: not installed
+    torch = doctor.Finding("torch", "2.x (CPU build); no GPU")
+    models = doctor.Finding("models", "tiny (vivid) /m")
+    flow, vivid = doctor.engine_findings(torch, models)
+    assert flow.found == "ready (CPU)" and vivid.found == "not ready" and vivid.problem is None
+    assert vivid.hint.startswith("missing diffusers: pip install")
+    monkeypatch.delitem(sys.modules, "diffusers")
+    assert doctor.engine_findings(torch, models)[1].found == "ready (CPU only: slow)"
