@@ -7,7 +7,7 @@
 # the few packages only Windows needs are not in it). Set-up is skipped when pyproject.toml, the lock,
 # this script and the torch build have not changed (a stamp in .venv).
 # torch: $env:VIVID_TORCH = auto (default: the CUDA build when nvidia-smi works), cpu, cuda, or a build
-# tag such as cu128.
+# tag such as cu128; $env:VIVID_TORCH_INDEX = a mirror of download.pytorch.org/whl, or "none".
 param([string]$Command = "run", [Parameter(ValueFromRemainingArguments = $true)][string[]]$Rest)
 $ErrorActionPreference = "Stop"
 $Root = Split-Path -Parent $PSScriptRoot
@@ -19,7 +19,7 @@ $PyArgs = if ($env:PYTHON) { @() } else { @("-3") }
 $TorchVersion = (Select-String -Path $Lock -Pattern '^torch==([0-9][0-9.]*)$').Matches[0].Groups[1].Value
 # CUDA builds published for that torch version on download.pytorch.org, newest first (as in vivid.sh).
 $TorchCudaBuilds = @("cu130", "cu128", "cu126")
-$TorchIndex = "https://download.pytorch.org/whl"
+$TorchIndex = if ($env:VIVID_TORCH_INDEX) { $env:VIVID_TORCH_INDEX } else { "https://download.pytorch.org/whl" }
 
 function Fail([string]$Message) { Write-Host "vivid.ps1: $Message" -ForegroundColor Red; exit 1 }
 
@@ -68,7 +68,8 @@ function Install-Torch([string]$Build, [string]$VenvPy) {
         Write-Host "Installing torch $TorchVersion, CUDA build $Build from $TorchIndex/$Build (`$env:VIVID_TORCH = 'cpu' for the CPU build) ..."
     }
     if ($have) { Invoke-Checked $VenvPy @("-m", "pip", "uninstall", "-q", "-y", "torch") }
-    Invoke-Checked $VenvPy @("-m", "pip", "install", "-q", "--extra-index-url", "$TorchIndex/$Build", $pin)
+    $from = if ($TorchIndex -eq "none") { @() } else { @("--extra-index-url", "$TorchIndex/$Build") }
+    Invoke-Checked $VenvPy (@("-m", "pip", "install", "-q") + $from + @($pin))
 }
 
 function Invoke-Setup([string]$Extras) {

@@ -9,7 +9,8 @@
 #
 # torch: the build is chosen here, the version comes from the lock. VIVID_TORCH=auto (default) takes the
 # CUDA build when nvidia-smi works (the newest one the driver runs) and the CPU build otherwise;
-# VIVID_TORCH=cpu, cuda, or a build tag (cu126, cu128, cu130) forces one.
+# VIVID_TORCH=cpu, cuda, or a build tag (cu126, cu128, cu130) forces one. VIVID_TORCH_INDEX names a
+# mirror of download.pytorch.org/whl, or "none" to take torch from pip's configured indexes only.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$here"
@@ -20,7 +21,7 @@ torch_version="$(sed -nE 's/^torch==([0-9][0-9.]*)$/\1/p' "$lock")"
 # CUDA builds published for that torch version on download.pytorch.org, newest first. Keep in step
 # with the lock's torch (installers/lock.sh prints a reminder when torch changes).
 torch_cuda_builds="cu130 cu128 cu126"
-torch_index="https://download.pytorch.org/whl"
+torch_index="${VIVID_TORCH_INDEX:-https://download.pytorch.org/whl}"
 
 die() { echo "vivid.sh: $*" >&2; exit 1; }
 
@@ -67,7 +68,7 @@ install_torch() {  # $1: the build from torch_build
             "(driver: CUDA $(driver_cuda); VIVID_TORCH=cpu for the CPU build) ..." >&2 ;;
     esac
     [ -n "$have" ] && "$venv/bin/python" -m pip uninstall -q -y torch >&2
-    if [ "$build" = pypi ]; then
+    if [ "$build" = pypi ] || [ "$torch_index" = none ]; then
         "$venv/bin/python" -m pip install -q "$pin" >&2
     else
         "$venv/bin/python" -m pip install -q --extra-index-url "$torch_index/$build" "$pin" >&2

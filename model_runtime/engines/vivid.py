@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from model_runtime.engines.base import Engine, EngineError, EngineInfo, JobContext
 from vivid_desktop.protocol.errors import ErrorCode
+from vivid_desktop.system.extras import install_hint
 
 if TYPE_CHECKING:
     from model_runtime.vivid.runner import Runner
@@ -37,7 +38,7 @@ class VividEngine(Engine):
         missing = [m for m in REQUIRED if importlib.util.find_spec(m) is None]
         if not missing:
             return ""
-        return f"model libraries not installed: {', '.join(missing)} (pip install '.[model]')"
+        return f"model libraries not installed: {', '.join(missing)}; {install_hint('model')}"
 
     def info(self) -> EngineInfo:
         if reason := self._missing():

@@ -118,7 +118,7 @@ def test_odd_size_h264_is_padded_not_scaled(tmp_path):
         content = _luma(got[:height, :width])
         # Luma: 4:2:0 halves the colour resolution of any H.264 export; the picture itself must be intact,
         # at the same place (a one-pixel shift or a rescale would cost far more than the encoder does).
-        assert _psnr(content, _luma(want)) > 34
+        assert _psnr(content, _luma(want)) > 32  # 36.3 with PyAV 17–18's x264; a 1-px shift gives ~26
         for axis in (0, 1):
             assert _psnr(content, np.roll(_luma(want), 1, axis=axis)) < _psnr(content, _luma(want)) - 6
         # The padding repeats the edge, so no dark border appears if a player shows it.

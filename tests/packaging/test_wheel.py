@@ -6,6 +6,7 @@ from __future__ import annotations
 import email
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -94,11 +95,14 @@ def test_the_wheel_installs_in_a_clean_venv_with_the_lock_and_opens_the_demo(whe
     venv.create(env_dir, with_pip=True, system_site_packages=False)
     py = env_dir / "bin" / "python"
     torch = next(line for line in LOCK.read_text().splitlines() if line.startswith("torch=="))
-    cpu_torch = ["--extra-index-url", "https://download.pytorch.org/whl/cpu", f"{torch}+cpu"]
+    index = os.environ.get("VIVID_TORCH_INDEX", "https://download.pytorch.org/whl")  # as the installer
+    cpu_torch = [f"{torch}+cpu", *(["--extra-index-url", f"{index}/cpu"] if index != "none" else [])]
     pip = [str(py), "-m", "pip", "install", "-q"]
     subprocess.run([*pip, *cpu_torch], check=True, timeout=1200)
     subprocess.run([*pip, "-c", str(LOCK), f"{wheel}[gui,model]"], check=True, timeout=1200)
     subprocess.run([str(py), "-m", "pip", "check"], check=True, timeout=120)
+    listed = subprocess.run([str(py), "-m", "pip", "list"], capture_output=True, text=True, check=True).stdout
+    assert re.search(r"^vivid-desktop\s+0\.1\.0$", listed, re.MULTILINE), listed
 
     home = tmp_path / "home"
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}

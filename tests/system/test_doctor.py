@@ -77,3 +77,20 @@ def test_engines_without_the_model_extra(monkeypatch):
     assert vivid.hint.startswith("missing diffusers: pip install")
     monkeypatch.delitem(sys.modules, "diffusers")
     assert doctor.engine_findings(torch, models)[1].found == "ready (CPU only: slow)"
+
+
+def test_the_model_folders_set_in_the_editor_are_searched(tmp_path, monkeypatch):
+    from vivid_desktop.qt.settings import AppSettings
+
+    monkeypatch.setenv("VIVID_DESKTOP_CONFIG", str(tmp_path / "config"))
+    models = tmp_path / "my models, tiny"  # a comma: QSettings quotes it
+    tiny = [sys.executable, "-m", "vivid_desktop.cli.main", "model", "tiny", str(models / "tiny-vivid")]
+    subprocess.run(tiny, check=True, capture_output=True, timeout=300)
+    settings = AppSettings()
+    settings.set("models/folders", [str(models), str(tmp_path / "elsewhere")])
+    settings.sync()
+    assert doctor.editor_model_folders() == [str(models), str(tmp_path / "elsewhere")]
+    proc = _doctor(tmp_path, "--json")
+    found = {f["topic"]: f for f in json.loads(proc.stdout)}
+    assert "tiny-vivid" in found["models"]["found"] and str(models) in found["models"]["found"]
+    assert found["engine vivid"]["found"].startswith("ready")

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
 import sys
 import tomllib
 from pathlib import Path
@@ -73,3 +75,37 @@ def test_the_editor_without_the_gui_extra(monkeypatch, capsys):
         "vivid-desktop: the editor needs the gui extra (pyqtgraph is not installed): "
         'pip install "vivid-desktop[gui]" (in a checkout: ./installers/vivid.sh setup)'
     )
+
+
+def test_the_vivid_engine_without_the_model_extra_is_one_line(tmp_path):
+    """Through the real runtime process, which sees the same install (diffusers hidden from both)."""
+    from vivid_desktop.core.files import write_png
+    from vivid_desktop.media import synth
+    from vivid_desktop.media.export import export_video
+
+    scene = synth.pan_scene(6, 64, 48, seed=1)
+    clip = export_video(scene.frames, tmp_path / "clip.mp4", rate=24)
+    write_png(tmp_path / "mask.png", scene.masks[0])
+    hide = tmp_path / "hide"
+    hide.mkdir()
+    (hide / "sitecustomize.py").write_text("import sys\nsys.modules['diffusers'] = None\n")
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(hide), *sys.path]))
+    cmd = [
+        sys.executable,
+        "-m",
+        "vivid_desktop.cli.main",
+        "edit",
+        str(clip),
+        "--mask",
+        str(tmp_path / "mask.png"),
+    ]
+    cmd += ["--task", "add", "--caption", "a kite", "--engine", "vivid", "--model", str(tmp_path / "m")]
+    proc = subprocess.run(
+        [*cmd, "-o", str(tmp_path / "out.mp4")], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == 1
+    assert proc.stderr.strip().splitlines() == [
+        "vivid edit: the vivid engine is not available: model libraries not installed: diffusers; "
+        'pip install "vivid-desktop[model]" (in a checkout: ./installers/vivid.sh setup)'
+    ]
+    assert not (tmp_path / "out.mp4").exists()

@@ -8,6 +8,8 @@ Torch is asked about in a child process (this package never imports it), and so 
 
 from __future__ import annotations
 
+import configparser
+import csv
 import json
 import os
 import platform
@@ -123,17 +125,34 @@ def folder_findings() -> list[Finding]:
     return out
 
 
+def editor_model_folders() -> list[str]:
+    """The model folders set in the editor's Settings (read from its INI file without Qt)."""
+    parser = configparser.ConfigParser(interpolation=None)
+    try:
+        parser.read(folders.config_dir() / "settings.ini", encoding="utf-8")
+        value = parser.get("models", "folders", fallback="")
+    except (OSError, configparser.Error):
+        return []
+    if value.startswith("@"):  # a Qt variant: @Invalid() is the empty list
+        return []
+    # QSettings writes a list as comma-separated items, quoting those with a comma, doubling backslashes
+    items = next(csv.reader([value], skipinitialspace=True), [])
+    return [item.replace("\\\\", "\\") for item in items if item]
+
+
 def models_finding(timeout: float = 60.0) -> Finding:
-    """Models and LoRAs the runtime finds in VIVID_MODEL_DIRS and the Hugging Face cache (the folders
-    set in the editor's Settings are listed in File → Models and LoRAs)."""
+    """Models and LoRAs the runtime finds in the editor's model folders, VIVID_MODEL_DIRS and the Hugging
+    Face cache (the runtime's own discovery, in a child process)."""
     cmd = [sys.executable, "-m", "model_runtime.vivid", "list", "--json"]
+    for folder in editor_model_folders():
+        cmd += ["--dir", folder]
     try:
         done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
         entries = json.loads(done.stdout)
     except (OSError, subprocess.SubprocessError, ValueError):
         return Finding("models", "could not list models (the runtime does not start)")
     if not entries:
-        return Finding("models", "none found in VIVID_MODEL_DIRS or the Hugging Face cache")
+        return Finding("models", "none found (Settings' model folders, VIVID_MODEL_DIRS, Hugging Face cache)")
     return Finding("models", "; ".join(f"{e['name']} ({e['kind']}) {e['path']}" for e in entries))
 
 
