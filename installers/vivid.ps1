@@ -94,21 +94,21 @@ function Invoke-Setup([string]$Extras) {
     Invoke-Checked $vpy @("-m", "pip", "install", "-q", "-c", $Lock, "-e", ".[$Extras]")
     Invoke-Checked $vpy @("-m", "pip", "check")
     $lines = @($want, "extras $Extras")
-    if ($Extras -eq "gui,model,dev") { $lines += "extras gui,model" }
+    if ($Extras -eq "gui,model,otio,dev") { $lines += "extras gui,model,otio" }
     Set-Content -Path $stamp -Value $lines
 }
 
 $bin = Join-Path $Venv "Scripts"
 switch ($Command) {
-    "setup" { Invoke-Setup "gui,model" }
+    "setup" { Invoke-Setup "gui,model,otio" }
     "torch-build" { Get-TorchBuild }
     "run" {
-        Invoke-Setup "gui,model"
+        Invoke-Setup "gui,model,otio"
         & "$bin\vivid-desktop.exe" @Rest
         exit $LASTEXITCODE
     }
     "test" {
-        Invoke-Setup "gui,model,dev"
+        Invoke-Setup "gui,model,otio,dev"
         if (-not $env:QT_QPA_PLATFORM) { $env:QT_QPA_PLATFORM = "offscreen" }
         Invoke-Checked "$bin\ruff.exe" @("check", ".")
         Invoke-Checked "$bin\ruff.exe" @("format", "--check", ".")

@@ -75,7 +75,7 @@ install_torch() {  # $1: the build from torch_build
     fi
 }
 
-setup() {  # $1: the extras to install ("gui,model" for users, "gui,model,dev" for the tests)
+setup() {  # $1: the extras to install ("gui,model,otio" for users, "gui,model,otio,dev" for the tests)
     local extras="$1" stamp="$venv/.vivid-setup" build want
     if ! "$py" -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
         die "VIVID Desktop needs Python 3.11 or newer ($py is $("$py" --version 2>&1))."
@@ -97,7 +97,7 @@ setup() {  # $1: the extras to install ("gui,model" for users, "gui,model,dev" f
     {
         echo "$want"
         echo "extras $extras"
-        [ "$extras" = gui,model,dev ] && echo "extras gui,model"
+        [ "$extras" = gui,model,otio,dev ] && echo "extras gui,model,otio"
     } > "$stamp"
 }
 
@@ -109,16 +109,16 @@ cmd="${1:-run}"
 [ $# -gt 0 ] && shift
 case "$cmd" in
     setup)
-        setup gui,model
+        setup gui,model,otio
         check_window || echo "(the command line and the tests work without it)" >&2
         ;;
     run)
-        setup gui,model
+        setup gui,model,otio
         check_window || exit 1
         exec "$venv/bin/vivid-desktop" "$@"
         ;;
     test)
-        setup gui,model,dev
+        setup gui,model,otio,dev
         export QT_QPA_PLATFORM="${QT_QPA_PLATFORM:-offscreen}"
         "$venv/bin/ruff" check .
         "$venv/bin/ruff" format --check .
