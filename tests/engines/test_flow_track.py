@@ -153,3 +153,16 @@ def test_anchor_masks_must_have_the_clip_size(pan, tmp_path):
     with pytest.raises(EngineError) as err:
         track_masks_job(request, FakeContext())
     assert err.value.code == "mask_size" and "80×48" in err.value.message and "160×96" in err.value.message
+
+
+def test_the_classical_segmenter_and_tracker_are_listed_by_name(pan):
+    from model_runtime.engines.segmenters import segmenters, trackers
+    from vivid_desktop.core.select import Prompt
+
+    frames, masks = pan.scene.frames, pan.scene.masks
+    flows = ClipFlow(ArrayFrames(frames))
+    got = dict(trackers()["flow"].track(flows, {0: masks[0]}, 0, 6, lambda t: True, lambda: None))
+    assert sorted(got) == list(range(6)) and np.mean([iou(got[t], masks[t]) for t in range(6)]) >= 0.9
+    ys, xs = np.nonzero(masks[3])
+    picked = segmenters()["grabcut"].select(frames[3], Prompt(positive=[(xs.mean(), ys.mean())]))
+    assert iou(picked, masks[3]) >= 0.8
