@@ -63,6 +63,7 @@ def pending_windows(windows: list[Window], out_dir: Path) -> list[Window]:
 def edit_keyframe(runner: Runner, settings: VividSettings, req: EditKeyframeRequest, ctx: JobContext) -> Path:
     """Image mode: one frame, one latent frame; the result is composited onto the source."""
     with ClipFrames(req.source) as clip:
+        clip.clip_range(req.frame, req.frame + 1)
         source = clip.read(req.frame)
     mask = read_mask(req.mask, source.shape[:2])
     box = Letterbox.fit(source.shape[:2], runner.resolution(settings))
@@ -99,18 +100,15 @@ class Propagation:
     def run(self) -> None:
         self.out_dir.mkdir(parents=True, exist_ok=True)
         remove_stale_temps(self.out_dir)
-        windows = plan_windows(
-            self.plan.start,
-            self.plan.stop,
-            sorted(self.keys),
-            self.settings.window_length,
-            self.settings.window_stride,
-        )
-        todo = pending_windows(windows, self.out_dir)
-        self.ctx.log(f"{len(windows)} window(s), {len(windows) - len(todo)} already finished")
-        if not todo:
-            return
         with ClipFrames(self.plan.source) as clip:
+            lo, hi = clip.clip_range(self.plan.start, self.plan.stop)
+            windows = plan_windows(
+                lo, hi, sorted(self.keys), self.settings.window_length, self.settings.window_stride
+            )
+            todo = pending_windows(windows, self.out_dir)
+            self.ctx.log(f"{len(windows)} window(s), {len(windows) - len(todo)} already finished")
+            if not todo:
+                return
             self.shape = clip.shape
             self.masks = self._mask_reader()
             self.box = Letterbox.fit(self.shape, self.runner.resolution(self.settings))

@@ -110,7 +110,7 @@ def test_cancel_leaves_only_whole_frames_and_a_resume_finishes_the_job(pan, tmp_
     with pytest.raises(JobCancelled):
         FlowEngine().propagate(delete_plan(pan, out, **chunks), ctx)
     written = sorted(int(p.stem) for p in out.glob("*.png"))
-    assert ctx.frames == list(range(5))
+    assert ctx.frames == written  # frames written in the background before the cancel are announced too
     assert written[:5] == list(range(5)) and len(written) < 24
     assert not [p for p in out.iterdir() if p.name.startswith(".tmp")]
     resumed = FakeContext()

@@ -90,6 +90,16 @@ class ClipFrames:
     def iter_frames(self, start: int, stop: int) -> Iterator[tuple[int, np.ndarray]]:
         yield from enumerate(self._reader.iter_frames(start, stop), start)
 
+    def clip_range(self, start: int, stop: int) -> tuple[int, int]:
+        """``[start, stop)`` cut to the clip; a range that holds no frame is ``empty_range``."""
+        hi = min(stop, self.frame_count)
+        if start < 0 or start >= hi:
+            raise JobError(
+                ErrorCode.EMPTY_RANGE,
+                f"The range {start}:{stop} holds no frame of this {self.frame_count}-frame clip.",
+            )
+        return start, hi
+
     def close(self) -> None:
         self._reader.close()
 

@@ -23,7 +23,9 @@ class FrameWriter:
     """Writes finished frames on one background thread while the next ones are computed.
 
     ``done(t, path, image)`` is called on the caller's thread, in order, once frame ``t`` is on disk.
-    Leaving the ``with`` block waits for every write; after an error nothing more is announced.
+    Leaving the ``with`` block waits for every write and announces it, also when the job stops (a cancel,
+    an error while computing): every frame left on disk was announced. After a failed write nothing more
+    is announced.
     """
 
     def __init__(self, done: Callable[[int, Path, np.ndarray], None], depth: int = 2) -> None:
@@ -49,7 +51,9 @@ class FrameWriter:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         try:
-            while self._pending and exc_type is None:
+            while self._pending:
+                if exc_type is not None and self._pending[0][3].exception() is not None:
+                    break  # the job fails anyway; its first error is the one to report
                 self._finish_one()
         finally:
             self._pool.shutdown(wait=True)

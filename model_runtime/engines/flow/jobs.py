@@ -38,16 +38,6 @@ NEEDS_IMAGE = (
 )
 
 
-def clip_range(start: int, stop: int, count: int) -> tuple[int, int]:
-    """``[start, stop)`` clipped to the clip; an empty range is an error the user can fix."""
-    hi = min(stop, count)
-    if start >= hi:
-        raise EngineError(
-            ErrorCode.EMPTY_RANGE, f"The range {start}:{stop} holds no frame of this {count}-frame clip."
-        )
-    return start, hi
-
-
 def plan_masks(plan: RenderPlan, flows: ClipFlow, span: tuple[int, int], ctx: JobContext) -> MaskSequence:
     """The plan's masks: a folder, one file, or (neither given) the keyframes' masks tracked."""
     w, h = flows.frames.size
@@ -72,7 +62,7 @@ def propagate(plan: RenderPlan, ctx: JobContext) -> None:
     out_dir = Path(plan.output_dir)
     cfg = JobSettings.parse(plan.settings, plan.task, out_dir)
     with ClipFrames(plan.source) as frames:
-        lo, hi = clip_range(plan.start, plan.stop, frames.frame_count)
+        lo, hi = frames.clip_range(plan.start, plan.stop)
         keyframes = {
             k.frame: read_image(k.image, frames.shape)
             for k in plan.keyframes
@@ -105,7 +95,7 @@ def edit_keyframe(request: EditKeyframeRequest, ctx: JobContext) -> Path:
     cfg = JobSettings.parse(request.settings, request.task, output)
     with ClipFrames(request.source) as frames:
         f = request.frame
-        clip_range(f, f + 1, frames.frame_count)
+        frames.clip_range(f, f + 1)
         mask = read_mask(request.mask, frames.shape)
         lo, hi = max(0, f - cfg.context), min(frames.frame_count, f + cfg.context + 1)
         flows = cfg.flows(frames, request.source)
@@ -130,7 +120,7 @@ def track_masks_job(request: TrackMasksRequest, ctx: JobContext) -> None:
     out_dir = Path(request.output_dir)
     cfg = JobSettings.parse(dict(request.settings), "delete", out_dir)
     with ClipFrames(request.source) as frames:
-        lo, hi = clip_range(request.start, request.stop, frames.frame_count)
+        lo, hi = frames.clip_range(request.start, request.stop)
         anchors = {a.frame: read_mask(a.mask, frames.shape) for a in request.anchors if lo <= a.frame < hi}
         if not anchors:
             raise EngineError(ErrorCode.NO_ANCHOR, f"No anchor mask lies inside the range {lo}:{hi}.")
