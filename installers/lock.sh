@@ -27,7 +27,8 @@ cp "$lock" "$old"
     --strip-extras --no-emit-index-url --no-emit-find-links --no-emit-trusted-host -o "$lock" pyproject.toml
 sed -i -E 's/^(torch==[0-9.]+)\+[a-z0-9]+$/\1/' "$lock"
 echo "What changed in $lock:"
-diff <(grep -E '^[A-Za-z0-9]' "$old") <(grep -E '^[A-Za-z0-9]' "$lock") | grep -E '^[<>]' || echo "  nothing"
+changes="$(diff <(grep -E '^[A-Za-z0-9]' "$old") <(grep -E '^[A-Za-z0-9]' "$lock") | grep -E '^[<>]' || true)"
+echo "${changes:-  nothing}"
 if ! cmp -s <(grep -E '^torch==' "$old") <(grep -E '^torch==' "$lock"); then
     echo "torch changed: check the CUDA builds it is published for (torch_cuda_builds in installers/vivid.sh" \
         "and \$TorchCudaBuilds in installers/vivid.ps1)."

@@ -19,7 +19,7 @@ from model_runtime.engines import get_engine
 from model_runtime.engines.base import EngineError
 from model_runtime.server.worker import Runner, ServerJobContext
 from vivid_desktop.protocol.errors import ErrorCode
-from vivid_desktop.protocol.jobs import EditKeyframeRequest, RenderPlan, TrackMasksRequest
+from vivid_desktop.protocol.jobs import EditKeyframeRequest, RenderBatch, RenderPlan, TrackMasksRequest
 from vivid_desktop.render_folder import done_frames
 
 log = logging.getLogger(__name__)
@@ -113,17 +113,50 @@ def _run_track(request: BaseModel, ctx: ServerJobContext) -> dict[str, Any]:
     return {"output_dir": request.output_dir, **_count(request.output_dir, request.start, request.stop)}
 
 
+def _check_batch(batch: BaseModel) -> None:
+    assert isinstance(batch, RenderBatch)
+    folders = [p.output_dir for p in batch.plans]
+    if len(set(folders)) != len(folders):
+        raise EngineError(ErrorCode.BAD_REQUEST, "two renders of the batch share one output folder")
+    for plan in batch.plans:
+        _check_propagate(plan)
+
+
 def _run_propagate(plan: BaseModel, ctx: ServerJobContext) -> dict[str, Any]:
     assert isinstance(plan, RenderPlan)
     out = Path(plan.output_dir)
     out.mkdir(parents=True, exist_ok=True)
-    get_engine(plan.engine).propagate(plan, ctx)
+    if plan.cluster:
+        from model_runtime.farm import render_on_cluster
+
+        render_on_cluster([plan], plan.cluster, ctx)
+    else:
+        get_engine(plan.engine).propagate(plan, ctx)
+    return {"output_dir": plan.output_dir, **_complete(plan)}
+
+
+def _run_batch(batch: BaseModel, ctx: ServerJobContext) -> dict[str, Any]:
+    """Every render of the batch: side by side on a cluster, one after another here."""
+    assert isinstance(batch, RenderBatch)
+    if batch.cluster:
+        from model_runtime.farm import render_on_cluster
+
+        render_on_cluster(list(batch.plans), batch.cluster, ctx)
+    else:
+        for plan in batch.plans:
+            Path(plan.output_dir).mkdir(parents=True, exist_ok=True)
+            get_engine(plan.engine).propagate(plan, ctx)
+    counts = [_complete(plan) for plan in batch.plans]
+    return {"renders": len(counts), "frames": sum(c["frames"] for c in counts)}
+
+
+def _complete(plan: RenderPlan) -> dict[str, int]:
     counts = _count(plan.output_dir, plan.start, plan.stop)
     if counts["missing"]:
         raise EngineError(
             ErrorCode.INCOMPLETE, f"{counts['missing']} frames of {plan.start}:{plan.stop} are missing"
         )
-    return {"output_dir": plan.output_dir, **counts}
+    return counts
 
 
 def _count(folder: str, start: int, stop: int) -> dict[str, int]:
@@ -144,4 +177,5 @@ def _register_train() -> None:
 register_runner("edit_keyframe", _run_edit, _check_edit)
 register_runner("track_masks", _run_track, _check_track)
 register_runner("propagate", _run_propagate, _check_propagate)
+register_runner("render_batch", _run_batch, _check_batch)
 _register_train()

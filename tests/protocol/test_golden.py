@@ -19,6 +19,7 @@ from vivid_desktop.protocol.errors import ErrorCode, JobError
 from vivid_desktop.protocol.jobs import (
     EditKeyframeRequest,
     KeyframeSpec,
+    RenderBatch,
     RenderPlan,
     TrackMasksRequest,
     TrainRequest,
@@ -125,6 +126,23 @@ SAMPLES: dict[str, tuple[BaseModel, str | None]] = {
         "job-1",
     ),
     "propagate_reply": (m.PropagateReply(job_id="job-1", position=1), "job-1"),
+    "render_batch": (
+        RenderBatch(
+            plans=[
+                RenderPlan(
+                    source="/clips/shot1.mp4",
+                    start=0,
+                    stop=40,
+                    mask="/p/shot1.png",
+                    task="delete",
+                    output_dir="/p/shot1",
+                )
+            ],
+            cluster="ray://head:10001",
+        ),
+        "job-3",
+    ),
+    "render_batch_reply": (m.RenderBatchReply(job_id="job-3", position=2), "job-3"),
     "train": (
         TrainRequest(
             data="/p/project.vivid",

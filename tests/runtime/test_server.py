@@ -15,6 +15,7 @@ from runtime_specs import real_spec
 from vivid_desktop.protocol import messages as m
 from vivid_desktop.protocol.envelope import decode_message, encode_message, make_message
 from vivid_desktop.protocol.jobs import EditKeyframeRequest, RenderPlan, TrainRequest
+from vivid_desktop.protocol.version import PROTOCOL_VERSION
 from vivid_desktop.protocol.wire import ConnectionClosed, FrameReader, encode_frame
 from vivid_desktop.runtime_client import RequestFailed, RuntimeClient, RuntimeState, preview_bytes
 from vivid_desktop.runtime_client.launch import connect, handshake, spawn
@@ -43,7 +44,7 @@ def submit_and_wait_started(client: RuntimeClient, request: RenderPlan, timeout:
 
 def test_handshake_is_fast_and_reports_engines(client: RuntimeClient):
     hello = client.hello
-    assert hello is not None and hello.protocol == "1.0" and hello.pid == client.pid
+    assert hello is not None and hello.protocol == PROTOCOL_VERSION and hello.pid == client.pid
     engines = {e.name: e for e in hello.engines}
     assert engines["testing"].available and engines["testing"].details == {"fake": True}
     assert "vivid" in engines and "flow" in engines  # reported even when unavailable, with a reason

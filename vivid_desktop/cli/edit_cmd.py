@@ -79,8 +79,19 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--quality", choices=["draft", "standard", "high"], default="standard")
     p.add_argument("--work", type=Path, metavar="DIR", help="keep the work folder here (a rerun resumes)")
+    add_cluster_option(p)
     p.add_argument("-o", "--output", required=True, type=Path, metavar="OUT")
     p.set_defaults(func=run)
+
+
+def add_cluster_option(p: argparse.ArgumentParser) -> None:
+    """``--ray ADDRESS|local``: render on a Ray cluster (shared by ``vivid edit`` and ``vivid batch``)."""
+    p.add_argument(
+        "--ray",
+        metavar="ADDRESS",
+        help="render on a Ray cluster: 'local' starts one on this machine; otherwise the address of a "
+        "running cluster (ray://head:10001, head:6379, auto). Needs the farm extra",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -106,6 +117,22 @@ def warn(text: str) -> None:
 
 def edit(args: argparse.Namespace, work: Path) -> None:
     """Prepare inputs, run the jobs on a supervised runtime, export."""
+    with _runtime(work) as sup:
+        _check_engine(sup, args.engine)
+        shot = prepare_shot(sup, args, work)
+        _render(sup, shot.plan, len(shot.frames))
+    export_shot(shot, args)
+
+
+class Shot:
+    """One clip's edit, ready to render: its plan, and what the export needs."""
+
+    def __init__(self, plan, clip: Path, info, frames: range) -> None:
+        self.plan, self.clip, self.info, self.frames = plan, clip, info, frames
+
+
+def prepare_shot(sup: Supervisor, args: argparse.Namespace, work: Path) -> Shot:
+    """Check the inputs, prepare masks and keyframes in ``work`` (tracking when asked): the render plan."""
     from vivid_desktop.cli.export_cmd import parse_range
     from vivid_desktop.media.probe import probe
     from vivid_desktop.protocol.jobs import DELETE_CAPTION, KeyframeSpec, RenderPlan, TrackMasksRequest
@@ -128,34 +155,32 @@ def edit(args: argparse.Namespace, work: Path) -> None:
         raise EditError(f"keyframe {outside[0]} is outside the frames {frames.start}:{frames.stop}")
     masks = prepare_masks(args.mask.expanduser().resolve(), work, size, frames, warn)
     settings = _settings(args)
-    with _runtime(work) as sup:
-        _check_engine(sup, args.engine)
-        if args.track:
-            masks = _track(sup, clip, masks, frames, keyed, work, TrackMasksRequest, KeyframeSpec)
-        keyframes = [
-            KeyframeSpec(
-                frame=n, mask=str(masks.for_frame(n)), image=str(prepare_keyframe(n, img, work, size, warn))
-            )
-            for n, img in sorted(keyed.items())
-        ]
-        plan = RenderPlan(
-            source=str(clip),
-            start=frames.start,
-            stop=frames.stop,
-            task=args.task,
-            mask=str(masks.single) if masks.single else None,
-            mask_dir=str(masks.folder) if masks.folder else None,
-            keyframes=keyframes,
-            caption=args.caption
-            if args.caption is not None
-            else (DELETE_CAPTION if args.task == "delete" else ""),
-            engine=args.engine,
-            seed=args.seed,
-            settings=settings,
-            output_dir=str(work / "render"),
+    if args.track:
+        masks = _track(sup, clip, masks, frames, keyed, work, TrackMasksRequest, KeyframeSpec)
+    keyframes = [
+        KeyframeSpec(
+            frame=n, mask=str(masks.for_frame(n)), image=str(prepare_keyframe(n, img, work, size, warn))
         )
-        _render(sup, plan, len(frames))
-    _export(work / "render", args, clip, info, frames)
+        for n, img in sorted(keyed.items())
+    ]
+    plan = RenderPlan(
+        source=str(clip),
+        start=frames.start,
+        stop=frames.stop,
+        task=args.task,
+        mask=str(masks.single) if masks.single else None,
+        mask_dir=str(masks.folder) if masks.folder else None,
+        keyframes=keyframes,
+        caption=args.caption
+        if args.caption is not None
+        else (DELETE_CAPTION if args.task == "delete" else ""),
+        engine=args.engine,
+        seed=args.seed,
+        settings=settings,
+        output_dir=str(work / "render"),
+        cluster=getattr(args, "ray", None),
+    )
+    return Shot(plan, clip, info, frames)
 
 
 def _settings(args: argparse.Namespace) -> dict[str, object]:
@@ -222,10 +247,11 @@ def _track(sup, clip, masks: MaskInput, frames: range, keyed, work: Path, reques
     return MaskInput(folder=out)
 
 
-def _render(sup: Supervisor, plan: BaseModel, total: int) -> None:
+def _render(sup: Supervisor, plan: BaseModel, total: int, done: int | None = None) -> None:
     """Run the render; when the runtime dies, wait for the restart and submit it again (it resumes)."""
     for attempt in range(RESUBMITS + 1):
-        job = _run_job(sup, plan, "rendering", total, Path(plan.output_dir))  # type: ignore[attr-defined]
+        out = Path(plan.output_dir) if done is None else None  # type: ignore[attr-defined]
+        job = _run_job(sup, plan, "rendering", total, out, done or 0)
         if job.succeeded:
             return
         code, message = job.error or ("failed", "failed")
@@ -243,10 +269,14 @@ def _bar(**kwargs):
     return tqdm(file=sys.stderr, disable=None, dynamic_ncols=True, **kwargs)
 
 
-def _run_job(sup: Supervisor, request: BaseModel, label: str, total: int, out: Path) -> Job:
-    """Submit, show progress, return the finished job; Ctrl-C cancels it (and raises :class:`Cancelled`)."""
+def _run_job(
+    sup: Supervisor, request: BaseModel, label: str, total: int, out: Path | None, done_before: int = 0
+) -> Job:
+    """Submit, show progress, return the finished job; Ctrl-C cancels it (and raises :class:`Cancelled`).
+    ``out`` is the folder whose frames count as done already (or give ``done_before``)."""
     events: queue.Queue = queue.Queue()
-    done_before = len(done_frames(out))
+    if out is not None:
+        done_before = len(done_frames(out))
     with _bar(total=total, initial=min(done_before, total), desc=label, unit="frame") as bar:
         job = sup.submit(request, on_event=events.put)
         try:
@@ -270,9 +300,11 @@ def _run_job(sup: Supervisor, request: BaseModel, label: str, total: int, out: P
     return job
 
 
-def _export(render: Path, args: argparse.Namespace, clip: Path, info, frames: range) -> None:
+def export_shot(shot: Shot, args: argparse.Namespace) -> None:
+    """Export a rendered shot to ``args.output`` with its clip's audio."""
     from vivid_desktop.media.export import export_folder
 
+    render, clip, info, frames = Path(shot.plan.output_dir), shot.clip, shot.info, shot.frames
     with _bar(total=len(frames), desc="exporting", unit="frame") as bar:
         try:
             export_folder(

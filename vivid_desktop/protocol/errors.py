@@ -43,6 +43,9 @@ class ErrorCode(StrEnum):
     LORA_INVALID = "lora_invalid"
     NO_GPU = "no_gpu"
     OUT_OF_MEMORY = "out_of_memory"
+    # rendering on a cluster
+    CLUSTER_UNAVAILABLE = "cluster_unavailable"
+    FARM_FAILED = "farm_failed"
     # training
     DATASET_INVALID = "dataset_invalid"
     CHECKPOINT_UNREADABLE = "checkpoint_unreadable"

@@ -75,6 +75,17 @@ class RenderPlan(_Content):
     #: finished frames are written here as ``{frame:06d}.png`` (atomically: temp name, then rename)
     output_dir: str
     feather: int = Field(default=3, ge=0)
+    #: render on a Ray cluster instead of in the runtime: "local" (start one on this machine) or the
+    #: address of an existing cluster (``ray://head:10001``, ``head:6379``, ``auto``); None = here
+    cluster: str | None = None
+
+
+class RenderBatch(_Content):
+    """Several renders (shots, edits) at once; on a cluster their parts run side by side."""
+
+    plans: list[RenderPlan] = Field(min_length=1)
+    #: as :attr:`RenderPlan.cluster`, for the whole batch (the plans' own ``cluster`` is not used)
+    cluster: str | None = None
 
 
 class TrainRequest(_Content):

@@ -12,7 +12,13 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from vivid_desktop.protocol.jobs import EditKeyframeRequest, RenderPlan, TrackMasksRequest, TrainRequest
+from vivid_desktop.protocol.jobs import (
+    EditKeyframeRequest,
+    RenderBatch,
+    RenderPlan,
+    TrackMasksRequest,
+    TrainRequest,
+)
 
 
 class Content(BaseModel):
@@ -157,6 +163,10 @@ class PropagateReply(JobAccepted):
     pass
 
 
+class RenderBatchReply(JobAccepted):
+    pass
+
+
 class TrainReply(JobAccepted):
     pass
 
@@ -246,6 +256,8 @@ MESSAGE_TYPES: dict[str, type[BaseModel]] = {
     "track_masks_reply": TrackMasksReply,
     "propagate": RenderPlan,
     "propagate_reply": PropagateReply,
+    "render_batch": RenderBatch,
+    "render_batch_reply": RenderBatchReply,
     "train": TrainRequest,
     "train_reply": TrainReply,
     "started": Started,
@@ -269,11 +281,12 @@ REPLY_TYPES: dict[str, str] = {
     "edit_keyframe": "edit_keyframe_reply",
     "track_masks": "track_masks_reply",
     "propagate": "propagate_reply",
+    "render_batch": "render_batch_reply",
     "train": "train_reply",
 }
 
 #: Requests that start a job on the runtime's one job queue.
-JOB_TYPES: list[str] = ["edit_keyframe", "track_masks", "propagate", "train"]
+JOB_TYPES: list[str] = ["edit_keyframe", "track_masks", "propagate", "render_batch", "train"]
 
 #: Events that end a job. Exactly one per job; never dropped or merged.
 TERMINAL_TYPES: frozenset[str] = frozenset({"succeeded", "failed", "cancelled"})
