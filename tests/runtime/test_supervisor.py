@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 
@@ -9,6 +10,7 @@ import pytest
 from runtime_specs import fake_spec, real_spec
 
 from vivid_desktop.protocol.jobs import RenderPlan
+from vivid_desktop.protocol.version import PROTOCOL_VERSION
 from vivid_desktop.runtime_client import (
     NotReady,
     ProtocolMismatch,
@@ -85,7 +87,7 @@ def test_supervisor_gives_up_after_the_restart_limit():
 
 def test_wrong_version_is_refused_without_restarts():
     client = RuntimeClient(fake_spec("wrong_version"))
-    with pytest.raises(ProtocolMismatch, match=r"1\.0.*99\.0"):
+    with pytest.raises(ProtocolMismatch, match=rf"{re.escape(PROTOCOL_VERSION)}.*99\.0"):
         client.start()
     client.shutdown()
     log = StateLog()
