@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import socket
 import struct
 
@@ -13,7 +14,12 @@ from hypothesis import strategies as st
 
 from vivid_desktop.protocol import messages as m
 from vivid_desktop.protocol.envelope import MessageError, decode_message, encode_message, make_message
-from vivid_desktop.protocol.version import ProtocolVersionError, check_compatible, parse_version
+from vivid_desktop.protocol.version import (
+    PROTOCOL_VERSION,
+    ProtocolVersionError,
+    check_compatible,
+    parse_version,
+)
 from vivid_desktop.protocol.wire import (
     ConnectionClosed,
     FrameError,
@@ -109,7 +115,7 @@ def test_too_many_buffers_refused():
 def test_versions():
     assert parse_version("1.0") == (1, 0)
     check_compatible("1.7")
-    with pytest.raises(ProtocolVersionError, match=r"1\.1.*2\.0"):
+    with pytest.raises(ProtocolVersionError, match=rf"{re.escape(PROTOCOL_VERSION)}.*2\.0"):
         check_compatible("2.0")
     for bad in ("1", "1.x", "", "1.0.0", "9" * 20 + ".0"):
         with pytest.raises(ProtocolVersionError):

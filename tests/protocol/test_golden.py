@@ -14,6 +14,7 @@ import pytest
 from pydantic import BaseModel
 
 from vivid_desktop.protocol import messages as m
+from vivid_desktop.protocol import uploads as u
 from vivid_desktop.protocol.envelope import make_message, parse_envelope
 from vivid_desktop.protocol.errors import ErrorCode, JobError
 from vivid_desktop.protocol.jobs import (
@@ -26,6 +27,7 @@ from vivid_desktop.protocol.jobs import (
 )
 
 GOLDEN = Path(__file__).parent / "golden"
+SHA = "ab" * 32
 UPDATE = os.environ.get("VIVID_UPDATE_GOLDEN") == "1"
 
 ERR = m.ErrorInfo(code=ErrorCode.SOURCE_MISSING, message="source clip not found: /clips/a.mp4")
@@ -162,6 +164,20 @@ SAMPLES: dict[str, tuple[BaseModel, str | None]] = {
     "succeeded": (m.Succeeded(result={"output_dir": "/p/render", "frames": 97, "missing": 0}), "job-1"),
     "failed": (m.Failed(code=ErrorCode.MASK_SIZE, message="mask is 640x360, the clip is 854x480"), "job-1"),
     "cancelled": (m.Cancelled(message=""), "job-1"),
+    # a remote runtime's uploads and fetches (vivid_desktop/protocol/uploads.py)
+    "upload_status": (u.UploadStatus(blobs=[u.BlobInfo(sha256=SHA, size=1234)]), None),
+    "upload_status_reply": (u.UploadStatusReply(received={SHA: 1000}), None),
+    "upload_chunk": (u.UploadChunk(sha256=SHA, size=1234, offset=1000), None),
+    "upload_chunk_reply": (u.UploadChunkReply(sha256=SHA, received=1234, complete=True), None),
+    "make_folder": (u.MakeFolder(files={"000012.png": SHA}), None),
+    "make_folder_reply": (u.MakeFolderReply(ref=f"folder:{SHA}"), None),
+    "fetch_file": (u.FetchFile(ref="render:k1/000012.png", offset=0), None),
+    "fetch_file_reply": (
+        u.FetchFileReply(ref="render:k1/000012.png", offset=0, size=5678, sha256=SHA),
+        None,
+    ),
+    "list_render": (u.ListRender(ref="render:k1"), None),
+    "list_render_reply": (u.ListRenderReply(files={"000012.png": 5678}), None),
 }
 
 

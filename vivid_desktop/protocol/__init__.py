@@ -2,9 +2,12 @@
 
 See docs/protocol.md. Modules: :mod:`.version` (PROTOCOL_VERSION, compatibility), :mod:`.wire`
 (length-prefixed frames), :mod:`.messages` (one typed class per message), :mod:`.envelope` (the envelope,
-the factory :func:`make_message`, encoding and decoding), :mod:`.jobs` (job request schemas).
+the factory :func:`make_message`, encoding and decoding), :mod:`.jobs` (job request schemas),
+:mod:`.transport` (Unix socket, loopback TCP, TLS; the secret preamble), :mod:`.uploads` (a remote
+runtime's uploads and file fetches).
 """
 
+from vivid_desktop.protocol import uploads as _uploads  # noqa: F401 - registers the upload messages
 from vivid_desktop.protocol.envelope import (
     Header,
     Message,

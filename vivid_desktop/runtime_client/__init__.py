@@ -28,6 +28,10 @@ Previews: ``content.preview`` is a ``PreviewInfo(format, width, height, buffer)`
 ``message.buffers[preview.buffer]`` — JPEG/PNG bytes, or ``raw`` RGB (``height * width * 3``). Use
 :func:`preview_bytes` to get ``(info, data)`` or None.
 
+A remote runtime (``vivid-runtime serve`` on a GPU server): ``Supervisor(remote_launch_spec("gpu:7000",
+token_file, ca_file))``; the same calls work, inputs are uploaded and results fetched into the folders
+the requests name (:mod:`.remote`).
+
 :class:`RuntimeClient` is one runtime process (not restartable); :class:`Supervisor` owns the current
 client and restarts it (``restart_limit`` deaths within ``restart_window_s``, then ``dead``).
 """
@@ -47,7 +51,7 @@ from vivid_desktop.runtime_client.errors import (
     RuntimeStartError,
 )
 from vivid_desktop.runtime_client.jobs import Job
-from vivid_desktop.runtime_client.launch import LaunchSpec
+from vivid_desktop.runtime_client.launch import LaunchSpec, RemoteSpec, remote_launch_spec
 from vivid_desktop.runtime_client.supervisor import Supervisor
 
 
@@ -66,6 +70,7 @@ __all__ = [
     "NotReady",
     "PreviewInfo",
     "ProtocolMismatch",
+    "RemoteSpec",
     "RequestFailed",
     "RequestTimeout",
     "RuntimeClient",
@@ -75,4 +80,5 @@ __all__ = [
     "RuntimeState",
     "Supervisor",
     "preview_bytes",
+    "remote_launch_spec",
 ]

@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel
 
@@ -37,6 +38,9 @@ from vivid_desktop.runtime_client.errors import (
 )
 from vivid_desktop.runtime_client.jobs import EventCallback, Job
 from vivid_desktop.runtime_client.launch import Launched, LaunchSpec, RemoteLink, connect, handshake, spawn
+
+if TYPE_CHECKING:
+    from vivid_desktop.runtime_client.remote import RemoteJobs
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +85,7 @@ class RuntimeClient:
         self._dead_reason = ""
         self.hello: m.HelloReply | None = None
         self.last_pong = 0.0
+        self._remote: RemoteJobs | None = None
 
     # ---- life cycle ----------------------------------------------------------------------------
 
@@ -106,6 +111,8 @@ class RuntimeClient:
             self._launched = spawn(spec)
             self._sock = connect(self._launched, spec.start_timeout)
             self.hello = handshake(self._sock, self._launched, self.session, spec.handshake_timeout)
+            if spec.remote is not None:
+                self._remote = self._remote_jobs(self.hello)
         except RuntimeStartError as exc:
             self._dead_reason = str(exc)
             self._kill_and_cleanup()
@@ -123,6 +130,19 @@ class RuntimeClient:
             thread.start()
         self._set_state(RuntimeState.READY, only_from=RuntimeState.STARTING)  # it may have died already
         return self.hello
+
+    def _remote_jobs(self, hello: m.HelloReply) -> RemoteJobs:
+        from vivid_desktop.protocol.uploads import UPLOADS_FEATURE
+        from vivid_desktop.runtime_client.remote import RemoteJobs
+
+        if UPLOADS_FEATURE not in hello.features:
+            label = self._launched.label if self._launched else "the runtime"
+            raise RuntimeStartError(f"{label} takes no uploads: is it `vivid-runtime serve`?", fatal=True)
+        return RemoteJobs(self)
+
+    @property
+    def stopping(self) -> bool:
+        return self._stopping
 
     def shutdown(self, timeout: float | None = None) -> str:
         """Stop the runtime: ``shutdown`` request → terminate → kill. Returns the rung that worked.
@@ -175,15 +195,21 @@ class RuntimeClient:
 
     def request(self, content: BaseModel, timeout: float | None = None) -> BaseModel:
         """Send a request and return its reply's content; :class:`RequestFailed` if it is an error."""
-        future = self._request_message(content)
+        return self.request_message(content, (), timeout).content
+
+    def request_message(
+        self, content: BaseModel, buffers: tuple[bytes, ...] = (), timeout: float | None = None
+    ) -> Message:
+        """Send a request (with binary ``buffers``) and return the whole reply message."""
+        future = self._send_request(make_message(content, session=self.session, buffers=buffers))
         try:
             reply = future.result(timeout if timeout is not None else self.spec.request_timeout)
         except FutureTimeout:
             raise RequestTimeout(f"no reply to {type(content).__name__} in time") from None
         error = getattr(reply.content, "error", None)
         if not getattr(reply.content, "ok", True) and error is not None:
-            raise RequestFailed(error.code, error.message)
-        return reply.content
+            raise RequestFailed(error.code, error.message, reply.content)
+        return reply
 
     def request_async(self, content: BaseModel) -> Future[Message]:
         """Send a request; the future resolves to the reply message (or fails with RuntimeDied)."""
@@ -211,8 +237,19 @@ class RuntimeClient:
     ) -> Job:
         """Start a job (``EditKeyframeRequest``, ``TrackMasksRequest``, ``RenderPlan``...); never blocks.
 
-        A refused request ends the job with a ``failed`` terminal event carrying the reply's error.
+        A refused request ends the job with a ``failed`` terminal event carrying the reply's error. On a
+        remote runtime the job first uploads its inputs and fetches its results (:mod:`.remote`).
         """
+        if self._remote is not None:
+            with self._lock:
+                self._check_alive()
+            return self._remote.submit(request, on_event, job_id or _new_id())
+        return self.submit_direct(request, on_event, job_id)
+
+    def submit_direct(
+        self, request: BaseModel, on_event: EventCallback | None = None, job_id: str | None = None
+    ) -> Job:
+        """Send a job request as it is (paths or, for a remote runtime, references)."""
         msg = make_message(request, session=self.session, job_id=job_id or _new_id())
         if msg.msg_type not in m.JOB_TYPES:
             raise TypeError(f"{type(request).__name__} does not start a job")

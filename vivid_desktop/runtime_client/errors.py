@@ -35,10 +35,12 @@ class RequestTimeout(RuntimeClientError):
 class RequestFailed(RuntimeClientError):
     """The runtime answered with an error (``code`` is stable, the message is for a person)."""
 
-    def __init__(self, code: str, message: str) -> None:
+    def __init__(self, code: str, message: str, reply: object = None) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
+        #: the reply's content, when there was one
+        self.reply = reply
 
 
 class NotReady(RuntimeClientError):

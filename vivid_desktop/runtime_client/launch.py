@@ -107,6 +107,18 @@ class LaunchSpec:
         return [*base, *self.extra_args, *where, "--log-file", str(log_path)]
 
 
+def remote_launch_spec(address: str, token_file: Path, ca_file: Path | None = None) -> LaunchSpec:
+    """A spec that connects to ``vivid-runtime serve`` at ``address`` (network-sized heartbeat)."""
+    return LaunchSpec(
+        remote=RemoteSpec.parse(address, token_file, ca_file),
+        start_timeout=15.0,
+        handshake_timeout=10.0,
+        heartbeat_interval=1.0,
+        heartbeat_timeout=10.0,
+        request_timeout=30.0,
+    )
+
+
 @dataclass
 class Launched:
     """A spawned runtime: its process, private folder, logs and secret."""
