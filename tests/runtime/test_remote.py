@@ -267,3 +267,29 @@ def test_a_cut_connection_resumes_without_recomputing(server, certs, tmp_path):
         assert len(computed) == len(set(computed))
     finally:
         sup.stop()
+
+
+def test_vivid_edit_on_a_remote_runtime(server, certs, scene, tmp_path, capsys):
+    from vivid_desktop.cli.main import main
+
+    remote = [
+        "--runtime",
+        server.address,
+        "--token-file",
+        str(server.token_file),
+        "--tls-ca",
+        str(certs.ca.cert),
+    ]
+    edit = ["edit", str(scene / "clip.mp4"), "--mask", str(scene / "masks"), "--task", "delete"]
+    assert main([*edit, *remote, "-o", str(tmp_path / "remote_png")]) == 0
+    assert main([*edit, "-o", str(tmp_path / "local_png")]) == 0
+    a, b = pixels(tmp_path / "local_png"), pixels(tmp_path / "remote_png")
+    assert len(a) == 10 and all(np.array_equal(a[name], b[name]) for name in a)
+    capsys.readouterr()
+    wrong = write_token(tmp_path / "wrong")
+    bad = ["--runtime", server.address, "--token-file", str(wrong), "--tls-ca", str(certs.ca.cert)]
+    assert main([*edit, *bad, "-o", str(tmp_path / "x.mp4")]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1] == f"vivid edit: the runtime at {server.address} refused the token"
+    assert main([*edit, "--runtime", server.address, "-o", str(tmp_path / "x.mp4")]) == 1
+    assert "needs --token-file" in capsys.readouterr().err

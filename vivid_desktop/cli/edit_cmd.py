@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 
     from pydantic import BaseModel
 
-    from vivid_desktop.runtime_client import Job, Supervisor
+    from vivid_desktop.runtime_client import Job, LaunchSpec, Supervisor
 
 #: How long Ctrl-C waits for the runtime to confirm the cancel before shutting it down anyway.
 CANCEL_WAIT_S = 30.0
@@ -80,8 +80,35 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--quality", choices=["draft", "standard", "high"], default="standard")
     p.add_argument("--work", type=Path, metavar="DIR", help="keep the work folder here (a rerun resumes)")
     add_cluster_option(p)
+    add_runtime_args(p)
     p.add_argument("-o", "--output", required=True, type=Path, metavar="OUT")
     p.set_defaults(func=run)
+
+
+def add_runtime_args(p: argparse.ArgumentParser) -> None:
+    """``--runtime HOST:PORT --token-file FILE [--tls-ca CA]``: run on ``vivid-runtime serve`` elsewhere."""
+    p.add_argument(
+        "--runtime",
+        metavar="HOST:PORT",
+        help="use a remote runtime (vivid-runtime serve) instead of a local one (docs/studio.md)",
+    )
+    p.add_argument("--token-file", type=Path, metavar="FILE", help="the remote runtime's token")
+    p.add_argument("--tls-ca", type=Path, metavar="CA", help="CA certificate that signed the runtime's (PEM)")
+
+
+def launch_spec(args: argparse.Namespace | None, log_path: Path) -> LaunchSpec:
+    """A local runtime, or the remote one that ``--runtime`` names."""
+    from vivid_desktop.runtime_client import LaunchSpec, remote_launch_spec
+
+    if getattr(args, "runtime", None) is None:
+        return LaunchSpec(log_path=log_path)
+    assert args is not None
+    if args.token_file is None:
+        raise EditError("--runtime needs --token-file FILE (the token of vivid-runtime serve)")
+    try:
+        return remote_launch_spec(args.runtime, args.token_file.expanduser(), args.tls_ca)
+    except ValueError as exc:
+        raise EditError(f"--runtime: {exc}") from None
 
 
 def add_cluster_option(p: argparse.ArgumentParser) -> None:
@@ -117,7 +144,7 @@ def warn(text: str) -> None:
 
 def edit(args: argparse.Namespace, work: Path) -> None:
     """Prepare inputs, run the jobs on a supervised runtime, export."""
-    with _runtime(work) as sup:
+    with _runtime(work, args) as sup:
         _check_engine(sup, args.engine)
         shot = prepare_shot(sup, args, work)
         _render(sup, shot.plan, len(shot.frames))
@@ -211,11 +238,11 @@ def _work_folder(work: Path | None) -> Iterator[Path]:
 
 
 @contextmanager
-def _runtime(work: Path) -> Iterator[Supervisor]:
-    """A supervised runtime for the duration of the edit; always shut down (request → terminate → kill)."""
-    from vivid_desktop.runtime_client import LaunchSpec, Supervisor
+def _runtime(work: Path, args: argparse.Namespace | None = None) -> Iterator[Supervisor]:
+    """A supervised runtime for the duration of the edit (local, or ``--runtime``); always shut down."""
+    from vivid_desktop.runtime_client import Supervisor
 
-    sup = Supervisor(LaunchSpec(log_path=work / "runtime.log"), restart_delay_s=0.2)
+    sup = Supervisor(launch_spec(args, work / "runtime.log"), restart_delay_s=0.2)
     sup.start()
     try:
         sup.wait_ready(120)

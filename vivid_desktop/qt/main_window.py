@@ -45,7 +45,8 @@ from vivid_desktop.qt.painter import TOOLS, QtMaskPanel
 from vivid_desktop.qt.propagate import PropagateController
 from vivid_desktop.qt.propagate_panel import QtPropagatePanel
 from vivid_desktop.qt.recovery import SessionMarker
-from vivid_desktop.qt.runtime_bridge import QtRuntime
+from vivid_desktop.qt.runtime_bridge import QtRuntime, default_launch_spec
+from vivid_desktop.qt.runtime_settings import runtime_spec as remote_runtime_spec
 from vivid_desktop.qt.session import EditorSession
 from vivid_desktop.qt.settings import AppSettings
 from vivid_desktop.qt.style import icon
@@ -78,7 +79,7 @@ class MainWindow(QMainWindow):
         self.pool = WorkerPool(self.relay, max_workers=2)
         self.session = EditorSession(self.relay, self.pool, self)
         self.session.default_engine = str(self.settings.get("engine/default") or "flow")
-        self.runtime = QtRuntime(self.relay, runtime_spec, self)
+        self.runtime = QtRuntime(self.relay, runtime_spec or remote_runtime_spec(self.settings), self)
         self.tracker = TrackController(self.session, self.runtime, self)
         self.propagate = PropagateController(self.session, self.runtime, self.settings, self.tracker, self)
         self.keyframes = KeyframeController(self.session, self.runtime, self.settings, self)
@@ -633,6 +634,10 @@ class MainWindow(QMainWindow):
 
     def _settings_changed(self) -> None:
         self.session.default_engine = str(self.settings.get("engine/default") or "flow")
+        spec = remote_runtime_spec(self.settings) or default_launch_spec()
+        if spec.remote != self.runtime.spec.remote:  # Settings → Runtime changed: connect there
+            self.runtime.spec = spec
+            self.restart_runtime()
 
     def show_model_manager(self) -> None:
         from vivid_desktop.qt.model_manager import ModelManagerDialog

@@ -1,4 +1,4 @@
-"""Settings: model folders, LoRA files, memory mode, default engine, proxy options (remembered)."""
+"""Settings: model folders, LoRA files, memory mode, default engine, proxy options, runtime (remembered)."""
 
 from __future__ import annotations
 
@@ -13,12 +13,14 @@ from PySide6.QtWidgets import (
     QGroupBox,
     QHBoxLayout,
     QListWidget,
+    QMessageBox,
     QPushButton,
     QSpinBox,
     QVBoxLayout,
     QWidget,
 )
 
+from vivid_desktop.qt.runtime_settings import QtRuntimeSettings
 from vivid_desktop.qt.settings import ENGINES, MEMORY_MODE_LABELS, MEMORY_MODES, AppSettings
 
 
@@ -98,6 +100,8 @@ class QtSettingsDialog(QDialog):
         form2.addRow("", self.proxy)
         form2.addRow("Proxy height", self.proxy_lines)
         col.addWidget(general)
+        self.runtime = QtRuntimeSettings(settings)
+        col.addWidget(self.runtime)
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
         )
@@ -140,8 +144,13 @@ class QtSettingsDialog(QDialog):
         s.set("engine/default", self.engine.currentData())
         s.set("proxy/enabled", self.proxy.isChecked())
         s.set("proxy/lines", self.proxy_lines.value())
+        self.runtime.store()
         s.sync()
 
     def accept(self) -> None:
+        problem = self.runtime.problem()
+        if problem:
+            QMessageBox.warning(self, "Runtime", problem)
+            return
         self.store()
         super().accept()
