@@ -65,6 +65,12 @@ class ErrorCode(StrEnum):
     INVALID_CONTENT = "invalid_content"
     UNKNOWN_MESSAGE_TYPE = "unknown_message_type"
     FRAME_TOO_LARGE = "frame_too_large"
+    # a remote runtime's uploads and references (vivid_desktop/protocol/uploads.py)
+    BAD_REFERENCE = "bad_reference"
+    BAD_OFFSET = "bad_offset"
+    HASH_MISMATCH = "hash_mismatch"
+    TOO_LARGE = "too_large"
+    BAD_REPLY = "bad_reply"
 
 
 class JobError(Exception):
