@@ -1,9 +1,11 @@
 """Mask tracking: send the selected edit's keyframe masks to the runtime and show the tracked masks.
 
 The keyframe masks are the anchors; the runtime writes ``{frame:06d}.png`` into the edit's track folder
-and announces each one with ``frame_ready``. When the job succeeds the edit records its ``MaskTrack``
-(so the render plan uses the tracked masks), and a later correction of any frame's mask makes that frame
-a keyframe — a new anchor — which marks the track stale until it is tracked again.
+and announces each one with ``frame_ready`` (the viewer redraws the frame under the playhead as it
+arrives). When the job succeeds the edit records its ``MaskTrack`` (so the render plan uses the tracked
+masks), and a later correction of any frame's mask makes that frame a keyframe — a new anchor — which
+marks the track stale until it is tracked again. Tracking again after a correction runs only over the
+frames between the changed keyframes' neighbouring anchors (:mod:`vivid_desktop.core.retrack`).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 
+from vivid_desktop.core import retrack
 from vivid_desktop.core.project import MaskTrack, ProjectError
 from vivid_desktop.qt.runtime_bridge import QtJob, QtRuntime
 from vivid_desktop.qt.session import EditorSession
@@ -33,7 +36,8 @@ class TrackController(QObject):
         self.runtime = runtime
         self.job: QtJob | None = None
         self._edit_id: str | None = None
-        self._range = (0, 0)
+        self._range = self._span = (0, 0)
+        self._anchors: dict[int, str] = {}
         self._done = 0
 
     @property
@@ -59,8 +63,15 @@ class TrackController(QObject):
         except ProjectError as exc:
             self.stateChanged.emit(False, 0.0, str(exc))
             return None
-        Path(request.output_dir).mkdir(parents=True, exist_ok=True)
+        folder = Path(request.output_dir)
+        folder.mkdir(parents=True, exist_ok=True)
+        self._anchors = {a.frame: a.mask for a in request.anchors}
+        span = retrack.plan_retrack(folder, self._anchors, start, stop)
+        if span is not None:  # None: no keyframe changed, the job only fills in missing frames
+            retrack.clear_range(folder, *span)  # the job writes what is missing: these frames, again
+            request = request.model_copy(update={"start": span[0], "stop": span[1]})
         self._edit_id, self._range, self._done = edit.id, (start, stop), 0
+        self._span = (request.start, request.stop)
         job = self.runtime.submit(request, parent=self)
         job.progress.connect(self._on_progress)
         job.frameReady.connect(self._on_frame)
@@ -68,7 +79,7 @@ class TrackController(QObject):
         job.failed.connect(lambda code, msg: self._end(False, f"Tracking failed: {msg}"))
         job.cancelled.connect(lambda _m: self._end(False, "Tracking cancelled."))
         self.job = job
-        self.stateChanged.emit(True, 0.0, f"Tracking {stop - start} frames …")
+        self.stateChanged.emit(True, 0.0, f"Tracking {request.stop - request.start} frames …")
         return job
 
     def cancel(self) -> None:
@@ -82,8 +93,8 @@ class TrackController(QObject):
 
     def _on_frame(self, frame: int, _path: str, _preview) -> None:
         self._done += 1
-        start, stop = self._range
-        self.stateChanged.emit(True, self._done / max(1, stop - start), f"Tracked frame {frame}")
+        lo, hi = self._span
+        self.stateChanged.emit(True, self._done / max(1, hi - lo), f"Tracked frame {frame}")
         self.frameTracked.emit(frame)
 
     def _on_succeeded(self, result: dict) -> None:
@@ -91,6 +102,7 @@ class TrackController(QObject):
         if store is None or self._edit_id is None:
             return self._end(True, "Tracking done.")
         start, stop = self._range
+        retrack.record_anchors(store.track_dir(self._edit_id), self._anchors, start, stop)
         folder = Path(store.track_dir(self._edit_id)).relative_to(store.folder).as_posix()
         try:
             store.project.set_edit_field(
@@ -100,7 +112,8 @@ class TrackController(QObject):
             return self._end(False, str(exc))
         missing = int(result.get("missing", 0) or 0)
         note = f" ({missing} frames missing)" if missing else ""
-        self._end(True, f"Tracked {stop - start} frames{note}. Correct any frame to add an anchor.")
+        lo, hi = self._span
+        self._end(True, f"Tracked {hi - lo} frames{note}. Correct any frame to add an anchor.")
 
     def _end(self, ok: bool, text: str) -> None:
         self.stateChanged.emit(False, 1.0 if ok else 0.0, text)

@@ -56,18 +56,34 @@ def _motion_evidence(flow: np.ndarray, prior: np.ndarray) -> np.ndarray | None:
     return -MOTION_WEIGHT * np.clip((off - tol) / tol, 0.0, 1.0).astype(np.float32)
 
 
-class _Packed:
-    """A uint8 image kept compactly (PNG in memory) while an interval is being computed."""
-
-    def __init__(self, image: np.ndarray) -> None:
-        self.data = cv2.imencode(".png", image, [cv2.IMWRITE_PNG_COMPRESSION, 1])[1]
-
-    def unpack(self) -> np.ndarray:
-        return cv2.imdecode(self.data, cv2.IMREAD_UNCHANGED)
+Box = tuple[slice, slice]
 
 
-def _to_u8(p: np.ndarray) -> np.ndarray:
-    return np.clip(p * 255.0 + 0.5, 0, 255).astype(np.uint8)
+def _bbox(region: np.ndarray, pad: int = 0) -> Box | None:
+    """The bounding box of ``region`` grown by ``pad`` (clipped to the frame), or None when empty."""
+    rows, cols = np.flatnonzero(region.any(axis=1)), np.flatnonzero(region.any(axis=0))
+    if not len(rows):
+        return None
+    h, w = region.shape
+    return (
+        slice(max(0, rows[0] - pad), min(h, rows[-1] + pad + 1)),
+        slice(max(0, cols[0] - pad), min(w, cols[-1] + pad + 1)),
+    )
+
+
+class _Sparse:
+    """A field that is zero outside a small box, kept as that box (float16) while an interval runs."""
+
+    def __init__(self, field: np.ndarray) -> None:
+        self.shape = field.shape
+        self.box = _bbox(np.abs(field) > 1e-3)
+        self.crop = None if self.box is None else field[self.box].astype(np.float16)
+
+    def full(self) -> np.ndarray:
+        out = np.zeros(self.shape, np.float32)
+        if self.box is not None:
+            out[self.box] = self.crop
+        return out
 
 
 class MaskTracker:
@@ -83,15 +99,16 @@ class MaskTracker:
         self.ring = max(8, round(long_side / 14))
         self._small: OrderedDict[int, np.ndarray] = OrderedDict()
         self._models: dict[int, ColourModel] = {}
+        self._flow_pairs: OrderedDict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = OrderedDict()
 
     def small(self, t: int) -> np.ndarray:
-        """Frame ``t`` at the working resolution (kept for a few frames)."""
+        """Frame ``t`` at the working resolution (kept a while)."""
         if t not in self._small:
             frame = self.frames.read(t)
             if (frame.shape[1], frame.shape[0]) != self.work:
                 frame = cv2.resize(frame, self.work, interpolation=cv2.INTER_AREA)
             self._small[t] = frame
-            if len(self._small) > 8:
+            if len(self._small) > 64:  # an interval's frames are read by both chains
                 self._small.popitem(last=False)
         return self._small[t]
 
@@ -109,35 +126,52 @@ class MaskTracker:
 
     def _flows(self, src: int, dst: int) -> tuple[np.ndarray, np.ndarray]:
         """(flow at dst's pixels to src, flow at src's pixels to dst), working pixels."""
-        f = self.flows
-        if dst > src:
-            return f.backward(src), f.forward(src)
-        return f.forward(dst), f.backward(dst)
+        key = (src, dst)
+        if key not in self._flow_pairs:
+            f = self.flows
+            pair = (f.backward(src), f.forward(src)) if dst > src else (f.forward(dst), f.backward(dst))
+            self._flow_pairs[key] = pair
+            if len(self._flow_pairs) > 4:
+                self._flow_pairs.popitem(last=False)
+        return self._flow_pairs[key]
 
-    def _warp(self, field: np.ndarray, src: int, dst: int) -> tuple[np.ndarray, np.ndarray]:
-        """``field`` of frame src moved to frame dst, and dst's pixels hidden in src (bool)."""
+    def _warp(self, field: np.ndarray, src: int, dst: int) -> tuple[np.ndarray, np.ndarray, Box | None]:
+        """``field`` of frame src moved to frame dst, dst's pixels hidden in src (bool), and the box of
+        dst where that was worked out (None: the field is empty). Only that box is computed."""
+        moved, hidden = np.zeros(field.shape, np.float32), np.zeros(field.shape, bool)
+        box = _bbox(np.abs(field) > 0.02)
+        if box is None:
+            return moved, hidden, None
         to_src, to_dst = self._flows(src, dst)
-        pos = self.grid + to_src
-        moved = cv2.remap(field, pos, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+        reach = float(cv2.magnitude(to_dst[box][..., 0], to_dst[box][..., 1]).max())
+        box = _bbox(np.abs(field) > 0.02, int(np.ceil(reach)) + self.band + 2)
+        assert box is not None
+        t_src = to_src[box]
+        pos = self.grid[box] + t_src
+        moved[box] = cv2.remap(field, pos, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
         back = cv2.remap(to_dst, pos, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-        error = np.linalg.norm(to_src + back, axis=2)
-        scale = np.linalg.norm(to_src, axis=2) + np.linalg.norm(back, axis=2)
-        return moved, error > 0.5 + 0.05 * scale
+        trip = t_src + back
+        error = cv2.magnitude(trip[..., 0], trip[..., 1])
+        scale = cv2.magnitude(t_src[..., 0], t_src[..., 1]) + cv2.magnitude(back[..., 0], back[..., 1])
+        hidden[box] = error > 0.5 + 0.05 * scale
+        return moved, hidden, box
 
     def step(self, prob: np.ndarray, src: int, dst: int, anchor: int) -> np.ndarray:
         """The object probability of frame dst from that of its neighbour src (chain from ``anchor``)."""
-        if not (prob > 0.05).any():
-            return np.zeros_like(prob)
-        moved, hidden = self._warp(prob, src, dst)
-        prior = cv2.GaussianBlur(moved, (0, 0), _PRIOR_SIGMA)
+        moved, hidden, box = self._warp(prob, src, dst)
+        out = np.zeros_like(prob)
+        if box is None:
+            return out
+        prior = cv2.GaussianBlur(moved[box], (0, 0), _PRIOR_SIGMA)
         near = cv2.dilate((prior > 0.05).astype(np.uint8), None, iterations=self.band) > 0
-        prior = np.where(hidden & near, np.maximum(prior, 0.5), prior)
-        extra = _motion_evidence(self._flows(src, dst)[0], prior) if MOTION_WEIGHT else None
-        return segment(prior, self.small(dst), self.model(anchor), self.band, extra=extra)
+        prior = np.where(hidden[box] & near, np.maximum(prior, 0.5), prior)
+        extra = _motion_evidence(self._flows(src, dst)[0][box], prior) if MOTION_WEIGHT else None
+        out[box] = segment(prior, self.small(dst)[box], self.model(anchor), self.band, extra=extra)
+        return out
 
     def carry(self, field: np.ndarray, src: int, dst: int) -> np.ndarray:
         """A correction field moved along the flow; where dst was hidden in src it is dropped."""
-        moved, hidden = self._warp(field, src, dst)
+        moved, hidden, _ = self._warp(field, src, dst)
         moved[hidden] = 0.0
         return moved
 
@@ -169,24 +203,22 @@ class MaskTracker:
             }
             yield from sorted(got.items())
             return
-        fwd = {t: _Packed(_to_u8(prob)) for t, prob in self.chain(p, q + 1, check)}
-        miss_q = self.anchor_prob(q) - (fwd[q].unpack() >= 128).astype(np.float32)
-        back: dict[int, tuple[_Packed, _Packed]] = {}
-        prob, field = self.anchor_prob(q), miss_q
+        fwd = {t: _Sparse(prob) for t, prob in self.chain(p, q + 1, check)}
+        miss_q = self.anchor_prob(q) - (fwd[q].full() >= 0.5).astype(np.float32)
+        back: dict[int, tuple[_Sparse, _Sparse]] = {}
+        field = miss_q
         for t, prob in self.chain(q, p - 1, check):
             field = self.carry(field, t + 1, t)
-            back[t] = (_Packed(_to_u8(prob)), _Packed(_to_u8(field * 0.5 + 0.5)))
-        miss_p = self.anchor_prob(p) - (back[p][0].unpack() >= 128).astype(np.float32)
+            back[t] = (_Sparse(prob), _Sparse(field))
+        miss_p = self.anchor_prob(p) - (back[p][0].full() >= 0.5).astype(np.float32)
         field = miss_p
         for t in range(p + 1, q):
             field = self.carry(field, t - 1, t)
             if t not in frames:
                 continue
-            b_prob, b_field = (x.unpack().astype(np.float32) / 255.0 for x in back[t])
             near_q, near_p = (t - p) / (q - p), (q - t) / (q - p)
-            f_score = logit(fwd[t].unpack().astype(np.float32) / 255.0)
-            f_score += _CORRECTION * near_q * (2.0 * b_field - 1.0)
-            b_score = logit(b_prob) + _CORRECTION * near_p * field
+            f_score = logit(fwd[t].full()) + _CORRECTION * near_q * back[t][1].full()
+            b_score = logit(back[t][0].full()) + _CORRECTION * near_p * field
             yield t, self.full_mask(near_p * f_score + near_q * b_score)
 
 
