@@ -31,10 +31,13 @@ def main(argv: list[str] | None = None) -> int:
     if problem := startup_problem():
         print(f"vivid-desktop: {problem}", file=sys.stderr)
         return 1
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
+    from vivid_desktop.qt.errors import log_qt_messages
+
+    _start_logging()
+    log_qt_messages()
     from vivid_desktop.qt.main_window import MainWindow
     from vivid_desktop.qt.style import apply_style, icon
 
@@ -72,6 +75,25 @@ def startup_problem() -> str | None:
     if problem := qtlibs.gui_problem():
         return f"cannot open its window: {problem}"
     return None
+
+
+def _start_logging() -> None:
+    """The log: stderr and ``<data dir>/logs/vivid-desktop.log`` (rotated), where error dialogs point."""
+    from logging.handlers import RotatingFileHandler
+
+    from vivid_desktop.qt.settings import data_dir
+
+    fmt = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+    logging.basicConfig(level=logging.INFO, format=fmt)
+    try:
+        folder = data_dir() / "logs"
+        folder.mkdir(parents=True, exist_ok=True)
+        handler = RotatingFileHandler(folder / "vivid-desktop.log", maxBytes=2_000_000, backupCount=2)
+    except OSError as exc:
+        logging.getLogger("vivid_desktop").warning("no log file: %s", exc)
+        return
+    handler.setFormatter(logging.Formatter(fmt))
+    logging.getLogger().addHandler(handler)
 
 
 def _write_report(path: str) -> None:

@@ -36,6 +36,7 @@ from vivid_desktop.core.project import ProjectError
 from vivid_desktop.core.timebase import frames_to_timecode
 from vivid_desktop.qt.demo import create_demo_project
 from vivid_desktop.qt.edits_panel import QtEditsPanel
+from vivid_desktop.qt.errors import SlotErrors
 from vivid_desktop.qt.frames import DisplayFrame
 from vivid_desktop.qt.keyframes import KeyframeController
 from vivid_desktop.qt.mask_tools import MaskTools
@@ -84,6 +85,9 @@ class MainWindow(QMainWindow):
         self.propagate = PropagateController(self.session, self.runtime, self.settings, self.tracker, self)
         self.keyframes = KeyframeController(self.session, self.runtime, self.settings, self)
         self.marker = SessionMarker()
+        self.errors = SlotErrors(self)
+        self.errors.install()
+        self.errors.raised.connect(self.report_error)
         self.transport = Transport(lambda: self.session.frame, self)
         self._media_cancel: threading.Event | None = None
         self._closing = False
@@ -674,6 +678,14 @@ class MainWindow(QMainWindow):
         box.setObjectName("errorBox")
         box.open()
 
+    def report_error(self, title: str, message: str) -> None:
+        """An unexpected error (qt/errors.py): the status bar always, a dialog unless one is showing."""
+        showing = any(b.isVisible() for b in self.findChildren(QMessageBox, "errorBox"))
+        if showing:
+            self.statusBar().showMessage(f"{title}: {message}", 10000)
+        else:
+            self.show_error(title, f"{message}\n\nThe details are in the log (vivid-desktop.log).")
+
     # ---- drag and drop, geometry, closing -------------------------------------------------------
     def dragEnterEvent(self, event) -> None:
         if event.mimeData().hasUrls():
@@ -715,5 +727,6 @@ class MainWindow(QMainWindow):
         self.runtime.stop()
         self.pool.shutdown(wait=True)
         self.relay.closed = True
+        self.errors.uninstall()
         log.debug("closed in %.2f s", time.monotonic() - t0)
         super().closeEvent(event)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -48,7 +48,7 @@ class _PathList(QWidget):
 
     def _add(self) -> None:
         for path in self._pick():
-            if path and not self.list.findItems(path, 0x0):
+            if path and not self.list.findItems(path, Qt.MatchFlag.MatchExactly):
                 self.list.addItem(path)
 
     def paths(self) -> list[str]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import inspect
 import logging
+import sys
 import threading
 from collections import deque
 from collections.abc import Callable
@@ -47,8 +48,8 @@ class MainThreadRelay(QObject):
         fn, args = item
         try:
             fn(*args)
-        except Exception:  # a broken slot must not kill the event loop
-            log.exception("error in a UI callback")
+        except Exception:  # a broken slot must not kill the event loop; the user is told (qt/errors.py)
+            sys.excepthook(*sys.exc_info())
 
 
 class Job:
