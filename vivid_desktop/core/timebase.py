@@ -145,3 +145,30 @@ def format_clock(frame: int, rate: Fraction) -> str:
     mm, rem = divmod(rem, 60_000)
     ss, ms = divmod(rem, 1000)
     return f"{hh:02d}:{mm:02d}:{ss:02d}.{ms:03d}"
+
+
+def parse_position(text: str, rate: Fraction, current: int = 0) -> int:
+    """What an editor types into a timecode field → a frame number (not clamped).
+
+    ``120`` is frame 120; ``1:02:03:04``, ``2:03:04`` or ``3:04`` a timecode (the missing fields are
+    zero, as NLEs fill from the right); a leading ``+``/``-`` moves from ``current`` by frames or by a
+    timecode (``+12``, ``-1:00``). Raises ``TimecodeError`` with a one-line reason.
+    """
+    text = text.strip()
+    sign = text[:1] if text[:1] in "+-" else ""
+    body = text[1:].strip() if sign else text
+    if re.fullmatch(r"\d+", body):
+        amount = int(body)
+    elif re.fullmatch(r"\d+([:;.,]\d+){1,3}", body):
+        parts = re.split(r"[:;.,]", body)
+        seps = re.findall(r"[:;.,]", body)
+        full = ["0"] * (4 - len(parts)) + parts
+        last = seps[-1] if len(parts) == 4 else ":"
+        amount = timecode_to_frames(f"{full[0]}:{full[1]}:{full[2]}{last}{full[3]}", rate)
+    else:
+        raise TimecodeError(f"{text!r} is neither a frame number nor a timecode (like 120 or 00:00:05:00)")
+    if sign == "+":
+        return current + amount
+    if sign == "-":
+        return current - amount
+    return amount

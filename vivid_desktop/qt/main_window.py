@@ -239,6 +239,8 @@ class MainWindow(QMainWindow):
         t.seekRequested.connect(lambda n: s.seek(n, scrubbing=True))
         t.scrubFinished.connect(lambda: s.seek(s.frame, force=True))
         self.transport.seekRequested.connect(s.seek)
+        self.transport_bar.timecode.invalid.connect(lambda text: self.statusBar().showMessage(text, 6000))
+        self.transport_bar.timecode.left.connect(self.viewer.setFocus)
         self.transport.speedChanged.connect(lambda speed: s.set_playing(speed != 0))
         mp = self.mask_panel
         mp.toolChosen.connect(self.set_tool)

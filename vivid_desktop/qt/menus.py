@@ -112,6 +112,7 @@ def build_menus(w: MainWindow) -> None:
     _add(w, m, "forward_second", "Forward one second", lambda: t.step_seconds(1), "Shift+Right")
     _add(w, m, "start", "Go to start", t.go_start, "Home", "go-start")
     _add(w, m, "end", "Go to end", t.go_end, "End", "go-end")
+    _add(w, m, "go_to", "&Go to timecode or frame…", w.transport_bar.timecode.start_typing, "Ctrl+G")
     _add(w, m, "prev_key", "Previous keyframe", lambda: w.jump_keyframe(-1), "Up")
     _add(w, m, "next_key", "Next keyframe", lambda: w.jump_keyframe(+1), "Down")
     m.addSeparator()

@@ -11,9 +11,9 @@ from collections.abc import Callable
 from fractions import Fraction
 
 from PySide6.QtCore import QElapsedTimer, QObject, Qt, QTimer, Signal
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QToolButton, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QToolButton, QWidget
 
-from vivid_desktop.core.timebase import frames_to_timecode
+from vivid_desktop.core.timebase import TimecodeError, frames_to_timecode, parse_position
 from vivid_desktop.qt.style import icon
 
 SPEEDS = (1, 2, 4, 8)
@@ -80,6 +80,11 @@ class Transport(QObject):
         self.stop()
         self._seek(self.loop_range[0] if self.loop_range and self._position() > self.loop_range[0] else 0)
 
+    def go_to(self, frame: int) -> None:
+        """Go to a typed position (clamped to the clip)."""
+        self.stop()
+        self._seek(frame)
+
     def go_end(self) -> None:
         self.stop()
         end = self.loop_range[1] - 1 if self.loop_range else self.frame_count - 1
@@ -124,8 +129,58 @@ class Transport(QObject):
             self._seek(target)
 
 
+class QtTimecodeField(QLineEdit):
+    """Shows the playhead; type a frame, a timecode or ``+/-`` an offset and Enter to go there."""
+
+    goTo = Signal(int)
+    invalid = Signal(str)
+    left = Signal()  # Enter or Esc: the keyboard goes back to the viewer
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__("--:--:--:--", parent)
+        self.setObjectName("timecode")
+        self.setToolTip(
+            "Go to: type a frame (120), a timecode (00:00:05:00, or 5:00) or +/- an offset, then Enter "
+            "(Ctrl+G)"
+        )
+        self.rate = Fraction(24)
+        self.frame = 0
+        self._shown = ""
+        self.setMinimumWidth(self.fontMetrics().horizontalAdvance("00:00:00:00   00000 / 00000  "))
+        self.returnPressed.connect(self._go)
+
+    def show_text(self, text: str) -> None:
+        self._shown = text
+        if not self.hasFocus():
+            self.setText(text)
+
+    def start_typing(self) -> None:
+        self.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        self.selectAll()
+
+    def _go(self) -> None:
+        try:
+            frame = parse_position(self.text(), self.rate, self.frame)
+        except TimecodeError as exc:
+            self.invalid.emit(str(exc))
+            self.selectAll()
+            return
+        self.goTo.emit(frame)
+        self.left.emit()
+
+    def keyPressEvent(self, event) -> None:
+        if event.key() == Qt.Key.Key_Escape:
+            self.left.emit()
+            return
+        super().keyPressEvent(event)
+
+    def focusOutEvent(self, event) -> None:
+        super().focusOutEvent(event)
+        self.setText(self._shown)
+
+
 class QtTransportBar(QWidget):
-    """Buttons and the timecode display under the viewer."""
+    """Buttons and the timecode field under the viewer."""
 
     def __init__(self, transport: Transport, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -134,9 +189,8 @@ class QtTransportBar(QWidget):
         layout = QHBoxLayout(self)
         layout.setContentsMargins(6, 2, 6, 2)
         layout.setSpacing(2)
-        self.timecode = QLabel("--:--:--:--")
-        self.timecode.setObjectName("timecode")
-        self.timecode.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.timecode = QtTimecodeField(self)
+        self.timecode.goTo.connect(transport.go_to)
         layout.addWidget(self.timecode)
         layout.addStretch(1)
         buttons = (
@@ -172,10 +226,11 @@ class QtTransportBar(QWidget):
         self.speed_label.setText("" if speed in (0, 1) else f"{speed:+d}×")
 
     def show_position(self, frame: int, frame_count: int, rate: Fraction) -> None:
+        self.timecode.rate, self.timecode.frame = Fraction(rate), frame
         if frame_count <= 0:
-            self.timecode.setText("--:--:--:--")
+            self.timecode.show_text("--:--:--:--")
             return
-        self.timecode.setText(f"{frames_to_timecode(frame, rate)}   {frame} / {frame_count - 1}")
+        self.timecode.show_text(f"{frames_to_timecode(frame, rate)}   {frame} / {frame_count - 1}")
 
     def show_range(self, in_frame: int, stop: int, frame_count: int, rate: Fraction) -> None:
         if frame_count <= 0 or (in_frame == 0 and stop >= frame_count):
