@@ -134,6 +134,15 @@ class KeyframeController(QObject):
         if self.running and self.job is not None:
             self.job.cancel()
 
+    def abandon(self) -> None:
+        """The project closed: stop the preview, drop its late events, forget the watched files."""
+        if self.job is not None:
+            if not self.job.done:
+                self.job.cancel()
+            self.job.blockSignals(True)
+        self.job = None
+        self.clear_watches()
+
     def _preview_done(self, edit_id: str, frame: int, output: Path) -> None:
         store = self.session.store
         if store is None:

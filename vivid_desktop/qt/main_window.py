@@ -371,16 +371,27 @@ class MainWindow(QMainWindow):
     def _on_closed(self) -> None:
         if self._media_cancel is not None:
             self._media_cancel.set()
-        for job in (self.propagate.job, self.tracker.job, self.keyframes.job):
-            if job is not None and not job.done:
-                job.cancel()  # they write into the project that just closed
-        self.keyframes.clear_watches()
+        # The jobs write into the project that just closed: stop them and drop their late events.
+        for controller in (self.propagate, self.tracker, self.keyframes):
+            controller.abandon()
+        self._reset_project_state()
         self.marker.mark_closed()
         self.viewer.set_images(None)
         self.viewer.set_mask(None)
         self.timeline.set_clip(0, self.timeline.rate)
         self.setWindowTitle("VIVID Desktop")
         self._refresh_enabled()
+
+    def _reset_project_state(self) -> None:
+        """What the panels and the status bar said about the closed project goes with it."""
+        self.propagate_panel.reset()
+        self.mask_panel.reset_tracking()
+        self.edits_panel.show_preview_state(False, "")
+        self.viewer.set_latent(None)
+        self.timeline.clear_rendered()
+        self.bg_label.setText("")
+        self.bg_progress.setVisible(False)
+        self.statusBar().clearMessage()
 
     def _result_layers(self, frame: int) -> list[Path]:
         """Worker thread: the files composed as the viewer's result at ``frame`` (bottom first): the

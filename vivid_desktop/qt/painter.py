@@ -239,6 +239,9 @@ class FillTool(_Tool):
         self.painter.apply(masks.flood_fill, "Fill", x, y, value=value, tolerance=8)
 
 
+TRACK_HINT = "Paint a keyframe mask, then track it."
+
+
 class QtMaskPanel(QWidget):
     """Tool buttons, brush settings, mask operations, tracking and overlay settings."""
 
@@ -371,12 +374,17 @@ class QtMaskPanel(QWidget):
         self.track_progress.setTextVisible(True)
         self.track_progress.setFormat("")
         col.addWidget(self.track_progress)
-        self.track_status = QLabel("Paint a keyframe mask, then track it.")
+        self.track_status = QLabel(TRACK_HINT)
         self.track_status.setWordWrap(True)
         col.addWidget(self.track_status)
         self.track_button.clicked.connect(self.trackRequested)
         self.track_cancel.clicked.connect(self.trackCancelRequested)
         return box
+
+    def reset_tracking(self) -> None:
+        """Another project: no progress, no message of the last one."""
+        self.show_tracking(False, 0.0, TRACK_HINT)
+        self.track_progress.setFormat("")
 
     def show_tracking(self, running: bool, fraction: float | None = None, text: str = "") -> None:
         self.track_button.setEnabled(not running)

@@ -131,6 +131,7 @@ class PropagateController(QObject):
         self.session = session
         self.tracker = tracker
         self._preparing = False
+        self._after_tracking = None
         self.runtime = runtime
         self.settings = settings
         self.job: QtJob | None = None
@@ -221,19 +222,24 @@ class PropagateController(QObject):
 
             def after_tracking(ok: bool) -> None:
                 self.tracker.finished.disconnect(after_tracking)
+                self._after_tracking = None
                 self._preparing = False
                 if ok:
                     self.propagate(track_first=False)
                 else:
                     self.stateChanged.emit(False, 0.0, "Propagation not started: tracking did not finish.")
 
+            self._after_tracking = after_tracking
             self.tracker.finished.connect(after_tracking)
             return True
         self._preparing = True
         self.stateChanged.emit(True, 0.0, "Preparing the render …")
         self.session.pool.run(
-            _prepare, store, edit.id, on_result=self._prepared, on_error=self._prepare_failed, name="prepare"
-        )
+            _prepare, store, edit.id,
+            on_result=lambda render: self._prepared(render) if self.session.store is store else None,
+            on_error=lambda exc: self._prepare_failed(exc) if self.session.store is store else None,
+            name="prepare",
+        )  # fmt: skip
         return True
 
     def _prepared(self, render: Render | None) -> None:
@@ -293,6 +299,22 @@ class PropagateController(QObject):
             for key, value in vivid_engine_settings(self.settings).items():
                 settings.setdefault(key, value)
         return settings
+
+    def abandon(self) -> None:
+        """The project closed: stop the render (or the tracking before it) and drop its late events,
+        which belong to that project (its render keeps the frames on disk and resumes when reopened)."""
+        if self.job is not None:
+            if not self.job.done:
+                self.job.cancel()
+            self.job.blockSignals(True)
+        if self._after_tracking is not None and self.tracker is not None:
+            self.tracker.finished.disconnect(self._after_tracking)
+            self._after_tracking = None
+        self._follow_timer.stop()
+        self._status_timer.stop()
+        self.job, self.render, self._preparing = None, None, False
+        self._done = self._total = 0
+        self._follow_frame = None
 
     def cancel(self) -> None:
         """Stop the render (or the tracking that runs before it)."""

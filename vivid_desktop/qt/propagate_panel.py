@@ -86,6 +86,12 @@ class QtPropagatePanel(QWidget):
         if not running:
             self.latent.setVisible(False)
 
+    def reset(self) -> None:
+        """Another project: no progress, no message of the last one."""
+        self.status.setText("")
+        self.show_state(False, 0.0, "")
+        self.refresh()
+
     def show_latent(self, image: QImage) -> None:
         """A per-step latent preview of the window being denoised (vivid engine)."""
         self.latent.setPixmap(

@@ -82,6 +82,14 @@ class TrackController(QObject):
         self.stateChanged.emit(True, 0.0, f"Tracking {request.stop - request.start} frames …")
         return job
 
+    def abandon(self) -> None:
+        """The project closed: stop the job and drop its late events (they belong to that project)."""
+        if self.job is not None:
+            if not self.job.done:
+                self.job.cancel()
+            self.job.blockSignals(True)
+        self.job, self._edit_id, self._range, self._done = None, None, (0, 0), 0
+
     def cancel(self) -> None:
         if self.running and self.job is not None:
             self.job.cancel()
