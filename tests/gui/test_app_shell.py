@@ -69,6 +69,10 @@ def test_settings_dialog_remembers(qtbot, tmp_path):
     assert reopened.memory.currentData() == "vae_tiling" and not reopened.proxy.isChecked()
 
 
+def answer(box, text: str) -> None:
+    next(b for b in box.buttons() if b.text().replace("&", "") == text).click()
+
+
 def test_export_dialog_png_masks_and_cancel(qtbot, opened, scene, tmp_path):
     w, s = opened, opened.session
     s.new_edit("delete")
@@ -80,6 +84,10 @@ def test_export_dialog_png_masks_and_cancel(qtbot, opened, scene, tmp_path):
     d.preset.setCurrentIndex(d.preset.findData("png"))
     d.path.setText(str(tmp_path / "frames"))
     d.start_export()
+    # the edit is not rendered: the dialog says so and exports only when told to
+    qtbot.waitUntil(lambda: d.question is not None)
+    assert "frames 4–13 are not rendered" in d.question.text()
+    answer(d.question, "Export anyway")
     qtbot.waitUntil(lambda: not d.running, timeout=30000)
     assert d.error is None, d.status.text()
     assert sorted(p.name for p in (tmp_path / "frames").iterdir())[:2] == ["000000.png", "000001.png"]

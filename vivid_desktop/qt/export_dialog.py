@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QMessageBox,
     QProgressBar,
     QPushButton,
     QSpinBox,
@@ -30,6 +31,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from vivid_desktop.core.results import EditRangeStatus, frame_spans, range_status
 from vivid_desktop.core.store import ProjectStore
 from vivid_desktop.media.errors import MediaCancelled, MediaError
 from vivid_desktop.media.export import export_masks
@@ -102,6 +104,20 @@ def run_export(
         return export_masks(masks, out, kind="matte", frames=reader.iter_frames(start, stop), **common)
 
 
+@dataclass(frozen=True)
+class _ExportJob:
+    """What Export was pressed with (the form is disabled while it runs)."""
+
+    store: ProjectStore
+    preset: Preset
+    out: Path
+    start: int
+    stop: int
+    quality: str
+    audio: bool
+    edit_id: str | None
+
+
 class QtExportDialog(QDialog):
     """Export the project (or the selected edit's masks)."""
 
@@ -121,6 +137,7 @@ class QtExportDialog(QDialog):
         )
         self._cancel = threading.Event()
         self._running = False
+        self.question: QMessageBox | None = None  # an open "replace?" / "not rendered" question
         self._build()
         self._load_defaults()
 
@@ -258,6 +275,7 @@ class QtExportDialog(QDialog):
 
     # ---- running --------------------------------------------------------------------------------
     def start_export(self) -> None:
+        """Export: ask before replacing a file, warn about frames not rendered or stale, then run."""
         store = self.session.store
         if store is None or self._running:
             return
@@ -269,40 +287,99 @@ class QtExportDialog(QDialog):
         start, stop = self.frame_range()
         self.settings.set("export/preset", preset.key)
         self.settings.set("export/last_folder", str(out.parent))
-        quality = self.quality.currentData()
-        audio = self.audio.isChecked() and self.audio.isEnabled()  # read before the form is disabled
+        job = _ExportJob(
+            store, preset, out, start, stop,
+            quality=self.quality.currentData(),
+            audio=self.audio.isChecked() and self.audio.isEnabled(),  # read before the form is disabled
+            edit_id=self.session.edit_id,
+        )  # fmt: skip
         self._cancel = threading.Event()
         self.result_path, self.error = None, None
         self._set_running(True)
-        self.status.setText(f"Exporting {stop - start} frames to {out.name} …")
+        if out.exists():
+            what = "folder" if out.is_dir() else "file"
+            self._ask(
+                f"Replace {out.name}?",
+                f"The {what} {out} already exists. Exporting replaces it.",
+                "Replace",
+                lambda: self._check_range(job),
+            )
+        else:
+            self._check_range(job)
+
+    def _check_range(self, job: _ExportJob) -> None:
+        if job.preset.kind != "video":  # masks do not depend on renders
+            self._begin(job)
+            return
+        self.status.setText("Checking the rendered frames …")
+        self.session.pool.run(
+            range_status, job.store, job.start, job.stop,
+            on_result=lambda problems: self._checked(job, problems),
+            on_error=self._failed,
+            name="export-check",
+        )  # fmt: skip
+
+    def _checked(self, job: _ExportJob, problems: list[EditRangeStatus]) -> None:
+        if self._cancel.is_set():
+            self._failed(MediaCancelled("cancelled"))
+        elif not problems:
+            self._begin(job)
+        else:
+            lines = []
+            for p in problems:
+                if p.missing:
+                    lines.append(f"“{p.name}”: frames {frame_spans(p.missing)} are not rendered")
+                if p.stale:
+                    lines.append(f"“{p.name}”: frames {frame_spans(p.stale)} are stale (changed since)")
+            self._ask(
+                "Not everything is rendered",
+                "Frames that are not rendered export without that edit; stale frames export the old render."
+                "\n\n" + "\n".join(lines),
+                "Export anyway",
+                lambda: self._begin(job),
+            )
+
+    def _ask(self, title: str, text: str, yes: str, then: Callable[[], None]) -> None:
+        box = QMessageBox(QMessageBox.Icon.Warning, title, text, QMessageBox.StandardButton.NoButton, self)
+        box.setObjectName("exportQuestion")
+        go = box.addButton(yes, QMessageBox.ButtonRole.AcceptRole)
+        box.addButton(QMessageBox.StandardButton.Cancel)
+        self.question = box
+
+        def answered(button) -> None:
+            self.question = None
+            if button is go and not self._cancel.is_set():
+                then()
+            else:
+                self._set_running(False)
+                self.status.setText("Export not started.")
+
+        box.buttonClicked.connect(answered)
+        box.open()
+
+    def _begin(self, job: _ExportJob) -> None:
+        self.status.setText(f"Exporting {job.stop - job.start} frames to {job.out.name} …")
         started = time.monotonic()
         last = [0.0]
+        total = job.stop - job.start
 
-        def progress(done: int, total: int | None) -> None:  # worker thread: throttle to 20 updates/s
+        def progress(done: int, of: int | None) -> None:  # worker thread: throttle to 20 updates/s
             now = time.monotonic()
-            if now - last[0] >= 0.05 or (total and done >= total):
+            if now - last[0] >= 0.05 or (of and done >= of):
                 last[0] = now
-                self.session.relay.post(self._show_progress, done, total or (stop - start), started)
+                self.session.relay.post(self._show_progress, done, of or total, started)
 
-        edit_id = self.session.edit_id
         cancel = self._cancel.is_set
         self.job = self.session.pool.run(
             lambda: run_export(
-                store,
-                preset,
-                out,
-                start,
-                stop,
-                quality=quality,
-                audio=audio,
-                edit_id=edit_id,
-                progress=progress,
-                cancel=cancel,
+                job.store, job.preset, job.out, job.start, job.stop,
+                quality=job.quality, audio=job.audio, edit_id=job.edit_id,
+                progress=progress, cancel=cancel,
             ),
             on_result=self._done,
             on_error=self._failed,
             name="export",
-        )
+        )  # fmt: skip
 
     def _show_progress(self, done: int, total: int, started: float) -> None:
         fraction = done / max(1, total)
@@ -316,6 +393,10 @@ class QtExportDialog(QDialog):
     def cancel_export(self) -> None:
         self._cancel.set()
         self.status.setText("Cancelling …")
+        if self.question is not None:  # cancelled while asking: nothing was started
+            question, self.question = self.question, None
+            question.close()
+            self._failed(MediaCancelled("cancelled"))
 
     def _done(self, path: Path) -> None:
         self.result_path = Path(path)

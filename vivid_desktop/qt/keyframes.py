@@ -16,11 +16,13 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from PySide6.QtCore import QFileSystemWatcher, QObject, QTimer, QUrl, Signal
+from PySide6.QtCore import QFileSystemWatcher, QObject, QProcess, QTimer, QUrl, Signal
 from PySide6.QtGui import QDesktopServices, QImage
 
-from vivid_desktop.core.files import write_png
+from vivid_desktop.core.files import read_png, write_png
 from vivid_desktop.core.project import ProjectError
+from vivid_desktop.core.render_plan import compose_layers
+from vivid_desktop.core.results import layers_below
 from vivid_desktop.protocol.jobs import EditKeyframeRequest
 from vivid_desktop.qt.images import qimage_from_rgb
 from vivid_desktop.qt.model_manager import vivid_engine_settings
@@ -53,6 +55,7 @@ class KeyframeController(QObject):
     beforeAfter = Signal(int, object, object)  # frame, before QImage, after QImage | None
     thumbnailReady = Signal(str, int, QImage)  # edit id, frame, thumbnail
     imported = Signal(int)  # a keyframe image was (re)imported
+    exchanged = Signal(object, object, bool, bool)  # PNG, edits-below PNG | None, was edited, editor opened
 
     def __init__(
         self, session: EditorSession, runtime: QtRuntime, settings: AppSettings, parent: QObject | None = None
@@ -62,10 +65,8 @@ class KeyframeController(QObject):
         self.runtime = runtime
         self.settings = settings
         self.job: QtJob | None = None
-        #: how files are opened in the user's editor (tests replace it)
-        self.open_external: Callable[[Path], object] = lambda p: QDesktopServices.openUrl(
-            QUrl.fromLocalFile(str(p))
-        )
+        #: how files are opened in the user's image editor (tests replace it); False = nothing opened
+        self.open_external: Callable[[Path], object] = self._open_in_editor
         self.watcher = QFileSystemWatcher(self)
         self.watcher.fileChanged.connect(self._file_changed)
         self._watched: dict[str, tuple[str, int]] = {}  # path → (edit id, frame)
@@ -206,26 +207,36 @@ class KeyframeController(QObject):
 
     def edit_externally(self, frame: int | None = None) -> Path | None:
         """Write the keyframe as PNG (in the background), open it in the image editor and re-import every
-        save. Returns the path the file is written to."""
+        save; ``exchanged`` then tells what was written and whether an editor opened. Also writes
+        ``…-below.png``, the edits below this one at that frame, when there are any (for reference: the
+        keyframe is edited from the source frame, which is what the engines read). Returns the path."""
         store, edit, reader = self.session.store, self.session.edit, self.session.frames.reader
         frame = self.session.frame if frame is None else frame
         if store is None or edit is None or reader is None or edit.keyframe(frame) is None:
             self.previewState.emit(False, "Select a keyframe to edit in an image editor.")
             return None
         edit_id, path = edit.id, self.exchange_path(edit.id, frame)
+        below = path.with_name(path.stem + "-below.png")
 
-        def work() -> Path:  # worker thread: decoding a frame and encoding a PNG take longer than a frame
+        def work() -> tuple[Path, Path | None, bool]:  # worker thread: decode and PNG encode take a while
             image = store.read_keyframe_image(edit_id, frame)
-            if image is None:
-                image = np.asarray(reader.read(frame))
-            write_png(path, np.ascontiguousarray(image))
-            return path
+            source = np.asarray(reader.read(frame))
+            edited = image is not None
+            write_png(path, np.ascontiguousarray(source if image is None else image))
+            lower = layers_below(store, edit_id, frame)
+            if not lower:
+                below.unlink(missing_ok=True)
+                return path, None, edited
+            composed = compose_layers(source, [read_png(p, grey=False) for p in lower])
+            write_png(below, np.ascontiguousarray(composed))
+            return path, below, edited
 
-        def written(_path: Path) -> None:
+        def written(result: tuple[Path, Path | None, bool]) -> None:
             if self.session.store is not store:
                 return  # the project was closed meanwhile
             self.watch(path, edit_id, frame)
-            self.open_external(path)
+            opened = self.open_external(path) is not False
+            self.exchanged.emit(path, result[1], result[2], opened)
             self.previewState.emit(
                 False, f"Editing {path.name} externally: save it there and it comes back here."
             )
@@ -235,6 +246,13 @@ class KeyframeController(QObject):
 
         self.session.pool.run(work, on_result=written, on_error=failed, name="exchange")
         return path
+
+    def _open_in_editor(self, path: Path) -> bool:
+        """The image editor from the settings, else the system's application for PNG files."""
+        program = str(self.settings.get("external/image_editor") or "").strip()
+        if program:
+            return bool(QProcess.startDetached(program, [str(path)]))
+        return bool(QDesktopServices.openUrl(QUrl.fromLocalFile(str(path))))
 
     def watch(self, path: Path, edit_id: str, frame: int) -> None:
         key = str(path)

@@ -11,8 +11,8 @@ import threading
 import time
 from pathlib import Path
 
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QCloseEvent, QColor
+from PySide6.QtCore import Qt, QUrl
+from PySide6.QtGui import QCloseEvent, QColor, QDesktopServices
 from PySide6.QtWidgets import (
     QAbstractButton,
     QComboBox,
@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
 from vivid_desktop import __version__
 from vivid_desktop.core.events import Event
 from vivid_desktop.core.project import ProjectError
+from vivid_desktop.core.results import viewer_layers
 from vivid_desktop.core.timebase import frames_to_timecode
 from vivid_desktop.qt.demo import create_demo_project
 from vivid_desktop.qt.edits_panel import QtEditsPanel
@@ -101,6 +102,8 @@ class MainWindow(QMainWindow):
         self._restore_geometry()
         self._refresh_enabled()
         self._keep_keys_for_transport()
+        #: how a folder is shown in the file manager (tests replace it)
+        self.open_folder = lambda folder: QDesktopServices.openUrl(QUrl.fromLocalFile(str(folder)))
 
     def _keep_keys_for_transport(self) -> None:
         """Clicking a panel button must not take the keyboard: Space, J/K/L and the arrows stay with the
@@ -270,6 +273,7 @@ class MainWindow(QMainWindow):
         self.keyframes.beforeAfter.connect(self._show_before_after)
         self.keyframes.previewState.connect(ep.show_preview_state)
         self.keyframes.imported.connect(lambda _f: s.frames.refresh())
+        self.keyframes.exchanged.connect(self._show_exchange)
         self.runtime.stateChanged.connect(self._on_runtime_state)
         self.runtime.ready.connect(lambda _h: self._show_runtime())
         self.runtime.factsReady.connect(lambda _f: self._show_runtime())
@@ -394,27 +398,9 @@ class MainWindow(QMainWindow):
         self.statusBar().clearMessage()
 
     def _result_layers(self, frame: int) -> list[Path]:
-        """Worker thread: the files composed as the viewer's result at ``frame`` (bottom first): the
-        rendered layers, with the selected edit's edited keyframe in place of that edit's render when the
-        keyframe is newer (a preview made after the last render), or on top when the edit has none."""
+        """Worker thread: the files composed as the viewer's result at ``frame`` (core/results.py)."""
         store = self.session.store
-        if store is None:
-            return []
-        layers = store.final_layers(frame)
-        edit = self.session.edit
-        kf = edit.keyframe(frame) if edit is not None else None
-        edited = store.path(kf.image) if kf is not None and kf.image else None
-        if edit is None or edited is None or not edited.is_file():
-            return layers
-        own = {r.id for r in edit.renders}
-        at = next((i for i, path in enumerate(layers) if path.parent.name in own), None)
-        if at is None:
-            return [*layers, edited]
-        try:
-            newer = edited.stat().st_mtime_ns > layers[at].stat().st_mtime_ns
-        except OSError:
-            newer = False
-        return [*layers[:at], edited, *layers[at + 1 :]] if newer else layers
+        return [] if store is None else viewer_layers(store, frame, self.session.edit_id)
 
     # ---- reacting to the session ---------------------------------------------------------------
     def _on_frame(self, frame: int) -> None:
@@ -640,6 +626,27 @@ class MainWindow(QMainWindow):
             return
         self.export_dialog = QtExportDialog(self.session, self.settings, self)
         self.export_dialog.show()
+
+    def _show_exchange(self, path: Path, below: Path | None, edited: bool, opened: bool) -> None:
+        """Ctrl+Shift+E wrote the keyframe: say where, what it is, and offer its folder."""
+        what = "the keyframe's edited image" if edited else "the source frame (this edit is made from it)"
+        lines = [f"{path.name} is {what}. Save it in the image editor and it comes back here."]
+        if below is not None:
+            lines.append(f"{below.name} shows the edits below this one at that frame, for reference.")
+        if not opened:
+            lines.append(
+                "No image editor opened it: choose one in Settings ▸ Image editor, or open the file "
+                "from its folder."
+            )
+        box = QMessageBox(QMessageBox.Icon.Information, "Keyframe exported", "\n\n".join(lines))
+        box.setParent(self, box.windowFlags())
+        box.setObjectName("exchangeBox")
+        box.setInformativeText(str(path.parent))
+        folder = box.addButton("Open folder", QMessageBox.ButtonRole.ActionRole)
+        box.setEscapeButton(box.addButton(QMessageBox.StandardButton.Ok))
+        box.buttonClicked.connect(lambda b: b is folder and self.open_folder(path.parent))
+        self.exchange_box = box
+        box.open()
 
     def show_settings(self) -> None:
         from vivid_desktop.qt.settings_dialog import QtSettingsDialog

@@ -4,22 +4,21 @@
 records it), sends the plan, and follows the job: each ``frame_ready`` goes onto the timeline (with its
 small preview) and, when following, into the viewer; progress carries an ETA; cancel is cooperative;
 an interrupted render resumes from what is on disk (the runtime skips finished frames). Re-running after
-a keyframe change renders only the keyframe's neighbourhood (``affected_range``): the newest render wins
-where renders overlap, so the rest of the previous render stays in use.
+a keyframe change renders only the keyframe's neighbourhood (``core.results.affected_range``): the
+newest render wins where renders overlap, so the rest of the previous render stays in use.
 """
 
 from __future__ import annotations
 
 import contextlib
-import filecmp
 import logging
 import time
-from pathlib import Path
 
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QImage
 
 from vivid_desktop.core.project import Edit, ProjectError, Render
+from vivid_desktop.core.results import affected_range
 from vivid_desktop.core.store import ProjectStore
 from vivid_desktop.protocol.jobs import RenderPlan
 from vivid_desktop.protocol.windows import plan_windows
@@ -28,7 +27,6 @@ from vivid_desktop.qt.runtime_bridge import QtJob, QtRuntime
 from vivid_desktop.qt.session import EditorSession
 from vivid_desktop.qt.settings import AppSettings
 from vivid_desktop.qt.tracking import TrackController
-from vivid_desktop.render_folder import frame_path
 
 log = logging.getLogger(__name__)
 
@@ -43,54 +41,6 @@ def plan_windows_for(engine: str, start: int, stop: int, keyframes: list[int]) -
     if engine == "vivid":
         return [(w.start, w.stop) for w in plan_windows(start, stop, keyframes)]
     return [(start, stop)]
-
-
-def _same_file(a: Path, b: Path) -> bool:
-    try:
-        return a.is_file() and b.is_file() and filecmp.cmp(a, b, shallow=False)
-    except OSError:
-        return False
-
-
-def affected_range(store: ProjectStore, edit: Edit, last: Render) -> tuple[int, int] | None:
-    """The frames a new render must cover after ``last`` (a finished render of ``edit``).
-
-    None when nothing changed. When only keyframes changed, the span between the keyframes around each
-    changed one (a keyframe influences its neighbourhood up to the next keyframes on either side);
-    anything else (task, caption, engine, settings, range, tracked masks) means the whole range.
-    """
-    plan = last.render_plan()
-    src = store.project.source
-    if (plan.start, plan.stop) != (src.in_frame, src.stop) or plan.task != edit.task:
-        return src.in_frame, src.stop
-    if plan.caption != edit.effective_caption or plan.engine != edit.engine or plan.seed != edit.seed:
-        return src.in_frame, src.stop
-    if dict(plan.settings) != dict(edit.settings):
-        return src.in_frame, src.stop
-    if edit.mask_track is not None and edit.mask_track.stale:
-        return src.in_frame, src.stop
-    inputs = Path(plan.output_dir) / "inputs"
-    old = {k.frame: k for k in plan.keyframes}
-    new = {k.frame: k for k in edit.keyframes if plan.start <= k.frame < plan.stop}
-    changed = set(old) ^ set(new)
-    for f in set(old) & set(new):
-        kf = new[f]
-        if (
-            not _same_file(store.path(kf.mask), frame_path(inputs / "masks", f))
-            or (kf.image is None) != (old[f].image is None)
-            or (kf.image is not None and not _same_file(store.path(kf.image), Path(old[f].image or "")))
-        ):
-            changed.add(f)
-    if not changed:
-        return None
-    keys = sorted(set(old) | set(new))
-    lo, hi = plan.stop, plan.start
-    for f in changed:
-        before = [k for k in keys if k < f]
-        after = [k for k in keys if k > f]
-        lo = min(lo, before[-1] if before else plan.start)
-        hi = max(hi, after[0] + 1 if after else plan.stop)
-    return lo, min(hi, plan.stop)
 
 
 def _prepare(store: ProjectStore, edit_id: str) -> Render | None:

@@ -38,6 +38,7 @@ class AppSettings:
         "recent/files": [],
         "export/last_folder": "",
         "export/preset": "h264",
+        "external/image_editor": "",
     }
 
     def __init__(self, path: Path | None = None) -> None:

@@ -12,6 +12,7 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
+    QLineEdit,
     QListWidget,
     QMessageBox,
     QPushButton,
@@ -96,7 +97,16 @@ class QtSettingsDialog(QDialog):
         self.proxy_lines.setRange(144, 1080)
         self.proxy_lines.setSingleStep(36)
         self.proxy_lines.setSuffix(" lines")
+        self.image_editor = QLineEdit()
+        self.image_editor.setPlaceholderText("the system's application for PNG files")
+        self.image_editor.setToolTip("The program Ctrl+Shift+E opens keyframes in (e.g. gimp, krita)")
+        pick_editor = QPushButton("Choose…")
+        pick_editor.clicked.connect(self._pick_editor)
+        editor_row = QHBoxLayout()
+        editor_row.addWidget(self.image_editor, 1)
+        editor_row.addWidget(pick_editor)
         form2.addRow("Default engine", self.engine)
+        form2.addRow("Image editor", editor_row)
         form2.addRow("", self.proxy)
         form2.addRow("Proxy height", self.proxy_lines)
         col.addWidget(general)
@@ -123,6 +133,11 @@ class QtSettingsDialog(QDialog):
         files, _ = QFileDialog.getOpenFileNames(self, "LoRA files", "", "LoRA (*.safetensors)")
         return files
 
+    def _pick_editor(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Image editor program")
+        if path:
+            self.image_editor.setText(path)
+
     def load(self) -> None:
         s = self.settings
         self.model_dirs.set_paths(s.get("models/folders"))
@@ -131,6 +146,7 @@ class QtSettingsDialog(QDialog):
         self.engine.setCurrentIndex(max(0, self.engine.findData(s.get("engine/default"))))
         self.proxy.setChecked(bool(s.get("proxy/enabled")))
         self.proxy_lines.setValue(int(s.get("proxy/lines")))
+        self.image_editor.setText(str(s.get("external/image_editor") or ""))
 
     def store(self) -> None:
         s = self.settings
@@ -144,6 +160,7 @@ class QtSettingsDialog(QDialog):
         s.set("engine/default", self.engine.currentData())
         s.set("proxy/enabled", self.proxy.isChecked())
         s.set("proxy/lines", self.proxy_lines.value())
+        s.set("external/image_editor", self.image_editor.text().strip())
         self.runtime.store()
         s.sync()
 
