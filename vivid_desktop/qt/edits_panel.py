@@ -184,8 +184,8 @@ class QtEditsPanel(QWidget):
         self.preview_status = QLabel("")
         self.preview_status.setWordWrap(True)
         col.addWidget(self.preview_status)
-        self.add_key.clicked.connect(self._add_keyframe)
-        self.remove_key.clicked.connect(self._remove_keyframe)
+        self.add_key.clicked.connect(self.add_keyframe)
+        self.remove_key.clicked.connect(self.remove_keyframe)
         self.preview_button.clicked.connect(lambda: self.previewRequested.emit(self.session.frame))
         self.external_button.clicked.connect(lambda: self.externalRequested.emit(self.session.frame))
         self.import_button.clicked.connect(lambda: self.importRequested.emit(self.session.frame))
@@ -327,7 +327,7 @@ class QtEditsPanel(QWidget):
             with self.session.undo.transaction("Move edit"):
                 project.move_edit(edit.id, project.edit_index(edit.id) + delta)
 
-    def _add_keyframe(self) -> None:
+    def add_keyframe(self) -> None:
         store, edit = self.session.store, self.session.edit
         if store is None or edit is None or edit.keyframe(self.session.frame) is not None:
             return
@@ -336,7 +336,7 @@ class QtEditsPanel(QWidget):
             store.add_keyframe(edit.id, self.session.frame, mask)
         self._update_keyframe_buttons()
 
-    def _remove_keyframe(self) -> None:
+    def remove_keyframe(self) -> None:
         edit, project = self.session.edit, self.session.project
         if edit is not None and project is not None and edit.keyframe(self.session.frame) is not None:
             with self.session.undo.transaction("Remove keyframe"):

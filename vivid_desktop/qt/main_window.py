@@ -17,7 +17,6 @@ from PySide6.QtWidgets import (
     QAbstractButton,
     QComboBox,
     QDockWidget,
-    QFileDialog,
     QLabel,
     QMainWindow,
     QMessageBox,
@@ -30,7 +29,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from vivid_desktop import __version__
 from vivid_desktop.core.events import Event
 from vivid_desktop.core.project import ProjectError
 from vivid_desktop.core.results import viewer_layers
@@ -47,7 +45,7 @@ from vivid_desktop.qt.painter import TOOLS, QtMaskPanel
 from vivid_desktop.qt.propagate import PropagateController
 from vivid_desktop.qt.propagate_panel import QtPropagatePanel
 from vivid_desktop.qt.recovery import SessionMarker
-from vivid_desktop.qt.runtime_bridge import QtRuntime, default_launch_spec
+from vivid_desktop.qt.runtime_bridge import QtRuntime
 from vivid_desktop.qt.runtime_settings import runtime_spec as remote_runtime_spec
 from vivid_desktop.qt.session import EditorSession
 from vivid_desktop.qt.settings import AppSettings
@@ -56,14 +54,18 @@ from vivid_desktop.qt.timeline import QtTimelinePanel
 from vivid_desktop.qt.tracking import TrackController
 from vivid_desktop.qt.transport import QtTransportBar, Transport
 from vivid_desktop.qt.viewer import QtViewer
+from vivid_desktop.qt.window_dialogs import WindowDialogs
 from vivid_desktop.qt.workers import MainThreadRelay, WorkerPool
 from vivid_desktop.qt.workspaces import Workspaces
 from vivid_desktop.runtime_client import LaunchSpec
 
 log = logging.getLogger(__name__)
 
+#: what the working preview during a render is, per engine
+ENGINE_PREVIEW = {"vivid": "VIVID · denoising (latent preview)", "flow": "Flow · fill in progress"}
 
-class MainWindow(QMainWindow):
+
+class MainWindow(WindowDialogs, QMainWindow):
     """VIVID Desktop's editor window. ``start_runtime()`` after ``show()`` starts the runtime."""
 
     TOOLS = TOOLS
@@ -99,6 +101,7 @@ class MainWindow(QMainWindow):
         self._build_status_bar()
         self._wire()
         self._apply_overlay_settings()
+        self.actions_by_name["latent_preview"].setChecked(bool(self.settings.get("view/latent_preview")))
         self._restore_geometry()
         self._refresh_enabled()
         self._keep_keys_for_transport()
@@ -258,9 +261,7 @@ class MainWindow(QMainWindow):
         self.tracker.finished.connect(lambda _ok: self._refresh_keys())
         self.propagate.planChanged.connect(lambda windows, rng: t.set_plan([tuple(w) for w in windows], rng))
         self.propagate.frameRendered.connect(t.add_rendered)
-        self.propagate.latentPreview.connect(self.propagate_panel.show_latent)
-        # While a window denoises the viewer shows its latent preview; decoded frames then replace it.
-        self.propagate.latentPreview.connect(lambda image: v.set_latent(image, "Denoising"))
+        self.propagate.latentPreview.connect(self._show_latent)
         self.propagate.frameRendered.connect(lambda _f, _p: v.set_latent(None))
         self.propagate.finished.connect(lambda _t: (v.set_latent(None), self._refresh_enabled()))
         ep = self.edits_panel
@@ -321,16 +322,6 @@ class MainWindow(QMainWindow):
             self.device_label.setText("CPU" + (f" · torch {facts.torch}" if facts.torch else " · no torch"))
 
     # ---- opening --------------------------------------------------------------------------------
-    def choose_file(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(
-            self,
-            "Open a clip or a project",
-            "",
-            "Video or project (*.mp4 *.mov *.mkv *.avi *.webm *.m4v *.mxf project.json);;All files (*)",
-        )
-        if path:
-            self.open_path(path)
-
     def open_path(self, path: str | Path) -> None:
         self.session.open_path(path)
 
@@ -573,6 +564,21 @@ class MainWindow(QMainWindow):
         self.mask_panel.show_mask.setChecked(on)
         self.viewer.set_show_mask(on)
 
+    def _show_latent(self, image) -> None:
+        """The engine's working preview: in the Render panel, labelled by engine; over the viewer (in
+        the corner away from the mask) only for the vivid engine's latents, and only when wanted."""
+        engine = self.propagate.engine
+        caption = ENGINE_PREVIEW.get(engine, f"{engine} · working preview")
+        self.propagate_panel.show_latent(image, caption)
+        if engine == "vivid" and self.actions_by_name["latent_preview"].isChecked():
+            self.viewer.set_latent(image, caption)
+
+    def toggle_latent_preview(self) -> None:
+        on = self.actions_by_name["latent_preview"].isChecked()
+        self.settings.set("view/latent_preview", on)
+        if not on:
+            self.viewer.set_latent(None)
+
     def toggle_mask_only(self) -> None:
         on = self.actions_by_name["mask_only"].isChecked()
         color, opacity, _ = self.viewer.overlay
@@ -611,83 +617,6 @@ class MainWindow(QMainWindow):
 
     def run_propagate(self) -> None:
         self.propagate.propagate(track_first=self.propagate_panel.track_first.isChecked())
-
-    def _import_keyframe(self, frame: int) -> None:
-        path, _ = QFileDialog.getOpenFileName(
-            self, "Edited keyframe image", "", "Images (*.png *.jpg *.jpeg *.tif *.tiff)"
-        )
-        if path:
-            self.keyframes.import_file(Path(path), frame)
-
-    def show_export(self) -> None:
-        from vivid_desktop.qt.export_dialog import QtExportDialog
-
-        if self.session.store is None:
-            return
-        self.export_dialog = QtExportDialog(self.session, self.settings, self)
-        self.export_dialog.show()
-
-    def _show_exchange(self, path: Path, below: Path | None, edited: bool, opened: bool) -> None:
-        """Ctrl+Shift+E wrote the keyframe: say where, what it is, and offer its folder."""
-        what = "the keyframe's edited image" if edited else "the source frame (this edit is made from it)"
-        lines = [f"{path.name} is {what}. Save it in the image editor and it comes back here."]
-        if below is not None:
-            lines.append(f"{below.name} shows the edits below this one at that frame, for reference.")
-        if not opened:
-            lines.append(
-                "No image editor opened it: choose one in Settings ▸ Image editor, or open the file "
-                "from its folder."
-            )
-        box = QMessageBox(QMessageBox.Icon.Information, "Keyframe exported", "\n\n".join(lines))
-        box.setParent(self, box.windowFlags())
-        box.setObjectName("exchangeBox")
-        box.setInformativeText(str(path.parent))
-        folder = box.addButton("Open folder", QMessageBox.ButtonRole.ActionRole)
-        box.setEscapeButton(box.addButton(QMessageBox.StandardButton.Ok))
-        box.buttonClicked.connect(lambda b: b is folder and self.open_folder(path.parent))
-        self.exchange_box = box
-        box.open()
-
-    def show_settings(self) -> None:
-        from vivid_desktop.qt.settings_dialog import QtSettingsDialog
-
-        dialog = QtSettingsDialog(self.settings, self)
-        dialog.modelsRequested.connect(self.show_model_manager)
-        dialog.accepted.connect(self._settings_changed)
-        dialog.open()
-
-    def _settings_changed(self) -> None:
-        self.session.default_engine = str(self.settings.get("engine/default") or "flow")
-        spec = remote_runtime_spec(self.settings) or default_launch_spec()
-        if spec.remote != self.runtime.spec.remote:  # Settings → Runtime changed: connect there
-            self.runtime.spec = spec
-            self.restart_runtime()
-
-    def show_model_manager(self) -> None:
-        from vivid_desktop.qt.model_manager import ModelManagerDialog
-
-        self.model_manager = ModelManagerDialog(self.settings, self.relay, self)
-        self.model_manager.settingsChanged.connect(self._settings_changed)
-        self.model_manager.open()
-
-    def show_shortcuts(self) -> None:
-        rows = []
-        for action in self.actions_by_name.values():
-            keys = ", ".join(k.toString() for k in action.shortcuts())
-            if keys:
-                rows.append(f"<tr><td><b>{keys}</b></td><td>{action.text().replace('&', '')}</td></tr>")
-        box = QMessageBox(self)
-        box.setWindowTitle("Keyboard shortcuts")
-        box.setText("<table cellspacing=4>" + "".join(rows) + "</table>")
-        box.open()
-
-    def show_about(self) -> None:
-        QMessageBox.about(
-            self,
-            "About VIVID Desktop",
-            f"<b>VIVID Desktop {__version__}</b><br>Local video editing with VIVID/KIVE "
-            "(arXiv 2411.15260) and a classical flow engine.",
-        )
 
     def show_error(self, title: str, message: str) -> None:
         """A problem the user must see: a non-blocking message box (and the status bar)."""

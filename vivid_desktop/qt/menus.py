@@ -1,174 +1,234 @@
-"""Menus, actions and keyboard shortcuts of the main window (NLE conventions)."""
+"""Menus, actions and keyboard shortcuts of the main window (NLE conventions), as one table.
+
+``MENUS`` lists every menu entry once: the key it is stored under (``window.actions_by_name``), its
+text, the slot (a function of the window, so the table needs no window to exist), the shortcuts, an
+icon. ``build_menus`` makes the menus from it and ``shortcut_rows`` the F1 sheet, so the sheet always
+lists what the keys do.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QMenu
 
+from vivid_desktop.qt.painter import TOOLS
 from vivid_desktop.qt.style import icon
 
 if TYPE_CHECKING:
     from vivid_desktop.qt.main_window import MainWindow
 
+Slot = Callable[["MainWindow"], Callable[..., Any]]
 
-def _add(
-    window: MainWindow,
-    menu: QMenu,
-    key: str,
-    text: str,
-    slot: Callable[..., object],
-    shortcut: str | list[str] | None = None,
-    icon_name: str | None = None,
-    checkable: bool = False,
-) -> QAction:
-    action = QAction(text, window)
-    action.setObjectName(f"action_{key}")
-    if shortcut:
-        shortcuts = [shortcut] if isinstance(shortcut, str) else shortcut
-        action.setShortcuts([QKeySequence(s) for s in shortcuts])
-        action.setToolTip(f"{text.replace('&', '')} ({QKeySequence(shortcuts[0]).toString()})")
-    if icon_name:
-        action.setIcon(icon(icon_name))
-    action.setCheckable(checkable)
-    action.triggered.connect(slot)
-    menu.addAction(action)
-    window.actions_by_name[key] = action
+
+@dataclass(frozen=True)
+class Entry:
+    """One menu action."""
+
+    key: str
+    text: str
+    slot: Slot
+    keys: tuple[str, ...] = ()
+    icon: str | None = None
+    checkable: bool = False
+    checked: bool = False
+    group: str | None = None  # entries of one group are exclusive (compare modes)
+
+
+@dataclass(frozen=True)
+class Submenu:
+    title: str
+    entries: tuple[Entry | None, ...]
+    name: str = ""  # the window attribute the QMenu is stored as (filled at run time, e.g. recent)
+
+
+SEP = None
+_COMPARE = (("off", "Off (result)"), ("wipe", "Wipe"), ("side", "Side by side"), ("difference", "Difference"))
+
+MENUS: tuple[tuple[str, tuple[Entry | Submenu | None, ...]], ...] = (
+    ("&File", (
+        Entry("open", "&Open clip or project…", lambda w: w.choose_file, ("Ctrl+O",), "open"),
+        Entry("open_project", "Open project &folder…", lambda w: w.choose_project_folder, ("Ctrl+Shift+O",)),
+        Submenu("Open &recent", (), name="recent_menu"),
+        Entry("demo", "Open the &demo", lambda w: w.open_demo),
+        SEP,
+        Entry("save", "&Save", lambda w: w.session.save, ("Ctrl+S",), "save"),
+        Entry("revert", "Re&vert to backup…", lambda w: w.show_backups),
+        Entry("disk", "Disk &use and clean-up…", lambda w: w.show_disk_use),
+        Entry("export", "&Export…", lambda w: w.show_export, ("Ctrl+E",), "export"),
+        SEP,
+        Entry("settings", "Se&ttings…", lambda w: w.show_settings, ("Ctrl+,",), "settings"),
+        Entry("models", "&Models and LoRAs…", lambda w: w.show_model_manager),
+        SEP,
+        Entry("quit", "&Quit", lambda w: w.close, ("Ctrl+Q",)),
+    )),
+    ("&Edit", (
+        Entry("undo", "&Undo", lambda w: w.undo, ("Ctrl+Z",), "undo"),
+        Entry("redo", "&Redo", lambda w: w.redo, ("Ctrl+Shift+Z", "Ctrl+Y"), "redo"),
+        SEP,
+        Submenu("&New edit", (
+            Entry("new_delete", "Remove an object", lambda w: lambda: w.session.new_edit("delete")),
+            Entry("new_add", "Add an object", lambda w: lambda: w.session.new_edit("add")),
+            Entry("new_modify", "Modify an object", lambda w: lambda: w.session.new_edit("modify")),
+        )),
+        Entry("add_keyframe", "Add &keyframe here", lambda w: w.edits_panel.add_keyframe, ("Ctrl+K",),
+              "keyframe"),
+        Entry("remove_keyframe", "Remove keyframe here", lambda w: w.edits_panel.remove_keyframe,
+              ("Ctrl+Shift+K",)),
+    )),
+    ("&View", (
+        Entry("zoom_fit", "Zoom to &fit", lambda w: w.viewer.zoom_fit, ("Ctrl+0", "F"), "zoom-fit"),
+        Entry("zoom_100", "Zoom &100 %", lambda w: w.viewer.zoom_100, ("Ctrl+1",), "zoom-100"),
+        Entry("zoom_in", "Zoom in", lambda w: lambda: w.viewer.set_zoom(w.viewer.zoom * 1.25), ("Ctrl+=",)),
+        Entry("zoom_out", "Zoom out", lambda w: lambda: w.viewer.set_zoom(w.viewer.zoom / 1.25), ("Ctrl+-",)),
+        SEP,
+        Submenu("&Compare with source", tuple(
+            Entry(f"compare_{mode}", label, lambda w, m=mode: lambda _c=False: w.set_compare(m),
+                  (f"Shift+{i + 1}",), checkable=True, checked=mode == "off", group="compare")
+            for i, (mode, label) in enumerate(_COMPARE)
+        )),
+        SEP,
+        Entry("show_mask", "Show &mask", lambda w: w.toggle_show_mask, ("M",), checkable=True, checked=True),
+        Entry("mask_only", "Mask &only", lambda w: w.toggle_mask_only, ("Shift+M",), checkable=True),
+        Entry("latent_preview", "&Latent preview while rendering", lambda w: w.toggle_latent_preview,
+              ("Shift+P",), checkable=True, checked=True),
+        SEP,
+        Entry("timeline_in", "Timeline zoom in", lambda w: lambda: w.timeline.zoom_by(1.5), ("=",)),
+        Entry("timeline_out", "Timeline zoom out", lambda w: lambda: w.timeline.zoom_by(1 / 1.5), ("-",)),
+        Entry("timeline_fit", "Timeline fit", lambda w: w.timeline.zoom_fit, ("Shift+Z",)),
+    )),
+    ("&Playback", (
+        Entry("play", "&Play / pause", lambda w: w.transport.play_pause, ("Space",), "play"),
+        Entry("stop", "Stop", lambda w: w.transport.stop, ("K",)),
+        Entry("backward", "Play backwards (again: faster)", lambda w: w.transport.backward, ("J",),
+              "play-back"),
+        Entry("forward", "Play forwards (again: faster)", lambda w: w.transport.forward, ("L",),
+              "play-forward"),
+        SEP,
+        Entry("prev_frame", "Previous frame", lambda w: lambda: w.transport.step(-1), ("Left",), "step-back"),
+        Entry("next_frame", "Next frame", lambda w: lambda: w.transport.step(1), ("Right",), "step-forward"),
+        Entry("back_second", "Back one second", lambda w: lambda: w.transport.step_seconds(-1),
+              ("Shift+Left",)),
+        Entry("forward_second", "Forward one second", lambda w: lambda: w.transport.step_seconds(1),
+              ("Shift+Right",)),
+        Entry("start", "Go to start", lambda w: w.transport.go_start, ("Home",), "go-start"),
+        Entry("end", "Go to end", lambda w: w.transport.go_end, ("End",), "go-end"),
+        Entry("go_to", "&Go to timecode or frame…", lambda w: w.transport_bar.timecode.start_typing,
+              ("Ctrl+G",)),
+        Entry("prev_key", "Previous keyframe", lambda w: lambda: w.jump_keyframe(-1), ("Up",)),
+        Entry("next_key", "Next keyframe", lambda w: lambda: w.jump_keyframe(+1), ("Down",)),
+        SEP,
+        Entry("mark_in", "Mark &in", lambda w: w.session.set_mark_in, ("I",)),
+        Entry("mark_out", "Mark &out", lambda w: w.session.set_mark_out, ("O",)),
+        Entry("clear_marks", "Clear marks", lambda w: w.session.clear_marks, ("Alt+X",)),
+    )),
+    ("&Mask", (
+        *(
+            Entry(f"tool_{name}", label, lambda w, n=name: lambda _c=False: w.set_tool(n), (key,), icon_name)
+            for name, (label, key, icon_name) in TOOLS.items()
+        ),
+        SEP,
+        Entry("brush_smaller", "Smaller brush", lambda w: lambda: w.scale_brush(1 / 1.25), ("[",)),
+        Entry("brush_bigger", "Bigger brush", lambda w: lambda: w.scale_brush(1.25), ("]",)),
+        SEP,
+        Entry("copy_prev", "Copy mask from previous keyframe",
+              lambda w: lambda: w.mask_operation("copy_prev"), ("Ctrl+Shift+V",)),
+        Entry("clear_mask", "Clear mask", lambda w: lambda: w.mask_operation("clear"), ("Shift+Del",)),
+        Entry("track", "&Track mask", lambda w: w.tracker.track, ("Ctrl+T",), "track"),
+    )),
+    ("&Render", (
+        Entry("preview", "&Preview keyframe", lambda w: lambda: w.keyframes.preview(), ("Ctrl+P",),
+              "preview"),
+        Entry("external", "Edit keyframe in image editor…", lambda w: lambda: w.keyframes.edit_externally(),
+              ("Ctrl+Shift+E",)),
+        Entry("propagate", "Pro&pagate", lambda w: w.run_propagate, ("Ctrl+Return", "Ctrl+Enter"),
+              "propagate"),
+        Entry("cancel_render", "&Cancel render", lambda w: w.propagate.cancel, ("Ctrl+.",), "cancel"),
+        Entry("resume", "&Resume render", lambda w: w.propagate.resume),
+        SEP,
+        Entry("restart_runtime", "Restart the runtime", lambda w: w.restart_runtime),
+    )),
+    ("&Workspace", (
+        Entry("workspace_edit", "&Edit", lambda w: w.workspaces.show_editor, ("Ctrl+F1",)),
+        Entry("workspace_train", "&Train a LoRA", lambda w: w.workspaces.show_trainer, ("Ctrl+F2",)),
+    )),
+    ("&Help", (
+        Entry("shortcuts", "Keyboard shortcuts", lambda w: w.show_shortcuts, ("F1",)),
+        Entry("about", "About VIVID Desktop", lambda w: w.show_about),
+    )),
+)  # fmt: skip
+
+#: Keys that belong to the viewer only (a caption field needs Enter and Esc too).
+VIEWER_KEYS = (
+    Entry("finish_tool", "Close polygon", lambda w: w.finish_tool, ("Return", "Enter")),
+    Entry("cancel_tool", "Cancel drawing", lambda w: w.cancel_tool, ("Escape",)),
+)
+
+
+def _action(w: MainWindow, entry: Entry, groups: dict[str, QActionGroup]) -> QAction:
+    action = QAction(entry.text, w)
+    action.setObjectName(f"action_{entry.key}")
+    if entry.keys:
+        action.setShortcuts([QKeySequence(k) for k in entry.keys])
+        action.setToolTip(f"{entry.text.replace('&', '')} ({QKeySequence(entry.keys[0]).toString()})")
+    if entry.icon:
+        action.setIcon(icon(entry.icon))
+    action.setCheckable(entry.checkable)
+    if entry.group:
+        groups.setdefault(entry.group, QActionGroup(w)).addAction(action)
+    action.setChecked(entry.checked)
+    action.triggered.connect(entry.slot(w))
+    w.actions_by_name[entry.key] = action
     return action
 
 
+def _fill(w: MainWindow, menu: QMenu, entries, groups: dict[str, QActionGroup]) -> None:
+    for entry in entries:
+        if entry is None:
+            menu.addSeparator()
+        elif isinstance(entry, Submenu):
+            sub = menu.addMenu(entry.title)
+            if entry.name:
+                setattr(w, entry.name, sub)
+            _fill(w, sub, entry.entries, groups)
+        else:
+            menu.addAction(_action(w, entry, groups))
+
+
 def build_menus(w: MainWindow) -> None:
-    """Create every menu and action of ``w`` (stored in ``w.actions_by_name``)."""
-    s, t = w.session, w.transport
-    bar = w.menuBar()
-
-    m = bar.addMenu("&File")
-    _add(w, m, "open", "&Open clip or project…", w.choose_file, "Ctrl+O", "open")
-    w.recent_menu = m.addMenu("Open &recent")
+    """Create every menu and action of ``w`` from ``MENUS`` (stored in ``w.actions_by_name``)."""
+    groups: dict[str, QActionGroup] = {}
+    for title, entries in MENUS:
+        _fill(w, w.menuBar().addMenu(title), entries, groups)
     w.recent_menu.aboutToShow.connect(w.fill_recent_menu)
-    _add(w, m, "demo", "Open the &demo", w.open_demo)
-    m.addSeparator()
-    _add(w, m, "save", "&Save", s.save, "Ctrl+S", "save")
-    _add(w, m, "export", "&Export…", w.show_export, "Ctrl+E", "export")
-    m.addSeparator()
-    _add(w, m, "settings", "Se&ttings…", w.show_settings, "Ctrl+,", "settings")
-    _add(w, m, "models", "&Models and LoRAs…", w.show_model_manager)
-    m.addSeparator()
-    _add(w, m, "quit", "&Quit", w.close, "Ctrl+Q")
-
-    m = bar.addMenu("&Edit")
-    _add(w, m, "undo", "&Undo", w.undo, "Ctrl+Z", "undo")
-    _add(w, m, "redo", "&Redo", w.redo, ["Ctrl+Shift+Z", "Ctrl+Y"], "redo")
-    m.addSeparator()
-    new = m.addMenu("&New edit")
-    _add(w, new, "new_delete", "Remove an object", lambda: s.new_edit("delete"))
-    _add(w, new, "new_add", "Add an object", lambda: s.new_edit("add"))
-    _add(w, new, "new_modify", "Modify an object", lambda: s.new_edit("modify"))
-    _add(w, m, "add_keyframe", "Add &keyframe here", w.edits_panel._add_keyframe, "Ctrl+K", "keyframe")
-    _add(w, m, "remove_keyframe", "Remove keyframe here", w.edits_panel._remove_keyframe, "Ctrl+Shift+K")
-
-    m = bar.addMenu("&View")
-    _add(w, m, "zoom_fit", "Zoom to &fit", w.viewer.zoom_fit, ["Ctrl+0", "F"], "zoom-fit")
-    _add(w, m, "zoom_100", "Zoom &100 %", w.viewer.zoom_100, "Ctrl+1", "zoom-100")
-    _add(w, m, "zoom_in", "Zoom in", lambda: w.viewer.set_zoom(w.viewer.zoom * 1.25), "Ctrl+=")
-    _add(w, m, "zoom_out", "Zoom out", lambda: w.viewer.set_zoom(w.viewer.zoom / 1.25), "Ctrl+-")
-    m.addSeparator()
-    compare = m.addMenu("&Compare with source")
-    group = QActionGroup(w)
-    for i, (mode, label) in enumerate(
-        (("off", "Off (result)"), ("wipe", "Wipe"), ("side", "Side by side"), ("difference", "Difference"))
-    ):
-        a = _add(
-            w,
-            compare,
-            f"compare_{mode}",
-            label,
-            lambda _c=False, m_=mode: w.set_compare(m_),
-            f"Shift+{i + 1}",
-            checkable=True,
-        )
-        group.addAction(a)
-        a.setChecked(mode == "off")
-    m.addSeparator()
-    _add(w, m, "show_mask", "Show &mask", w.toggle_show_mask, "M", checkable=True).setChecked(True)
-    _add(w, m, "mask_only", "Mask &only", w.toggle_mask_only, "Shift+M", checkable=True)
-    m.addSeparator()
-    _add(w, m, "timeline_in", "Timeline zoom in", lambda: w.timeline.zoom_by(1.5), "=")
-    _add(w, m, "timeline_out", "Timeline zoom out", lambda: w.timeline.zoom_by(1 / 1.5), "-")
-    _add(w, m, "timeline_fit", "Timeline fit", w.timeline.zoom_fit, "Shift+Z")
-
-    m = bar.addMenu("&Playback")
-    _add(w, m, "play", "&Play / pause", t.play_pause, "Space", "play")
-    _add(w, m, "stop", "Stop", t.stop, "K")
-    _add(w, m, "backward", "Play backwards (again: faster)", t.backward, "J", "play-back")
-    _add(w, m, "forward", "Play forwards (again: faster)", t.forward, "L", "play-forward")
-    m.addSeparator()
-    _add(w, m, "prev_frame", "Previous frame", lambda: t.step(-1), "Left", "step-back")
-    _add(w, m, "next_frame", "Next frame", lambda: t.step(1), "Right", "step-forward")
-    _add(w, m, "back_second", "Back one second", lambda: t.step_seconds(-1), "Shift+Left")
-    _add(w, m, "forward_second", "Forward one second", lambda: t.step_seconds(1), "Shift+Right")
-    _add(w, m, "start", "Go to start", t.go_start, "Home", "go-start")
-    _add(w, m, "end", "Go to end", t.go_end, "End", "go-end")
-    _add(w, m, "go_to", "&Go to timecode or frame…", w.transport_bar.timecode.start_typing, "Ctrl+G")
-    _add(w, m, "prev_key", "Previous keyframe", lambda: w.jump_keyframe(-1), "Up")
-    _add(w, m, "next_key", "Next keyframe", lambda: w.jump_keyframe(+1), "Down")
-    m.addSeparator()
-    _add(w, m, "mark_in", "Mark &in", s.set_mark_in, "I")
-    _add(w, m, "mark_out", "Mark &out", s.set_mark_out, "O")
-    _add(w, m, "clear_marks", "Clear marks", s.clear_marks, "Alt+X")
-
-    m = bar.addMenu("&Mask")
-    for name, (label, key, icon_name) in w.TOOLS.items():
-        _add(w, m, f"tool_{name}", label, lambda _c=False, n=name: w.set_tool(n), key, icon_name)
-    m.addSeparator()
-    _add(w, m, "brush_smaller", "Smaller brush", lambda: w.scale_brush(1 / 1.25), "[")
-    _add(w, m, "brush_bigger", "Bigger brush", lambda: w.scale_brush(1.25), "]")
-    # Enter and Esc belong to the viewer only (a caption field needs them too).
-    for key, text, slot, shortcut in (
-        ("finish_tool", "Close polygon", w.finish_tool, ["Return", "Enter"]),
-        ("cancel_tool", "Cancel drawing", w.cancel_tool, ["Escape"]),
-    ):
-        action = QAction(text, w.viewer)
-        action.setShortcuts([QKeySequence(k) for k in shortcut])
+    for entry in VIEWER_KEYS:
+        action = _action(w, entry, groups)
         action.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
-        action.triggered.connect(slot)
         w.viewer.addAction(action)
-        w.actions_by_name[key] = action
-    m.addSeparator()
-    _add(
-        w,
-        m,
-        "copy_prev",
-        "Copy mask from previous keyframe",
-        lambda: w.mask_operation("copy_prev"),
-        "Ctrl+Shift+V",
-    )
-    _add(w, m, "clear_mask", "Clear mask", lambda: w.mask_operation("clear"), "Shift+Del")
-    _add(w, m, "track", "&Track mask", w.tracker.track, "Ctrl+T", "track")
 
-    m = bar.addMenu("&Render")
-    _add(w, m, "preview", "&Preview keyframe", lambda: w.keyframes.preview(), "Ctrl+P", "preview")
-    _add(
-        w,
-        m,
-        "external",
-        "Edit keyframe in image editor…",
-        lambda: w.keyframes.edit_externally(),
-        "Ctrl+Shift+E",
-    )
-    _add(w, m, "propagate", "Pro&pagate", w.run_propagate, ["Ctrl+Return", "Ctrl+Enter"], "propagate")
-    _add(w, m, "cancel_render", "&Cancel render", w.propagate.cancel, "Ctrl+.", "cancel")
-    _add(w, m, "resume", "&Resume render", w.propagate.resume)
-    m.addSeparator()
-    _add(w, m, "restart_runtime", "Restart the runtime", w.restart_runtime)
 
-    m = bar.addMenu("&Workspace")
-    _add(w, m, "workspace_edit", "&Edit", w.workspaces.show_editor, "Ctrl+F1")
-    _add(w, m, "workspace_train", "&Train a LoRA", w.workspaces.show_trainer, "Ctrl+F2")
+def _entries(entries) -> Iterator[Entry]:
+    for entry in entries:
+        if isinstance(entry, Submenu):
+            yield from _entries(entry.entries)
+        elif entry is not None:
+            yield entry
 
-    m = bar.addMenu("&Help")
-    _add(w, m, "shortcuts", "Keyboard shortcuts", w.show_shortcuts, "F1")
-    _add(w, m, "about", "About VIVID Desktop", w.show_about)
+
+def shortcut_rows() -> list[tuple[str, str, str]]:
+    """``(section, what, keys)`` for every action with a key, in menu order (the F1 sheet)."""
+    rows = []
+    for title, entries in MENUS:
+        for e in _entries(entries):
+            if e.keys:
+                keys = ", ".join(
+                    QKeySequence(k).toString(QKeySequence.SequenceFormat.NativeText) for k in e.keys
+                )
+                rows.append((title.replace("&", ""), e.text.replace("&", "").rstrip("…"), keys))
+    for e in VIEWER_KEYS:
+        rows.append(("Viewer", e.text, ", ".join(e.keys)))
+    return rows

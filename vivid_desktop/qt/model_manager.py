@@ -165,8 +165,15 @@ class ModelManagerDialog(QDialog):
 
     settingsChanged = Signal()
 
-    def __init__(self, settings: AppSettings, relay: MainThreadRelay, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        settings: AppSettings,
+        relay: MainThreadRelay,
+        parent: QWidget | None = None,
+        has_gpu: bool | None = None,
+    ) -> None:
         super().__init__(parent)
+        self.has_gpu = has_gpu
         self.setObjectName("modelManager")
         self.setWindowTitle("Model manager")
         self.resize(820, 620)
@@ -240,6 +247,7 @@ class ModelManagerDialog(QDialog):
             self.engine.addItem(ENGINE_LABELS.get(name, name), name)
         self.engine.setCurrentIndex(max(0, self.engine.findData(self.settings.get("engine/default"))))
         form.addRow("Memory mode", self.memory)
+        form.setRowVisible(self.memory, self.has_gpu is not False)  # GPU memory modes mean nothing on CPU
         form.addRow("Default engine", self.engine)
         col.addLayout(form)
 

@@ -86,6 +86,7 @@ class PropagateController(QObject):
         self.settings = settings
         self.job: QtJob | None = None
         self.render: Render | None = None
+        self.engine = ""  # of the render running (or last run)
         self.follow = True
         self._started_at = 0.0
         self._done = 0
@@ -218,6 +219,7 @@ class PropagateController(QObject):
         plan = render.render_plan()
         plan = plan.model_copy(update={"settings": self._runtime_settings(plan, store)})
         self.render = render
+        self.engine = plan.engine
         self._done = len(store.rendered_frames(render.id))
         self._total = plan.stop - plan.start
         self._started_at = time.monotonic()

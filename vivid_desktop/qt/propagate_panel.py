@@ -64,7 +64,12 @@ class QtPropagatePanel(QWidget):
         self.latent = QLabel()
         self.latent.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.latent.setVisible(False)
+        self.latent_caption = QLabel("")
+        self.latent_caption.setObjectName("latentCaption")
+        self.latent_caption.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.latent_caption.setVisible(False)
         col.addWidget(self.latent)
+        col.addWidget(self.latent_caption)
         self.run_button.clicked.connect(
             lambda: controller.propagate(track_first=self.track_first.isChecked())
         )
@@ -85,6 +90,7 @@ class QtPropagatePanel(QWidget):
             self.status.setText(text)
         if not running:
             self.latent.setVisible(False)
+            self.latent_caption.setVisible(False)
 
     def reset(self) -> None:
         """Another project: no progress, no message of the last one."""
@@ -92,8 +98,11 @@ class QtPropagatePanel(QWidget):
         self.show_state(False, 0.0, "")
         self.refresh()
 
-    def show_latent(self, image: QImage) -> None:
-        """A per-step latent preview of the window being denoised (vivid engine)."""
+    def show_latent(self, image: QImage, caption: str = "") -> None:
+        """The engine's working preview (the vivid engine: a latent of the window being denoised)."""
+        self.latent.setToolTip(caption)
+        self.latent_caption.setText(caption)
+        self.latent_caption.setVisible(bool(caption))
         self.latent.setPixmap(
             QPixmap.fromImage(image).scaledToWidth(200, Qt.TransformationMode.SmoothTransformation)
         )

@@ -35,6 +35,7 @@ class AppSettings:
         "proxy/lines": 540,
         "view/overlay_color": "#2fb8ff",
         "view/overlay_opacity": 0.45,
+        "view/latent_preview": True,
         "recent/files": [],
         "export/last_folder": "",
         "export/preset": "h264",

@@ -65,7 +65,9 @@ class QtSettingsDialog(QDialog):
 
     modelsRequested = Signal()
 
-    def __init__(self, settings: AppSettings, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, settings: AppSettings, parent: QWidget | None = None, has_gpu: bool | None = None
+    ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Settings")
         self.setObjectName("settingsDialog")
@@ -82,6 +84,7 @@ class QtSettingsDialog(QDialog):
         form.addRow("Model folders", self.model_dirs)
         form.addRow("LoRA files", self.loras)
         form.addRow("Memory mode", self.memory)
+        form.setRowVisible(self.memory, has_gpu is not False)  # GPU memory modes mean nothing on a CPU
         manager = QPushButton("Model manager…")
         manager.setToolTip("See the models and LoRAs found in these folders and choose the one to use")
         manager.clicked.connect(self._open_manager)

@@ -36,6 +36,10 @@ class TrainPreset:
     train_ff: bool
     offload: str = OFFLOAD_NOTE
 
+    @property
+    def label(self) -> str:
+        return "CPU (no GPU: a small run to try it)" if self.memory_gb == 0 else f"{self.name} GPU"
+
     def fields(self) -> dict[str, Any]:
         """The ``TrainRequest`` fields this preset sets."""
         return {
@@ -73,8 +77,16 @@ PRESETS: tuple[TrainPreset, ...] = (
 )  # fmt: skip
 
 
+#: For a machine without a GPU: small enough to run on the CPU (a check of the data and set-up, not a
+#: useful LoRA of the 5B model).
+CPU_PRESET = TrainPreset("CPU", 0, rank=16, height=240, width=368, num_frames=9, batch_size=1,
+                         gradient_checkpointing=True, train_ff=False,
+                         offload="everything on the CPU")  # fmt: skip
+ALL_PRESETS = (CPU_PRESET, *PRESETS)
+
+
 def preset_named(name: str) -> TrainPreset | None:
-    return next((p for p in PRESETS if p.name == name), None)
+    return next((p for p in ALL_PRESETS if p.name == name), None)
 
 
 def preset_for_memory(memory_gb: float | None) -> TrainPreset:
@@ -88,7 +100,7 @@ def preset_for_memory(memory_gb: float | None) -> TrainPreset:
 
 def matching_preset(values: dict[str, Any]) -> TrainPreset | None:
     """The preset whose fields all equal ``values`` (None = the settings are custom)."""
-    for preset in PRESETS:
+    for preset in ALL_PRESETS:
         if all(values.get(k) == v for k, v in preset.fields().items()):
             return preset
     return None

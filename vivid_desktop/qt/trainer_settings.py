@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from vivid_desktop.qt.trainer_presets import PRESETS, matching_preset, preset_named
+from vivid_desktop.qt.trainer_presets import ALL_PRESETS, PRESETS, matching_preset, preset_named
 
 CUSTOM = "Custom"
 
@@ -48,8 +48,8 @@ class TrainSettingsForm(QGroupBox):
         top = QFormLayout()
         self.preset = QComboBox()
         self.preset.setObjectName("presetCombo")
-        for p in PRESETS:
-            self.preset.addItem(f"{p.name} GPU", p.name)
+        for p in ALL_PRESETS:
+            self.preset.addItem(p.label, p.name)
         self.preset.addItem(CUSTOM, CUSTOM)
         self.preset.setToolTip("Settings that fit a GPU of this memory size; every field stays editable")
         top.addRow("Preset", self.preset)

@@ -40,7 +40,7 @@ from vivid_desktop.datasets import DatasetSummary, SampleRow, scan_dataset
 from vivid_desktop.protocol.jobs import TrainRequest
 from vivid_desktop.qt.runtime_bridge import QtRuntime
 from vivid_desktop.qt.style import icon
-from vivid_desktop.qt.trainer_presets import gpu_memory_gb, preset_for_memory
+from vivid_desktop.qt.trainer_presets import CPU_PRESET, gpu_memory_gb, preset_for_memory
 from vivid_desktop.qt.trainer_run import CheckpointInfo, TrainerController, lora_adapter_of
 from vivid_desktop.qt.trainer_settings import TrainSettingsForm
 from vivid_desktop.qt.trainer_widgets import CheckpointList, LossPlot, RenderGallery, SampleTable
@@ -353,7 +353,11 @@ class TrainerTab(QWidget):
         # once: a runtime restart must not undo settings the user has changed since
         if facts is not None and not self._gpu_preset_done and not self.controller.running:
             self._gpu_preset_done = True
-            self.set_gpu_memory(gpu_memory_gb(list(getattr(facts, "gpus", []))))
+            gpus = list(getattr(facts, "gpus", []))
+            if gpus:
+                self.set_gpu_memory(gpu_memory_gb(gpus))
+            else:  # a CPU machine: a GPU preset would only mislead
+                self.settings.apply_preset(CPU_PRESET.name)
 
     def _on_state(self, state: str, text: str) -> None:
         if text:
@@ -405,9 +409,10 @@ class TrainerTab(QWidget):
 
 
 def describe(summary: DatasetSummary) -> str:
-    """The summary line under the sample table."""
+    """The summary line under the sample table; its first count is the table's row count."""
     kinds = f"{_count(summary.videos, 'video')}, {_count(summary.images, 'image')}"
-    parts = f"{_count(summary.samples, 'sample')} ({kinds})"
+    rows = summary.samples + summary.validation + summary.problems
+    parts = f"{_count(rows, 'row')}: {summary.samples} for training ({kinds})"
     if summary.validation:
         parts += f", {summary.validation} for validation"
     if summary.problems:

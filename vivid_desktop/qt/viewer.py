@@ -58,6 +58,8 @@ class QtViewer(QWidget):
         self.setMouseTracking(True)
         self.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
         self._frame_size: tuple[int, int] = (0, 0)
+        #: side-by-side draws the panes one above the other (the view is too narrow for them across)
+        self.stacked = False
         self._source: QImage | None = None
         self._result: QImage | None = None
         self._difference: QImage | None = None
@@ -82,6 +84,8 @@ class QtViewer(QWidget):
         self.badge = ""
         self.latent: QImage | None = None
         self.latent_caption = ""
+        self._mask_box_of: np.ndarray | None = None
+        self._mask_box: tuple[int, int, int, int] | None = None
         self.message = "Open a clip (File ▸ Open) or drop it here"
 
     # ---- content -------------------------------------------------------------------------------
@@ -221,19 +225,29 @@ class QtViewer(QWidget):
         self.zoomChanged.emit(scale)
         self.update()
 
-    def _panes_width(self) -> float:
-        w, _ = self._frame_size
-        return 2 * w + _GAP / max(self._scale, 1e-6) if self.compare is Compare.SIDE else w
+    def _side_scales(self) -> tuple[float, float]:
+        """Fit scales of side-by-side with the panes across and stacked (one above the other)."""
+        w, h = self._frame_size
+        aw, ah = self.width() - 24, self.height() - 24
+        return min((aw - _GAP) / (2 * w), ah / h), min(aw / w, (ah - _GAP) / (2 * h))
 
     def _refit(self) -> None:
         w, h = self._frame_size
         if not w or not h or self.width() < 2 or self.height() < 2:
             return
-        total_w = 2 * w if self.compare is Compare.SIDE else w
-        avail_w = self.width() - 24 - (_GAP if self.compare is Compare.SIDE else 0)
-        self._scale = max(_MIN_ZOOM, min(avail_w / total_w, (self.height() - 24) / h))
-        drawn_w = total_w * self._scale + (_GAP if self.compare is Compare.SIDE else 0)
-        self._offset = QPointF((self.width() - drawn_w) / 2, (self.height() - h * self._scale) / 2)
+        side = self.compare is Compare.SIDE
+        if side:  # the arrangement that shows the frames larger: across on wide views, else stacked
+            across, stacked = self._side_scales()
+            self.stacked = stacked > across
+            scale = max(across, stacked)
+        else:
+            self.stacked = False
+            scale = min((self.width() - 24) / w, (self.height() - 24) / h)
+        self._scale = max(_MIN_ZOOM, scale)
+        drawn_w = w * self._scale * (2 if side and not self.stacked else 1)
+        drawn_h = h * self._scale * (2 if self.stacked else 1)
+        gap_w, gap_h = (_GAP, 0) if side and not self.stacked else (0, _GAP if self.stacked else 0)
+        self._offset = QPointF((self.width() - drawn_w - gap_w) / 2, (self.height() - drawn_h - gap_h) / 2)
         self.zoomChanged.emit(self._scale)
 
     def resizeEvent(self, event) -> None:
@@ -248,8 +262,11 @@ class QtViewer(QWidget):
         return (p - self._offset) / self._scale
 
     def image_rect(self, pane: int = 0) -> QRectF:
-        """Where the frame (pane 0: main/left, 1: the right pane of side-by-side) lies in the view."""
+        """Where the frame (pane 0: main/left/top, 1: the other pane of side-by-side) lies in the view."""
         w, h = self._frame_size
+        if self.stacked:
+            y = self._offset.y() + pane * (h * self._scale + _GAP)
+            return QRectF(self._offset.x(), y, w * self._scale, h * self._scale)
         x = self._offset.x() + pane * (w * self._scale + _GAP)
         return QRectF(x, self._offset.y(), w * self._scale, h * self._scale)
 
@@ -336,13 +353,39 @@ class QtViewer(QWidget):
         p.restore()
 
     def latent_rect(self) -> QRectF:
-        """Where the latent inset is drawn: the frame's bottom-right corner (empty when there is none)."""
+        """Where the latent inset is drawn: the corner of the frame farthest from the mask (the object
+        being edited stays visible); empty when there is none."""
         if self.latent is None or self.latent.isNull():
             return QRectF()
         main = self.image_rect(0)
-        width = max(48.0, min(240.0, main.width() * 0.35))
+        width = max(48.0, min(240.0, main.width() * 0.3))
         height = width * self.latent.height() / max(1, self.latent.width())
-        return QRectF(main.right() - width - 8, main.bottom() - height - 8, width, height)
+        corners = [
+            QRectF(x, y, width, height)
+            for y in (main.bottom() - height - 8, main.top() + 8)
+            for x in (main.right() - width - 8, main.left() + 8)
+        ]
+        box = self._mask_view_box()
+        if box is None:
+            return corners[0]
+        return min(corners, key=lambda c: _overlap(c, box) * 1e6 - _distance(c, box))
+
+    def _mask_view_box(self) -> QRectF | None:
+        """The mask's bounding box in view coordinates (cached per mask array)."""
+        mask = self._mask
+        if mask is None:
+            return None
+        if self._mask_box_of is not mask:
+            ys, xs = np.nonzero(mask[::4, ::4])  # a quarter-resolution look is enough to place the inset
+            self._mask_box = (
+                None if len(xs) == 0 else (4 * xs.min(), 4 * ys.min(), 4 * xs.max() + 4, 4 * ys.max() + 4)
+            )
+            self._mask_box_of = mask
+        if self._mask_box is None:
+            return None
+        x0, y0, x1, y1 = self._mask_box
+        a, b = self.image_to_view(QPointF(x0, y0)), self.image_to_view(QPointF(x1, y1))
+        return QRectF(a, b)
 
     def _paint_latent(self, p: QPainter) -> None:
         """The latent inset: the model's view of the window being denoised, not a result."""
@@ -463,3 +506,13 @@ class QtViewer(QWidget):
             self._tool.hover(QPointF(-1e9, -1e9))
             self.update()
         super().leaveEvent(event)
+
+
+def _overlap(a: QRectF, b: QRectF) -> float:
+    inter = a.intersected(b)
+    return 0.0 if inter.isEmpty() else inter.width() * inter.height()
+
+
+def _distance(a: QRectF, b: QRectF) -> float:
+    d = a.center() - b.center()
+    return (d.x() ** 2 + d.y() ** 2) ** 0.5

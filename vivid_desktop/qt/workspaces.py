@@ -11,7 +11,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject
-from PySide6.QtWidgets import QDockWidget, QTabWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QDockWidget, QScrollArea, QTabWidget, QVBoxLayout, QWidget
 
 if TYPE_CHECKING:
     from vivid_desktop.qt.main_window import MainWindow
@@ -66,12 +66,25 @@ class Workspaces(QObject):
 
         w = self.window
         self.trainer = TrainerTab(w.runtime, w.relay)
+        # In a scroll area: the tab's natural size must not grow the window past a 1366×768 screen.
+        area = QScrollArea()
+        area.setObjectName("trainerScroll")
+        area.setWidgetResizable(True)
+        area.setFrameShape(QScrollArea.Shape.NoFrame)
+        area.setWidget(self.trainer)
         self.placeholder.layout().setContentsMargins(0, 0, 0, 0)
-        self.placeholder.layout().addWidget(self.trainer)
+        self.placeholder.layout().addWidget(area)
+        self.settings_changed()
         self.trainer.useLora.connect(self._use_lora)
         self.trainer.useModel.connect(self._use_model)
         store = w.session.store
         self.trainer.set_project(str(store.folder) if store is not None else None)
+
+    def settings_changed(self) -> None:
+        """The model chosen in Settings / the model manager is the one the trainer fine-tunes."""
+        current = str(self.window.settings.qsettings.value("models/current", "") or "")
+        if self.trainer is not None and current:
+            self.trainer.set_model(current)
 
     def project_changed(self) -> None:
         if self.trainer is not None:
@@ -98,6 +111,7 @@ class Workspaces(QObject):
         if folder not in folders:
             self.window.settings.set("models/folders", [*folders, folder])
         self.window.statusBar().showMessage(f"The vivid engine now uses {folder}", 5000)
+        self.settings_changed()
 
     def shutdown(self) -> None:
         if self.trainer is not None:
