@@ -57,7 +57,7 @@ def test_paint_track_propagate_export(qtbot, live, scene, tmp_path, timed):
     with qtbot.waitSignal(w.tracker.finished, timeout=60000) as done:
         w.mask_panel.track_button.click()
     gaps.stop()
-    assert done.args == [True]
+    assert done.args == [True], w.mask_panel.track_status.text()
     print(f"tracking: {gaps.summary()}")
     if timed:
         gaps.assert_smooth("tracking", MAX_STALL_MS)

@@ -131,4 +131,5 @@ def test_external_editor_round_trip(qtbot, opened, scene):
     write_png(other, exported)
     assert w.keyframes.import_file(other, 6)
     assert np.array_equal(s.store.read_keyframe_image(s.edit_id, 6), exported)
+    w.exchange_box.close()  # the notice of what Ctrl+Shift+E wrote
     QTest.qWait(10)
