@@ -61,6 +61,7 @@ def settings(tmp_path):
 
     s = AppSettings(tmp_path / "config" / "test-settings.ini")
     s.set("proxy/enabled", False)  # tests of scrubbing turn it on themselves
+    s.set("render/confirm_plan", False)  # tests of the plan confirmation turn it on themselves
     return s
 
 

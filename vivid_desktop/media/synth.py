@@ -311,3 +311,29 @@ def deforming_scene(
         background.append(view)
         masks.append(mask)
     return PanScene(frames, background, masks, (vx, vy))
+
+
+def write_click_clip(
+    path: str | Path, seconds: float = 2.0, click_at: float = 1.0, rate: int = 44100
+) -> Path:
+    """24 fps video and 16-bit stereo PCM that is silent except a 10 ms full-scale click at ``click_at``."""
+    path = Path(path)
+    frames = [np.full((32, 48, 3), i * 5 % 255, np.uint8) for i in range(int(seconds * 24))]
+    samples = np.zeros((2, int(seconds * rate)), np.int16)
+    a = int(click_at * rate)
+    samples[:, a : a + rate // 100] = 30000
+    with av.open(str(path), "w") as out:
+        video = out.add_stream("libx264", rate=24)
+        video.width, video.height, video.pix_fmt = 48, 32, "yuv420p"
+        audio = out.add_stream("pcm_s16le", rate=rate, layout="stereo")
+        for image in frames:
+            out.mux(video.encode(av.VideoFrame.from_ndarray(image, format="rgb24")))
+        out.mux(video.encode())
+        step = 1024
+        for start in range(0, samples.shape[1], step):
+            chunk = np.ascontiguousarray(samples[:, start : start + step].T.reshape(1, -1))
+            frame = av.AudioFrame.from_ndarray(chunk, format="s16", layout="stereo")
+            frame.sample_rate, frame.pts = rate, start
+            out.mux(audio.encode(frame))
+        out.mux(audio.encode())
+    return path

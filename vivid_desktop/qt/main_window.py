@@ -33,6 +33,7 @@ from vivid_desktop.core.events import Event
 from vivid_desktop.core.project import ProjectError
 from vivid_desktop.core.results import viewer_layers
 from vivid_desktop.core.timebase import frames_to_timecode
+from vivid_desktop.qt.audio import QtAudioPlayer
 from vivid_desktop.qt.demo import create_demo_project
 from vivid_desktop.qt.edits_panel import QtEditsPanel
 from vivid_desktop.qt.errors import SlotErrors
@@ -92,6 +93,7 @@ class MainWindow(WindowDialogs, QMainWindow):
         self.errors.install()
         self.errors.raised.connect(self.report_error)
         self.transport = Transport(lambda: self.session.frame, self)
+        self.audio = QtAudioPlayer(parent=self)
         self._media_cancel: threading.Event | None = None
         self._closing = False
         self._build_widgets()
@@ -102,6 +104,8 @@ class MainWindow(WindowDialogs, QMainWindow):
         self._wire()
         self._apply_overlay_settings()
         self.actions_by_name["latent_preview"].setChecked(bool(self.settings.get("view/latent_preview")))
+        self.actions_by_name["mute"].setChecked(bool(self.settings.get("view/muted")))
+        self.audio.set_muted(bool(self.settings.get("view/muted")))
         self._restore_geometry()
         self._refresh_enabled()
         self._keep_keys_for_transport()
@@ -248,6 +252,9 @@ class MainWindow(WindowDialogs, QMainWindow):
         self.transport_bar.timecode.invalid.connect(lambda text: self.statusBar().showMessage(text, 6000))
         self.transport_bar.timecode.left.connect(self.viewer.setFocus)
         self.transport.speedChanged.connect(lambda speed: s.set_playing(speed != 0))
+        self.transport.speedChanged.connect(lambda speed: self.audio.on_speed(speed, s.frame))
+        s.frameChanged.connect(self.audio.on_frame)
+        self.audio.problem.connect(lambda text: self.statusBar().showMessage(text, 6000))
         mp = self.mask_panel
         mp.toolChosen.connect(self.set_tool)
         mp.brushChanged.connect(lambda r, h: s.painter and s.painter.set_brush(r, h))
@@ -259,11 +266,14 @@ class MainWindow(WindowDialogs, QMainWindow):
         self.tracker.stateChanged.connect(mp.show_tracking)
         self.tracker.frameTracked.connect(self._on_frame_tracked)
         self.tracker.finished.connect(lambda _ok: self._refresh_keys())
+        self.tracker.measured.connect(lambda n, sec: self.propagate.record_speed("track", n, sec))
         self.propagate.planChanged.connect(lambda windows, rng: t.set_plan([tuple(w) for w in windows], rng))
         self.propagate.frameRendered.connect(t.add_rendered)
         self.propagate.latentPreview.connect(self._show_latent)
         self.propagate.frameRendered.connect(lambda _f, _p: v.set_latent(None))
         self.propagate.finished.connect(lambda _t: (v.set_latent(None), self._refresh_enabled()))
+        self.propagate_panel.runRequested.connect(self.run_propagate)
+        self.propagate_panel.track_first.toggled.connect(lambda _on: self.propagate_panel.refresh())
         ep = self.edits_panel
         ep.previewRequested.connect(self.keyframes.preview)
         ep.externalRequested.connect(self.keyframes.edit_externally)
@@ -370,6 +380,7 @@ class MainWindow(WindowDialogs, QMainWindow):
         for controller in (self.propagate, self.tracker, self.keyframes):
             controller.abandon()
         self._reset_project_state()
+        self.audio.set_audio(None, self.session.rate)
         self.marker.mark_closed()
         self.viewer.set_images(None)
         self.viewer.set_mask(None)
@@ -579,6 +590,11 @@ class MainWindow(WindowDialogs, QMainWindow):
         if not on:
             self.viewer.set_latent(None)
 
+    def toggle_mute(self) -> None:
+        muted = self.actions_by_name["mute"].isChecked()
+        self.audio.set_muted(muted)
+        self.settings.set("view/muted", muted)
+
     def toggle_mask_only(self) -> None:
         on = self.actions_by_name["mask_only"].isChecked()
         color, opacity, _ = self.viewer.overlay
@@ -616,7 +632,24 @@ class MainWindow(WindowDialogs, QMainWindow):
             s.seek(target[0])
 
     def run_propagate(self) -> None:
-        self.propagate.propagate(track_first=self.propagate_panel.track_first.isChecked())
+        """Propagate (Ctrl+Enter, the Render panel): the plan is confirmed first unless turned off."""
+        from vivid_desktop.qt.propagate_panel import QtPlanDialog
+
+        track_first = self.propagate_panel.track_first.isChecked()
+        estimate = self.propagate.plan_estimate(track_first)
+        if estimate is None or self.propagate.running or not self.settings.get("render/confirm_plan"):
+            self.propagate.propagate(track_first=track_first)
+            return
+        dialog = QtPlanDialog(estimate, self)
+        self.plan_dialog = dialog
+
+        def accepted() -> None:
+            if dialog.dont_ask.isChecked():
+                self.settings.set("render/confirm_plan", False)
+            self.propagate.propagate(track_first=track_first)
+
+        dialog.accepted.connect(accepted)
+        dialog.open()
 
     def show_error(self, title: str, message: str) -> None:
         """A problem the user must see: a non-blocking message box (and the status bar)."""
@@ -674,6 +707,7 @@ class MainWindow(WindowDialogs, QMainWindow):
         self.session.shutdown()
         self.marker.mark_closed()
         self.runtime.stop()
+        self.audio.close()
         self.pool.shutdown(wait=True)
         self.relay.closed = True
         self.errors.uninstall()

@@ -7,6 +7,7 @@ then a detailed strip from the proxy. Everything stops when the returned event i
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Iterator
@@ -19,8 +20,10 @@ from PySide6.QtGui import QImage
 
 from vivid_desktop.core.files import read_png
 from vivid_desktop.core.store import ProjectStore
+from vivid_desktop.media.audio import PCM, decode_audio, waveform
 from vivid_desktop.media.errors import MediaCancelled, MediaError
 from vivid_desktop.media.index import FrameIndex
+from vivid_desktop.media.probe import probe
 from vivid_desktop.media.proxy import build_proxy, proxy_is_current
 from vivid_desktop.media.thumbnails import thumbnail_frames, thumbnail_strip
 from vivid_desktop.qt.images import qimage_from_rgb
@@ -28,8 +31,11 @@ from vivid_desktop.qt.images import qimage_from_rgb
 if TYPE_CHECKING:
     from vivid_desktop.qt.main_window import MainWindow
 
+log = logging.getLogger(__name__)
+
 THUMB_LINES = 48
 MAX_THUMBS = 120
+WAVE_BUCKETS = 4000
 
 
 def _strip(source: str, index: FrameIndex, count: int, proxy: Path | None) -> list[tuple[int, QImage]]:
@@ -47,11 +53,13 @@ def media_work(
     cancel: threading.Event,
     report,
 ) -> Iterator[tuple]:
-    """Worker generator: yields ``("thumbs", [(frame, QImage)])`` and ``("proxy", path)``."""
+    """Worker generator: yields ``("thumbs", [(frame, QImage)])``, ``("audio", (PCM, peaks) | None)``
+    and ``("proxy", path)``."""
     index = FrameIndex.open(source, folder=index_dir)
     count = min(MAX_THUMBS, index.frame_count)
     have_proxy = want_proxy and proxy_path.is_file() and proxy_is_current(source, proxy_path)
     yield ("thumbs", _strip(source, index, count, proxy_path if have_proxy else None))
+    yield ("audio", _audio(source, cancel))
     if not want_proxy or cancel.is_set():
         return
     if not have_proxy:
@@ -79,6 +87,17 @@ def media_work(
     yield ("proxy", proxy_path)
 
 
+def _audio(source: str, cancel: threading.Event) -> tuple[PCM, np.ndarray] | None:
+    """The source's audio for playback and its waveform (None: no audio, or it cannot be read)."""
+    try:
+        info = probe(source)
+        pcm = decode_audio(source, info.start_time, cancel.is_set) if info.has_audio else None
+    except (MediaError, MediaCancelled) as exc:
+        log.info("no audio for playback: %s", exc)
+        return None
+    return None if pcm is None else (pcm, waveform(pcm, WAVE_BUCKETS))
+
+
 def start_media_jobs(window: MainWindow, store: ProjectStore) -> threading.Event:
     """Start thumbnails and the proxy for ``store``; returns the event that stops them."""
     cancel = threading.Event()
@@ -99,6 +118,9 @@ def start_media_jobs(window: MainWindow, store: ProjectStore) -> threading.Event
             window.timeline.set_thumbnails(value)
         elif kind == "proxy":
             window.session.frames.set_proxy(value)
+        elif kind == "audio":
+            window.audio.set_audio(value[0] if value else None, src.rate)
+            window.timeline.set_waveform(value[1] if value else None)
 
     def on_error(exc: BaseException) -> None:
         _show_progress(window, None)

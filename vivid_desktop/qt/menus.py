@@ -108,6 +108,7 @@ MENUS: tuple[tuple[str, tuple[Entry | Submenu | None, ...]], ...] = (
               "play-back"),
         Entry("forward", "Play forwards (again: faster)", lambda w: w.transport.forward, ("L",),
               "play-forward"),
+        Entry("mute", "&Mute audio", lambda w: w.toggle_mute, ("Ctrl+M",), checkable=True),
         SEP,
         Entry("prev_frame", "Previous frame", lambda w: lambda: w.transport.step(-1), ("Left",), "step-back"),
         Entry("next_frame", "Next frame", lambda w: lambda: w.transport.step(1), ("Right",), "step-forward"),

@@ -11,12 +11,15 @@ newest render wins where renders overlap, so the rest of the previous render sta
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
+import shutil
 import time
 
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QImage
 
+from vivid_desktop.core.estimates import PlanEstimate, SpeedBook, describe_duration, describe_estimate
 from vivid_desktop.core.project import Edit, ProjectError, Render
 from vivid_desktop.core.results import affected_range
 from vivid_desktop.core.store import ProjectStore
@@ -29,9 +32,6 @@ from vivid_desktop.qt.settings import AppSettings
 from vivid_desktop.qt.tracking import TrackController
 
 log = logging.getLogger(__name__)
-
-#: rough speeds for the estimate shown before a run (frames per second on this kind of machine)
-ESTIMATED_FPS = {"flow": 8.0, "vivid": 0.5}
 
 
 def plan_windows_for(engine: str, start: int, stop: int, keyframes: list[int]) -> list[tuple[int, int]]:
@@ -68,6 +68,7 @@ class PropagateController(QObject):
     finished = Signal(str)  # succeeded / failed / cancelled
     resumable = Signal(bool)
     latentPreview = Signal(QImage)
+    speedMeasured = Signal()  # the estimates changed
 
     def __init__(
         self,
@@ -89,6 +90,8 @@ class PropagateController(QObject):
         self.engine = ""  # of the render running (or last run)
         self.follow = True
         self._started_at = 0.0
+        self._started_done = 0
+        self._expected_fps = 1.0
         self._done = 0
         self._total = 0
         self._follow_frame: int | None = None
@@ -117,16 +120,49 @@ class PropagateController(QObject):
             plan_windows_for(edit.engine, src.in_frame, src.stop, keys), (src.in_frame, src.stop)
         )
 
-    def estimate_text(self) -> str:
+    def speed_book(self) -> SpeedBook:
+        """Speeds measured on this machine (``speed/measured`` in the settings)."""
+        raw = self.settings.qsettings.value("speed/measured", "")
+        try:
+            return SpeedBook(json.loads(raw) if raw else {})
+        except (TypeError, ValueError):
+            return SpeedBook()
+
+    def record_speed(self, engine: str, frames: int, seconds: float) -> None:
+        """Fold a measured run into the speed book (per engine and the clip's resolution)."""
+        store = self.session.store
+        if store is None or frames < 2:
+            return
+        src = store.project.source
+        book = self.speed_book()
+        book.record(engine, src.width, src.height, frames, seconds)
+        self.settings.qsettings.setValue("speed/measured", json.dumps(book.entries, sort_keys=True))
+        self.speedMeasured.emit()
+
+    def plan_estimate(self, track_first: bool = True) -> PlanEstimate | None:
+        """What Propagate would do now: frames, windows, time (tracking included), disk needed."""
         edit, store = self.session.edit, self.session.store
         if edit is None or store is None:
-            return ""
+            return None
         src = store.project.source
         frames = src.stop - src.in_frame
         windows = plan_windows_for(edit.engine, src.in_frame, src.stop, [k.frame for k in edit.keyframes])
-        seconds = frames / ESTIMATED_FPS.get(edit.engine, 1.0)
-        extra = f", {len(windows)} windows of up to 49 frames" if edit.engine == "vivid" else ""
-        return f"{frames} frames{extra}; about {_duration(seconds)} with the {edit.engine} engine"
+        book = self.speed_book()
+        render_s, measured = book.seconds(edit.engine, src.width, src.height, frames)
+        track_frames = frames if track_first and self.needs_tracking() else 0
+        track_s, track_measured = book.seconds("track", src.width, src.height, track_frames)
+        try:
+            free = shutil.disk_usage(store.folder).free
+        except OSError:
+            free = None
+        return PlanEstimate(
+            edit.engine, frames, len(windows), track_frames, track_s if track_frames else 0.0, render_s,
+            measured and (track_measured or not track_frames), frames * _bytes_per_frame(store), free,
+        )  # fmt: skip
+
+    def estimate_text(self, track_first: bool = True) -> str:
+        estimate = self.plan_estimate(track_first)
+        return "" if estimate is None else describe_estimate(estimate)
 
     def last_render(self, edit: Edit | None = None) -> Render | None:
         edit = edit or self.session.edit
@@ -224,6 +260,8 @@ class PropagateController(QObject):
         self._total = plan.stop - plan.start
         self._started_at = time.monotonic()
         self._started_done = self._done
+        self._expected_fps = self.speed_book().speed(plan.engine, store.project.source.width,
+                                                     store.project.source.height).fps  # fmt: skip
         self.planChanged.emit(
             plan_windows_for(plan.engine, plan.start, plan.stop, [k.frame for k in plan.keyframes]),
             (plan.start, plan.stop),
@@ -281,12 +319,12 @@ class PropagateController(QObject):
         self.stateChanged.emit(True, fraction, self._progress_text(fraction, eta, message))
 
     def _progress_text(self, fraction: float, eta, message: str = "") -> str:
-        if eta is None:
+        if eta is None:  # this run's own speed once frames arrive, the remembered one before
             elapsed = time.monotonic() - self._started_at
             new = self._done - self._started_done
-            if new > 0 and elapsed > 0.5:
-                eta = (self._total - self._done) * elapsed / new
-        eta_text = f" — about {_duration(eta)} left" if eta else ""
+            left = self._total - self._done
+            eta = left * elapsed / new if new >= 2 and elapsed > 0.5 else left / self._expected_fps
+        eta_text = f" — about {describe_duration(eta)} left" if eta else ""
         return f"{message or 'Rendering'}: {fraction * 100:.0f} %{eta_text}"
 
     def _on_frame(self, frame: int, _path: str, preview) -> None:
@@ -312,6 +350,9 @@ class PropagateController(QObject):
                 store.project.set_render_status(self.render.id, "running", frames_done=self._done)
 
     def _end(self, terminal: str, status: str, text: str) -> None:
+        new = self._done - self._started_done
+        if terminal in ("succeeded", "cancelled") and new >= 2:
+            self.record_speed(self.engine, new, time.monotonic() - self._started_at)
         self._follow_timer.stop()
         self._follow_now()
         store = self.session.store
@@ -329,12 +370,15 @@ class PropagateController(QObject):
         self.finished.emit(terminal)
 
 
-def _duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "?"
-    seconds = max(0.0, float(seconds))
-    if seconds < 90:
-        return f"{seconds:.0f} s"
-    if seconds < 5400:
-        return f"{seconds / 60:.0f} min"
-    return f"{seconds / 3600:.1f} h"
+def _bytes_per_frame(store: ProjectStore) -> int:
+    """Disk one rendered frame takes: the average of this project's rendered PNGs, else a guess."""
+    sizes = []
+    for edit in store.project.edits:
+        for render in edit.renders[-2:]:
+            for path in list(store.render_dir(render.id).glob("[0-9]*.png"))[:20]:
+                with contextlib.suppress(OSError):
+                    sizes.append(path.stat().st_size)
+    if sizes:
+        return int(sum(sizes) / len(sizes))
+    src = store.project.source
+    return int(src.width * src.height * 3 * 0.5)  # PNG of video frames: about half the raw size

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import (
     QCheckBox,
+    QDialog,
+    QDialogButtonBox,
     QHBoxLayout,
     QLabel,
     QProgressBar,
@@ -14,12 +16,16 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from vivid_desktop.core.estimates import PlanEstimate, describe_duration
+from vivid_desktop.core.hygiene import human_size
 from vivid_desktop.qt.propagate import PropagateController
 from vivid_desktop.qt.style import icon
 
 
 class QtPropagatePanel(QWidget):
     """Start, watch and stop the render of the selected edit."""
+
+    runRequested = Signal()
 
     def __init__(self, controller: PropagateController, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -70,13 +76,12 @@ class QtPropagatePanel(QWidget):
         self.latent_caption.setVisible(False)
         col.addWidget(self.latent)
         col.addWidget(self.latent_caption)
-        self.run_button.clicked.connect(
-            lambda: controller.propagate(track_first=self.track_first.isChecked())
-        )
+        self.run_button.clicked.connect(self.runRequested)  # the window confirms the plan first
         self.cancel_button.clicked.connect(controller.cancel)
         self.resume_button.clicked.connect(controller.resume)
         self.follow.toggled.connect(lambda on: setattr(controller, "follow", on))
         controller.stateChanged.connect(self.show_state)
+        controller.speedMeasured.connect(self.refresh)
         controller.resumable.connect(lambda ok: self.resume_button.setEnabled(ok))
         self.show_state(False, 0.0, "")
 
@@ -109,7 +114,42 @@ class QtPropagatePanel(QWidget):
         self.latent.setVisible(True)
 
     def refresh(self) -> None:
-        self.plan_label.setText(self.controller.estimate_text())
+        self.plan_label.setText(self.controller.estimate_text(self.track_first.isChecked()))
         self.resume_button.setEnabled(self.controller.can_resume())
         has_edit = self.controller.session.edit is not None
         self.run_button.setEnabled(has_edit and not self.controller.running)
+
+
+class QtPlanDialog(QDialog):
+    """Before Propagate: windows, frames, time (tracking included), disk needed; "don't ask again"."""
+
+    def __init__(self, estimate: PlanEstimate, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Propagate")
+        self.setObjectName("planDialog")
+        col = QVBoxLayout(self)
+        rows = [
+            ("Engine", estimate.engine),
+            ("Frames", str(estimate.frames)),
+            ("Windows", f"{estimate.windows} (up to 49 frames each)" if estimate.engine == "vivid" else "1"),
+            ("Tracking first", f"{estimate.track_frames} frames" if estimate.track_frames else "no"),
+            ("Time", f"about {describe_duration(estimate.seconds)}"
+             + ("" if estimate.measured else " (a first guess: nothing measured on this machine yet)")),
+            ("Disk needed", f"about {human_size(estimate.disk_bytes)}"
+             + (f" ({human_size(estimate.free_bytes)} free)" if estimate.free_bytes is not None else "")),
+        ]  # fmt: skip
+        self.summary = QLabel("<table>" + "".join(f"<tr><td>{k}&nbsp;&nbsp;</td><td><b>{v}</b></td></tr>"
+                                                  for k, v in rows) + "</table>")  # fmt: skip
+        self.summary.setObjectName("planSummary")
+        col.addWidget(self.summary)
+        if estimate.free_bytes is not None and estimate.free_bytes < estimate.disk_bytes:
+            warning = QLabel("There is not enough free disk space for every frame of this render.")
+            warning.setObjectName("planWarning")
+            col.addWidget(warning)
+        self.dont_ask = QCheckBox("Don't ask again (Settings brings it back)")
+        col.addWidget(self.dont_ask)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
+        self.start_button = buttons.addButton("Propagate", QDialogButtonBox.ButtonRole.AcceptRole)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        col.addWidget(buttons)

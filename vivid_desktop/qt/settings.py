@@ -36,10 +36,12 @@ class AppSettings:
         "view/overlay_color": "#2fb8ff",
         "view/overlay_opacity": 0.45,
         "view/latent_preview": True,
+        "view/muted": False,
         "recent/files": [],
         "export/last_folder": "",
         "export/preset": "h264",
         "external/image_editor": "",
+        "render/confirm_plan": True,
     }
 
     def __init__(self, path: Path | None = None) -> None:

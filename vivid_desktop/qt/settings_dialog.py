@@ -110,6 +110,8 @@ class QtSettingsDialog(QDialog):
         editor_row.addWidget(pick_editor)
         form2.addRow("Default engine", self.engine)
         form2.addRow("Image editor", editor_row)
+        self.confirm_plan = QCheckBox("Show the plan (frames, time, disk) before Propagate")
+        form2.addRow("", self.confirm_plan)
         form2.addRow("", self.proxy)
         form2.addRow("Proxy height", self.proxy_lines)
         col.addWidget(general)
@@ -150,6 +152,7 @@ class QtSettingsDialog(QDialog):
         self.proxy.setChecked(bool(s.get("proxy/enabled")))
         self.proxy_lines.setValue(int(s.get("proxy/lines")))
         self.image_editor.setText(str(s.get("external/image_editor") or ""))
+        self.confirm_plan.setChecked(bool(s.get("render/confirm_plan")))
 
     def store(self) -> None:
         s = self.settings
@@ -164,6 +167,7 @@ class QtSettingsDialog(QDialog):
         s.set("proxy/enabled", self.proxy.isChecked())
         s.set("proxy/lines", self.proxy_lines.value())
         s.set("external/image_editor", self.image_editor.text().strip())
+        s.set("render/confirm_plan", self.confirm_plan.isChecked())
         self.runtime.store()
         s.sync()
 

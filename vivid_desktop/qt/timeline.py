@@ -9,6 +9,7 @@ from __future__ import annotations
 import bisect
 from fractions import Fraction
 
+import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import (
     QColor,
@@ -30,6 +31,7 @@ RULER_H = 24
 KEYS_H = 18
 THUMB_H = 44
 RESULT_H = 44
+AUDIO_H = 22
 LANE_GAP = 3
 
 PLAYHEAD = QColor(255, 70, 70)
@@ -65,7 +67,7 @@ class QtTimeline(QWidget):
         self.setMouseTracking(True)
         self.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
-        self.setFixedHeight(RULER_H + KEYS_H + THUMB_H + RESULT_H + 4 * LANE_GAP + 4)
+        self.setFixedHeight(RULER_H + KEYS_H + THUMB_H + RESULT_H + AUDIO_H + 5 * LANE_GAP + 4)
         self.frame_count = 0
         self.rate = Fraction(24)
         self.playhead = 0
@@ -81,6 +83,8 @@ class QtTimeline(QWidget):
         self._thumb_frames: list[int] = []
         self._rendered: dict[int, QImage | None] = {}
         self._rendered_sorted: list[int] = []
+        #: the audio's peaks, ``(buckets, 2)`` min/max over the whole clip (None: no audio)
+        self.waveform: np.ndarray | None = None
         self._ppf = 1.0  # pixels per frame
         self._scroll = 0.0  # first visible frame
         self._fit = True
@@ -95,7 +99,13 @@ class QtTimeline(QWidget):
         self._thumbs, self._thumb_frames = [], []
         self.clear_rendered()
         self.keyframes, self.windows, self.track = [], [], None
+        self.waveform = None
         self.zoom_fit()
+
+    def set_waveform(self, peaks: np.ndarray | None) -> None:
+        """The source's audio as min/max peaks over the clip (``media.audio.waveform``)."""
+        self.waveform = peaks
+        self.update()
 
     def set_playhead(self, frame: int) -> None:
         if frame != self.playhead:
@@ -161,6 +171,9 @@ class QtTimeline(QWidget):
     def frame_to_x(self, frame: float) -> float:
         return MARGIN + (frame - self._scroll) * self._ppf
 
+    def x_to_frame_f(self, x: float) -> float:
+        return (x - MARGIN) / self._ppf + self._scroll
+
     def x_to_frame(self, x: float) -> int:
         f = int((x - MARGIN) / self._ppf + self._scroll)
         return max(0, min(self.frame_count - 1, f))
@@ -217,7 +230,13 @@ class QtTimeline(QWidget):
         w = self._track_width()
         y = 0.0
         lanes = {}
-        for name, h in (("ruler", RULER_H), ("keys", KEYS_H), ("source", THUMB_H), ("result", RESULT_H)):
+        for name, h in (
+            ("ruler", RULER_H),
+            ("keys", KEYS_H),
+            ("source", THUMB_H),
+            ("result", RESULT_H),
+            ("audio", AUDIO_H),
+        ):
             lanes[name] = QRectF(MARGIN, y, w, h)
             y += h + LANE_GAP
         return lanes
@@ -238,14 +257,35 @@ class QtTimeline(QWidget):
         self._paint_thumbs(p, lanes["source"], self._thumbs, self._thumb_frames, QColor(50, 50, 56))
         self._paint_result(p, lanes["result"])
         self._paint_keys(p, lanes["keys"])
+        self._paint_waveform(p, lanes["audio"])
         self._paint_marks(p)
         self._paint_playhead(p)
         p.end()
 
+    def _paint_waveform(self, p: QPainter, r: QRectF) -> None:
+        """One vertical line per pixel column from the peaks under it (drawn from the visible part)."""
+        p.fillRect(
+            QRectF(self.frame_to_x(0), r.top(), self.frame_count * self._ppf, r.height()), QColor(30, 34, 38)
+        )
+        peaks = self.waveform
+        if peaks is None or len(peaks) == 0 or self.frame_count <= 0:
+            return
+        p.setPen(QColor(110, 200, 150))
+        mid, half = r.center().y(), r.height() / 2 - 1
+        per_frame = len(peaks) / self.frame_count
+        x0, x1 = max(r.left(), self.frame_to_x(0)), min(r.right(), self.frame_to_x(self.frame_count))
+        for x in range(int(x0), int(x1)):
+            a = int((self.x_to_frame_f(x)) * per_frame)
+            b = max(a + 1, int(self.x_to_frame_f(x + 1) * per_frame))
+            part = peaks[max(0, a) : min(len(peaks), b)]
+            if len(part):
+                lo, hi = float(part[:, 0].min()), float(part[:, 1].max())
+                p.drawLine(QPointF(x, mid - hi * half), QPointF(x, mid - lo * half))
+
     def _paint_lane_names(self, p: QPainter, lanes: dict[str, QRectF]) -> None:
         p.setPen(self.palette().text().color())
         p.setFont(QFont(self.font().family(), 8))
-        names = {"keys": "Keys", "source": "Source", "result": "Result"}
+        names = {"keys": "Keys", "source": "Source", "result": "Result", "audio": "Audio"}
         for key, text in names.items():
             r = lanes[key]
             p.drawText(QRectF(6, r.top(), MARGIN - 10, r.height()), Qt.AlignmentFlag.AlignVCenter, text)

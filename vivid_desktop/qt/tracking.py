@@ -11,6 +11,7 @@ frames between the changed keyframes' neighbouring anchors (:mod:`vivid_desktop.
 from __future__ import annotations
 
 import logging
+import time
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
@@ -29,6 +30,7 @@ class TrackController(QObject):
     stateChanged = Signal(bool, float, str)  # running, fraction, text
     frameTracked = Signal(int)
     finished = Signal(bool)  # succeeded
+    measured = Signal(int, float)  # frames tracked, seconds (wall clock): for the time estimates
 
     def __init__(self, session: EditorSession, runtime: QtRuntime, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -39,6 +41,7 @@ class TrackController(QObject):
         self._range = self._span = (0, 0)
         self._anchors: dict[int, str] = {}
         self._done = 0
+        self._started = 0.0
 
     @property
     def running(self) -> bool:
@@ -72,6 +75,7 @@ class TrackController(QObject):
             request = request.model_copy(update={"start": span[0], "stop": span[1]})
         self._edit_id, self._range, self._done = edit.id, (start, stop), 0
         self._span = (request.start, request.stop)
+        self._started = time.monotonic()
         job = self.runtime.submit(request, parent=self)
         job.progress.connect(self._on_progress)
         job.frameReady.connect(self._on_frame)
@@ -118,9 +122,10 @@ class TrackController(QObject):
             )
         except ProjectError as exc:
             return self._end(False, str(exc))
+        lo, hi = self._span
+        self.measured.emit(hi - lo, time.monotonic() - self._started)
         missing = int(result.get("missing", 0) or 0)
         note = f" ({missing} frames missing)" if missing else ""
-        lo, hi = self._span
         self._end(True, f"Tracked {hi - lo} frames{note}. Correct any frame to add an anchor.")
 
     def _end(self, ok: bool, text: str) -> None:
