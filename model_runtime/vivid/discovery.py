@@ -20,6 +20,8 @@ import struct
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from vivid_desktop.models import safetensors_header, vivid_metadata
+
 ADAPTER_FILE = "vivid_adapter.json"
 VIVID_FILE = "vivid.json"
 TRANSFORMER_CLASSES = {"CogVideoXTransformer3DModel"}
@@ -72,24 +74,32 @@ def inspect_folder(path: str | Path) -> ModelEntry | None:
 
 def safetensors_keys(path: str | Path) -> list[str]:
     """Tensor names in a ``.safetensors`` file, read from its JSON header (no tensor data)."""
-    with open(path, "rb") as fh:
-        (size,) = struct.unpack("<Q", fh.read(8))
-        if size > 100_000_000:
-            raise ValueError(f"{path}: implausible safetensors header")
-        header = json.loads(fh.read(size))
-    return [k for k in header if k != "__metadata__"]
+    return [k for k in safetensors_header(path) if k != "__metadata__"]
+
+
+def _is_lora_header(header: dict) -> bool:
+    return any(("lora_A" in k or "lora_B" in k or "lora_down" in k or "lora.down" in k) for k in header)
+
+
+def lora_entry(path: str | Path) -> ModelEntry | None:
+    """A LoRA file's entry, with what our trainer wrote into its header (the header is read once)."""
+    p = Path(path)
+    if p.suffix != ".safetensors" or not p.is_file():
+        return None
+    try:
+        header = safetensors_header(p)
+    except (OSError, ValueError, struct.error):
+        return None
+    return (
+        ModelEntry(p.stem, str(p), "lora", details=vivid_metadata(header))
+        if _is_lora_header(header)
+        else None
+    )
 
 
 def is_lora_file(path: str | Path) -> bool:
     """A ``.safetensors`` file whose tensors are LoRA factors."""
-    p = Path(path)
-    if p.suffix != ".safetensors" or not p.is_file():
-        return False
-    try:
-        keys = safetensors_keys(p)
-    except (OSError, ValueError, struct.error):
-        return False
-    return any(("lora_A" in k or "lora_B" in k or "lora_down" in k or "lora.down" in k) for k in keys)
+    return lora_entry(path) is not None
 
 
 def hf_cache_dirs() -> list[Path]:
@@ -140,8 +150,8 @@ def discover(
                 entry = inspect_folder(cand)
                 if entry is not None:
                     out.append(entry)
-            elif is_lora_file(cand):
-                out.append(ModelEntry(cand.stem, str(cand), "lora"))
+            elif (lora := lora_entry(cand)) is not None:
+                out.append(lora)
     if include_hf_cache:
         out.extend(hf_cache_models())
     return out

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import shutil
 
-from guitools import settle, wait_open
+from guitools import settle
 
 from vivid_desktop.protocol.jobs import TrackMasksRequest
 from vivid_desktop.qt.runtime_bridge import QtJob
@@ -20,9 +20,9 @@ def test_status_texts_and_progress_reset_when_another_project_opens(qtbot, opene
     other = tmp_path / "other" / "second.mp4"
     other.parent.mkdir()
     shutil.copy(clip, other)
-    wait_open(qtbot, w, other)
+    w.open_path(other)
+    qtbot.waitUntil(lambda: "second" in w.windowTitle() and w.viewer._source is not None, timeout=30000)
     settle(qtbot, 50)
-    assert "second" in w.windowTitle()
     assert "Tracked" not in w.mask_panel.track_status.text()
     assert w.mask_panel.track_progress.value() == 0
     assert w.propagate_panel.status.text() == ""

@@ -117,6 +117,8 @@ class QtAudioPlayer(QObject):
         self.output.close()
         self._open = False
         self.pcm, self.rate = pcm, Fraction(video_rate)
+        if pcm is not None:  # open the device now, not on the first press of Play (it takes a moment)
+            QTimer.singleShot(0, self._ready)
 
     def set_muted(self, muted: bool) -> None:
         self.muted = muted

@@ -7,6 +7,7 @@ then a detailed strip from the proxy. Everything stops when the returned event i
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -89,6 +90,8 @@ def media_work(
 
 def _audio(source: str, cancel: threading.Event) -> tuple[PCM, np.ndarray] | None:
     """The source's audio for playback and its waveform (None: no audio, or it cannot be read)."""
+    with contextlib.suppress(ImportError):  # load QtMultimedia here, off the UI thread (~0.15 s)
+        import PySide6.QtMultimedia  # noqa: F401
     try:
         info = probe(source)
         pcm = decode_audio(source, info.start_time, cancel.is_set) if info.has_audio else None

@@ -22,10 +22,6 @@ patch embedding and LoRA (``adapter``), CogVideoX-Fun InP folders (``fun-inp``),
 from __future__ import annotations
 
 import json
-import struct
-import subprocess
-import sys
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +48,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from vivid_desktop.models import FoundModel, describe_lora, list_models, lora_metadata
 from vivid_desktop.qt.settings import ENGINES, MEMORY_MODE_LABELS, MEMORY_MODES, AppSettings
 from vivid_desktop.qt.workers import MainThreadRelay, WorkerPool
 
@@ -62,75 +59,6 @@ KIND_LABELS = {
     "base": "CogVideoX base (mask inputs start at zero)",
 }
 ENGINE_LABELS = {"flow": "flow — classical, CPU, no weights", "vivid": "vivid — the diffusion model"}
-LIST_TIMEOUT_S = 60.0
-
-
-class DiscoveryError(RuntimeError):
-    """Listing the models failed; the message says why."""
-
-
-@dataclass(frozen=True)
-class FoundModel:
-    """A model or LoRA the runtime's discovery reported."""
-
-    name: str
-    path: str
-    kind: str
-    source: str = "folder"
-    details: dict[str, Any] = field(default_factory=dict, compare=False)
-
-
-def list_models(folders: list[str], include_hf_cache: bool = True) -> list[FoundModel]:
-    """Models and LoRAs in ``folders`` (and the HF cache), by the runtime's discovery, in a subprocess."""
-    cmd = [sys.executable, "-m", "model_runtime.vivid", "list", "--json"]
-    for folder in folders:
-        cmd += ["--dir", folder]
-    if not include_hf_cache:
-        cmd.append("--no-hf-cache")
-    try:
-        done = subprocess.run(cmd, capture_output=True, text=True, timeout=LIST_TIMEOUT_S, check=False)
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        raise DiscoveryError(f"the model list could not be made: {exc}") from None
-    if done.returncode != 0:
-        tail = (done.stderr.strip().splitlines() or ["no message"])[-1]
-        raise DiscoveryError(f"the model list could not be made: {tail}")
-    try:
-        entries = json.loads(done.stdout)
-    except ValueError:
-        raise DiscoveryError("the model list could not be read") from None
-    return [
-        FoundModel(
-            str(e["name"]), str(e["path"]), str(e["kind"]), str(e.get("source", "")), e.get("details") or {}
-        )
-        for e in entries
-        if isinstance(e, dict) and {"name", "path", "kind"} <= e.keys()
-    ]
-
-
-def lora_metadata(path: str | Path) -> dict[str, Any]:
-    """What our trainer wrote into a LoRA's header (rank, steps, base…): ``{}`` for other LoRAs."""
-    try:
-        with open(path, "rb") as fh:
-            (size,) = struct.unpack("<Q", fh.read(8))
-            if size > 100_000_000:
-                return {}
-            header = json.loads(fh.read(size))
-        meta = json.loads(header.get("__metadata__", {}).get("vivid", "{}"))
-    except (OSError, ValueError, struct.error, AttributeError):
-        return {}
-    return meta if isinstance(meta, dict) else {}
-
-
-def describe_lora(meta: dict[str, Any]) -> str:
-    parts = []
-    if meta.get("rank"):
-        parts.append(f"rank {meta['rank']}")
-    if meta.get("steps"):
-        parts.append(f"{meta['steps']} steps")
-    summary = meta.get("dataset") or {}
-    if isinstance(summary, dict) and summary.get("samples"):
-        parts.append(f"{summary['samples']} samples")
-    return ", ".join(parts)
 
 
 def lora_weights(settings: AppSettings) -> dict[str, float]:
@@ -443,9 +371,13 @@ class ModelManagerDialog(QDialog):
 def _scan(
     folders: list[str], hf_cache: bool, loras: list[str]
 ) -> tuple[list[FoundModel], dict[str, dict[str, Any]]]:
+    """The models and LoRAs found, and each LoRA's metadata: the listing carries it for the LoRAs it
+    found (their header was read once, there); only LoRAs added from elsewhere are read here."""
     found = list_models(folders, hf_cache)
-    paths = set(loras) | {m.path for m in found if m.kind == "lora"}
-    return found, {path: lora_metadata(path) for path in paths}
+    metas = {m.path: dict(m.details) for m in found if m.kind == "lora"}
+    for path in set(loras) - set(metas):
+        metas[path] = lora_metadata(path)
+    return found, metas
 
 
 def _table(columns: tuple[str, ...]) -> QTableWidget:
