@@ -105,3 +105,18 @@ def test_scrubbing_plays_the_audio_under_each_frame_and_mute_silences(qtbot, wit
     settle(qtbot, 60)
     QTest.keyClick(w, Qt.Key.Key_K)
     assert not any(out.chunks)
+
+
+def test_the_waveform_lane_shows_the_click(qtbot, with_audio):
+    w = with_audio
+    settle(qtbot, 50)
+    lane = w.timeline._lanes()["audio"]
+    shot = w.timeline.grab().toImage()
+
+    def green_rows(frame: int) -> int:
+        x = int(w.timeline.frame_to_x(frame)) + 1  # the first ms of the frame
+        rows = range(int(lane.top()), int(lane.bottom()))
+        return sum(1 for y in rows if shot.pixelColor(x, y).green() > 150 > shot.pixelColor(x, y).red())
+
+    assert green_rows(24) > lane.height() * 0.6  # the click at 1 s fills the lane
+    assert green_rows(8) <= 2  # silence: a flat line

@@ -316,12 +316,13 @@ def deforming_scene(
 def write_click_clip(
     path: str | Path, seconds: float = 2.0, click_at: float = 1.0, rate: int = 44100
 ) -> Path:
-    """24 fps video and 16-bit stereo PCM that is silent except a 10 ms full-scale click at ``click_at``."""
+    """24 fps video and 16-bit stereo PCM, silent except a 10 ms loud burst (a click) at ``click_at``."""
     path = Path(path)
     frames = [np.full((32, 48, 3), i * 5 % 255, np.uint8) for i in range(int(seconds * 24))]
     samples = np.zeros((2, int(seconds * rate)), np.int16)
     a = int(click_at * rate)
-    samples[:, a : a + rate // 100] = 30000
+    n = rate // 100
+    samples[:, a : a + n] = np.where(np.arange(n) // 11 % 2, -30000, 30000)  # a 2 kHz square burst
     with av.open(str(path), "w") as out:
         video = out.add_stream("libx264", rate=24)
         video.width, video.height, video.pix_fmt = 48, 32, "yuv420p"

@@ -104,6 +104,7 @@ class QtAudioPlayer(QObject):
         self.speed = 0
         self.cursor = 0  # the next sample to queue
         self._open = False
+        self._tried = False
         self._told = False
         self._last_snippet = 0.0
         self._timer = QTimer(self)
@@ -115,7 +116,7 @@ class QtAudioPlayer(QObject):
         """The clip's audio (None: a clip without audio, or another clip opening)."""
         self._stop()
         self.output.close()
-        self._open = False
+        self._open = self._tried = False
         self.pcm, self.rate = pcm, Fraction(video_rate)
         if pcm is not None:  # open the device now, not on the first press of Play (it takes a moment)
             QTimer.singleShot(0, self._ready)
@@ -151,7 +152,8 @@ class QtAudioPlayer(QObject):
     def _ready(self) -> bool:
         if self.pcm is None or self.muted:
             return False
-        if not self._open:
+        if not self._open and not self._tried:  # once per clip: a missing device stays missing
+            self._tried = True
             self._open = self.output.open(self.pcm.rate, self.pcm.channels)
             if not self._open and not self._told:
                 self._told = True
@@ -186,4 +188,4 @@ class QtAudioPlayer(QObject):
     def close(self) -> None:
         self._stop()
         self.output.close()
-        self._open = False
+        self._open = self._tried = False

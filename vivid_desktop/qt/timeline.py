@@ -10,7 +10,7 @@ import bisect
 from fractions import Fraction
 
 import numpy as np
-from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QLineF, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import (
     QColor,
     QFont,
@@ -85,6 +85,8 @@ class QtTimeline(QWidget):
         self._rendered_sorted: list[int] = []
         #: the audio's peaks, ``(buckets, 2)`` min/max over the whole clip (None: no audio)
         self.waveform: np.ndarray | None = None
+        self._wave_key: tuple | None = None
+        self._wave_image = QImage()
         self._ppf = 1.0  # pixels per frame
         self._scroll = 0.0  # first visible frame
         self._fit = True
@@ -170,9 +172,6 @@ class QtTimeline(QWidget):
 
     def frame_to_x(self, frame: float) -> float:
         return MARGIN + (frame - self._scroll) * self._ppf
-
-    def x_to_frame_f(self, x: float) -> float:
-        return (x - MARGIN) / self._ppf + self._scroll
 
     def x_to_frame(self, x: float) -> int:
         f = int((x - MARGIN) / self._ppf + self._scroll)
@@ -263,24 +262,36 @@ class QtTimeline(QWidget):
         p.end()
 
     def _paint_waveform(self, p: QPainter, r: QRectF) -> None:
-        """One vertical line per pixel column from the peaks under it (drawn from the visible part)."""
+        """The audio lane: a picture of the peaks under each pixel column, made again only when the
+        zoom, the scroll or the size changed (the playhead moves every frame; this must stay cheap)."""
         p.fillRect(
             QRectF(self.frame_to_x(0), r.top(), self.frame_count * self._ppf, r.height()), QColor(30, 34, 38)
         )
         peaks = self.waveform
         if peaks is None or len(peaks) == 0 or self.frame_count <= 0:
             return
-        p.setPen(QColor(110, 200, 150))
-        mid, half = r.center().y(), r.height() / 2 - 1
-        per_frame = len(peaks) / self.frame_count
-        x0, x1 = max(r.left(), self.frame_to_x(0)), min(r.right(), self.frame_to_x(self.frame_count))
-        for x in range(int(x0), int(x1)):
-            a = int((self.x_to_frame_f(x)) * per_frame)
-            b = max(a + 1, int(self.x_to_frame_f(x + 1) * per_frame))
-            part = peaks[max(0, a) : min(len(peaks), b)]
-            if len(part):
-                lo, hi = float(part[:, 0].min()), float(part[:, 1].max())
-                p.drawLine(QPointF(x, mid - hi * half), QPointF(x, mid - lo * half))
+        key = (id(peaks), self._ppf, self._scroll, int(r.width()), int(r.height()), self.frame_count)
+        if self._wave_key != key:
+            self._wave_key, self._wave_image = key, self._waveform_image(peaks, r)
+        p.drawImage(QPointF(r.left(), r.top()), self._wave_image)
+
+    def _waveform_image(self, peaks: np.ndarray, r: QRectF) -> QImage:
+        width, height = max(1, int(r.width())), max(1, int(r.height()))
+        image = QImage(width, height, QImage.Format.Format_ARGB32_Premultiplied)
+        image.fill(Qt.GlobalColor.transparent)
+        xs = np.arange(width + 1, dtype=np.float64) + r.left()
+        raw = (((xs - MARGIN) / self._ppf + self._scroll) * (len(peaks) / self.frame_count)).astype(np.int64)
+        starts = np.clip(raw[:-1], 0, len(peaks) - 1)
+        lo = np.minimum.reduceat(peaks[:, 0], starts)  # over [start, next start), or the one bucket
+        hi = np.maximum.reduceat(peaks[:, 1], starts)
+        columns = np.flatnonzero((raw[:-1] >= 0) & (raw[:-1] < len(peaks)))
+        mid, half = height / 2, height / 2 - 1
+        painter = QPainter(image)
+        painter.setPen(QColor(110, 200, 150))
+        top, bottom = (mid - hi * half).tolist(), (mid - lo * half).tolist()
+        painter.drawLines([QLineF(x, top[x], x, bottom[x]) for x in columns.tolist()])
+        painter.end()
+        return image
 
     def _paint_lane_names(self, p: QPainter, lanes: dict[str, QRectF]) -> None:
         p.setPen(self.palette().text().color())
