@@ -92,7 +92,7 @@ class TrackController(QObject):
             if not self.job.done:
                 self.job.cancel()
             self.job.blockSignals(True)
-        self.job, self._edit_id, self._range, self._done = None, None, (0, 0), 0
+        self.job, self._edit_id, self._range, self._span, self._done = None, None, (0, 0), (0, 0), 0
 
     def cancel(self) -> None:
         if self.running and self.job is not None:
