@@ -10,6 +10,7 @@ from PySide6.QtCore import QObject, Signal
 
 from vivid_desktop.core import masks
 from vivid_desktop.qt.painter import BrushTool, FillTool, PolygonTool, QtMaskPanel, RectangleTool
+from vivid_desktop.qt.select_tool import SelectTool
 from vivid_desktop.qt.session import EditorSession
 from vivid_desktop.qt.viewer import QtViewer
 
@@ -42,6 +43,9 @@ class MaskTools(QObject):
             "polygon": PolygonTool(painter_of, self.ensure_target),
             "rectangle": RectangleTool(painter_of, self.ensure_target),
             "fill": FillTool(painter_of, self.ensure_target),
+            "select": SelectTool(
+                painter_of, self.ensure_target, self._frame, session.pool.run, self.message.emit
+            ),
         }
         self.name = "none"
 
@@ -55,6 +59,13 @@ class MaskTools(QObject):
         if s.painter.edit_id != s.edit_id or s.painter.frame != s.frame:
             s.painter.set_target(s.edit_id, s.frame)
         return s.painter.edit_id is not None
+
+    def _frame(self, n: int):
+        """Frame ``n`` of the open clip (called on a worker thread by the Select tool)."""
+        reader = self.session.frames.reader
+        if reader is None:
+            raise RuntimeError("no clip is open")
+        return reader.read(n)
 
     def set_tool(self, name: str) -> None:
         current = self.tools.get(self.name)

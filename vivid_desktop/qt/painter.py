@@ -39,6 +39,7 @@ TOOLS = {
     "polygon": ("Polygon", "P", "polygon"),
     "rectangle": ("Rectangle", "R", "rectangle"),
     "fill": ("Fill", "G", "fill"),
+    "select": ("Select object", "W", "select"),
 }
 
 
