@@ -59,6 +59,14 @@ def test_a_plugin_with_missing_libraries(tmp_path):
     assert "install their packages" in qtlibs.missing_libs_line(["libxcb-icccm.so.4"], Distro("?", None))
 
 
+def test_libraries_qt_opens_at_run_time_are_tried(tmp_path, monkeypatch):
+    """ldd cannot see libxcb-cursor (Qt dlopens it): each such library is loaded on trial."""
+    ldd = fake_ldd(tmp_path / "bin", "\tlibc.so.6 => /lib/libc.so.6 (0x1)\n")
+    monkeypatch.setattr(qtlibs, "DLOPENED", ("libc.so.6", "libvivid-absent-cursor.so.0"))
+    check = qtlibs.check_xcb(tmp_path / "libqxcb.so", ldd=str(ldd))
+    assert check.missing == ["libvivid-absent-cursor.so.0"]
+
+
 def test_no_ldd_is_reported_not_guessed(tmp_path):
     check = qtlibs.check_xcb(tmp_path / "libqxcb.so", ldd=str(tmp_path / "no-ldd"))
     assert check.error and "cannot run" in check.error and not check.ok
