@@ -58,7 +58,8 @@ torch_build() {  # prints cpu, cuNNN, or pypi (macOS: PyPI's wheel, with MPS on 
 
 install_torch() {  # $1: the build from torch_build
     local build="$1" have pin
-    pin="torch==$torch_version" && [ "$build" != pypi ] && pin="torch==$torch_version+$build"
+    pin="torch==$torch_version+$build"
+    if [ "$build" = pypi ]; then pin="torch==$torch_version"; fi
     have="$("$venv/bin/python" -c 'import importlib.metadata as m; print(m.version("torch"))' 2>/dev/null || true)"
     if [ "$have" = "${pin#torch==}" ]; then return 0; fi
     case "$build" in
@@ -67,7 +68,7 @@ install_torch() {  # $1: the build from torch_build
         *) echo "Installing torch $torch_version, CUDA build $build from $torch_index/$build" \
             "(driver: CUDA $(driver_cuda); VIVID_TORCH=cpu for the CPU build) ..." >&2 ;;
     esac
-    [ -n "$have" ] && "$venv/bin/python" -m pip uninstall -q -y torch >&2
+    if [ -n "$have" ]; then "$venv/bin/python" -m pip uninstall -q -y torch >&2; fi
     if [ "$build" = pypi ] || [ "$torch_index" = none ]; then
         "$venv/bin/python" -m pip install -q "$pin" >&2
     else
@@ -97,7 +98,7 @@ setup() {  # $1: the extras to install ("gui,model,otio" for users, "gui,model,o
     {
         echo "$want"
         echo "extras $extras"
-        [ "$extras" = gui,model,otio,dev ] && echo "extras gui,model,otio"
+        if [ "$extras" = gui,model,otio,dev ]; then echo "extras gui,model,otio"; fi
     } > "$stamp"
 }
 
