@@ -92,3 +92,51 @@ def test_both_installers_take_torch_from_the_lock_and_offer_the_same_builds():
         r'"(cu\d+)"', re.search(r"^\$TorchCudaBuilds = (.+)$", ps1, re.MULTILINE).group(1)
     )
     assert sh_builds == ps1_builds and sh_builds == sorted(sh_builds, reverse=True)
+
+
+def fake_checkout(tmp_path: Path) -> tuple[Path, Path]:
+    """The installer, pyproject and lock in a folder whose .venv is a recording stub (nothing installed)."""
+    root = tmp_path / "checkout"
+    (root / "installers").mkdir(parents=True)
+    (root / "requirements").mkdir()
+    for name in ("installers/vivid.sh", "pyproject.toml", "requirements/lock-linux.txt"):
+        (root / name).write_bytes((ROOT / name).read_bytes())
+    (root / "installers" / "vivid.sh").chmod(0o755)
+    calls = tmp_path / "calls.log"
+    bin_dir = root / ".venv" / "bin"
+    bin_dir.mkdir(parents=True)
+    for tool in ("python", "vivid"):
+        (bin_dir / tool).write_text(f'#!/bin/sh\necho "{tool} $*" >> "{calls}"\n')
+        (bin_dir / tool).chmod(0o755)
+    return root, calls
+
+
+def test_setup_installs_the_lock_once_and_again_when_the_build_changes(tmp_path):
+    root, calls = fake_checkout(tmp_path)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("VIVID_TORCH")}
+    env["PATH"] = f"{tmp_path / 'no-driver'}{os.pathsep}{env['PATH']}"  # whatever this machine has: cpu
+    (tmp_path / "no-driver").mkdir()
+    (tmp_path / "no-driver" / "nvidia-smi").write_text("#!/bin/sh\nexit 9\n")
+    (tmp_path / "no-driver" / "nvidia-smi").chmod(0o755)
+    setup = [str(root / "installers" / "vivid.sh"), "setup"]
+
+    first = subprocess.run(setup, env=env, capture_output=True, text=True, timeout=60)
+    assert first.returncode == 0, first.stderr
+    log = calls.read_text().splitlines()
+    torch = f"torch=={locked()['torch']}+cpu"
+    assert any(line.endswith(torch) and "install" in line for line in log)
+    assert f"python -m pip install -q -c {root}/requirements/lock-linux.txt -e .[gui,model,otio]" in log
+    assert "python -m pip check" in log and log[-1] == "vivid doctor --gui"
+    stamp = (root / ".venv" / ".vivid-setup").read_text().splitlines()
+    assert stamp[0].endswith("torch+cpu") and stamp[1] == "extras gui,model,otio"
+
+    calls.unlink()
+    again = subprocess.run(setup, env=env, capture_output=True, text=True, timeout=60)
+    assert again.returncode == 0 and calls.read_text().splitlines() == ["vivid doctor --gui"]  # stamp: skip
+
+    calls.unlink()
+    cuda = subprocess.run(
+        setup, env={**env, "VIVID_TORCH": "cu128"}, capture_output=True, text=True, timeout=60
+    )
+    assert cuda.returncode == 0 and "CUDA build cu128" in cuda.stderr
+    assert any("download.pytorch.org/whl/cu128" in line for line in calls.read_text().splitlines())
