@@ -23,7 +23,8 @@ old="$(mktemp)"; trap 'rm -f "$old"' EXIT
 cp "$lock" "$old"
 # torch stays at the installer's build (CPU or CUDA); the lock names the public version only.
 # --allow-unsafe: setuptools (the wheel test builds without isolation) is pinned like everything else.
-"$here/.venv/bin/pip-compile" -q "${upgrade[@]}" --allow-unsafe --extra gui --extra model --extra dev \
+# --all-extras: every extra is locked (a user's [otio] or [farm] gets tested versions too).
+"$here/.venv/bin/pip-compile" -q "${upgrade[@]}" --allow-unsafe --all-extras \
     --strip-extras --no-emit-index-url --no-emit-find-links --no-emit-trusted-host -o "$lock" pyproject.toml
 sed -i -E 's/^(torch==[0-9.]+)\+[a-z0-9]+$/\1/' "$lock"
 echo "What changed in $lock:"
