@@ -39,6 +39,7 @@ from vivid_desktop.qt.edits_panel import QtEditsPanel
 from vivid_desktop.qt.errors import SlotErrors
 from vivid_desktop.qt.frames import DisplayFrame
 from vivid_desktop.qt.keyframes import KeyframeController
+from vivid_desktop.qt.mask_import import MaskImporter
 from vivid_desktop.qt.mask_tools import MaskTools
 from vivid_desktop.qt.media_jobs import start_media_jobs
 from vivid_desktop.qt.menus import build_menus
@@ -86,6 +87,7 @@ class MainWindow(WindowDialogs, QMainWindow):
         self.session.default_engine = str(self.settings.get("engine/default") or "flow")
         self.runtime = QtRuntime(self.relay, runtime_spec or remote_runtime_spec(self.settings), self)
         self.tracker = TrackController(self.session, self.runtime, self)
+        self.mask_import = MaskImporter(self.session, self)
         self.propagate = PropagateController(self.session, self.runtime, self.settings, self.tracker, self)
         self.keyframes = KeyframeController(self.session, self.runtime, self.settings, self)
         self.marker = SessionMarker()
@@ -179,6 +181,10 @@ class MainWindow(WindowDialogs, QMainWindow):
     def _build_tools(self) -> None:
         self.mask_tools = MaskTools(self.session, self.viewer, self.mask_panel, self)
         self.mask_tools.message.connect(lambda text: self.statusBar().showMessage(text, 4000))
+        self.mask_import.message.connect(lambda text: self.statusBar().showMessage(text, 6000))
+        self.mask_import.imported.connect(
+            lambda *_a: (self._refresh_keys(), self._on_frame_tracked(self.session.frame))
+        )
         self.tools = self.mask_tools.tools
 
     def _build_toolbar(self) -> None:
@@ -676,7 +682,11 @@ class MainWindow(WindowDialogs, QMainWindow):
     def dropEvent(self, event) -> None:
         urls = [u for u in event.mimeData().urls() if u.isLocalFile()]
         if urls:
-            self.open_path(urls[0].toLocalFile())
+            path = urls[0].toLocalFile()
+            if self.mask_import.accepts_drop(path):  # a mask video or PNG folder onto the open project
+                self.mask_import.import_path(path)
+            else:
+                self.open_path(path)
             event.acceptProposedAction()
 
     def _restore_geometry(self) -> None:

@@ -140,6 +140,8 @@ MENUS: tuple[tuple[str, tuple[Entry | Submenu | None, ...]], ...] = (
               lambda w: lambda: w.mask_operation("copy_prev"), ("Ctrl+Shift+V",)),
         Entry("clear_mask", "Clear mask", lambda w: lambda: w.mask_operation("clear"), ("Shift+Del",)),
         Entry("track", "&Track mask", lambda w: w.tracker.track, ("Ctrl+T",), "track"),
+        Entry("import_mask_video", "Import mask video…", lambda w: w.mask_import.choose_video),
+        Entry("import_mask_folder", "Import mask folder…", lambda w: w.mask_import.choose_folder),
     )),
     ("&Render", (
         Entry("preview", "&Preview keyframe", lambda w: lambda: w.keyframes.preview(), ("Ctrl+P",),

@@ -1,0 +1,83 @@
+"""Mask → Import masks: a grey mask video or a folder of per-frame PNGs onto the selected edit (menu actions,
+or dropped on the window). Decoding runs on a worker thread; the project changes on the UI thread."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtWidgets import QFileDialog, QWidget
+
+from vivid_desktop.core import mask_import
+from vivid_desktop.core.project import ProjectError
+from vivid_desktop.qt.session import EditorSession
+
+
+class MaskImporter(QObject):
+    """Imports masks made elsewhere as the selected edit's tracked masks (a new delete edit if none)."""
+
+    message = Signal(str)
+    imported = Signal(str, int, int)  # edit id, start, stop
+
+    def __init__(self, session: EditorSession, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.session = session
+        self.busy = False
+
+    def accepts_drop(self, path: str | Path) -> bool:
+        """A dropped folder of numbered PNGs, or a grey black-and-white video, while a project is open."""
+        path = Path(path)
+        if self.session.store is None:
+            return False
+        if path.is_dir():
+            return any(mask_import._NUMBERED_PNG.fullmatch(p.name) for p in path.iterdir())
+        return mask_import.looks_like_mask_video(path)
+
+    def choose_video(self) -> None:
+        parent = self.parent() if isinstance(self.parent(), QWidget) else None
+        videos = " ".join(f"*{s}" for s in sorted(mask_import.VIDEO_SUFFIXES))
+        path, _ = QFileDialog.getOpenFileName(parent, "Import a mask video", "", f"Mask videos ({videos})")
+        if path:
+            self.import_path(path)
+
+    def choose_folder(self) -> None:
+        parent = self.parent() if isinstance(self.parent(), QWidget) else None
+        path = QFileDialog.getExistingDirectory(parent, "Import a folder of per-frame masks")
+        if path:
+            self.import_path(path)
+
+    def import_path(self, path: str | Path) -> None:
+        s = self.session
+        if s.store is None:
+            self.message.emit("Open a clip first: masks are imported onto one of its edits.")
+            return
+        if self.busy:
+            return
+        if s.edit is None:
+            s.new_edit("delete")
+        store, edit_id, name = s.store, s.edit_id, Path(path).name
+        assert edit_id is not None
+        self.busy = True
+        self.message.emit(f"Importing masks from {name} …")
+
+        def adopt(staged: mask_import.Staged) -> None:
+            try:
+                start, stop = mask_import.adopt_masks(store, edit_id, staged)
+            except (ProjectError, OSError) as exc:
+                return self.message.emit(f"Could not import {name}: {exc}")
+            self.message.emit(f"Imported masks of frames {start}–{stop - 1} from {name}.")
+            self.imported.emit(edit_id, start, stop)
+
+        s.pool.run(
+            mask_import.stage_masks,
+            store,
+            edit_id,
+            path,
+            on_result=adopt,
+            on_error=lambda exc: self.message.emit(f"Could not import {name}: {exc}"),
+            on_finally=self._done,
+            name="import-masks",
+        )
+
+    def _done(self) -> None:
+        self.busy = False
