@@ -17,6 +17,7 @@ from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QMenu
 
 from vivid_desktop.qt.painter import TOOLS
+from vivid_desktop.qt.studio_actions import export_timeline, propagate_on_cluster
 from vivid_desktop.qt.style import icon
 
 if TYPE_CHECKING:
@@ -60,6 +61,7 @@ MENUS: tuple[tuple[str, tuple[Entry | Submenu | None, ...]], ...] = (
         Entry("revert", "Re&vert to backup…", lambda w: w.show_backups),
         Entry("disk", "Disk &use and clean-up…", lambda w: w.show_disk_use),
         Entry("export", "&Export…", lambda w: w.show_export, ("Ctrl+E",), "export"),
+        Entry("export_timeline", "Export &timeline for an NLE…", lambda w: lambda: export_timeline(w)),
         SEP,
         Entry("settings", "Se&ttings…", lambda w: w.show_settings, ("Ctrl+,",), "settings"),
         Entry("models", "&Models and LoRAs…", lambda w: w.show_model_manager),
@@ -150,6 +152,7 @@ MENUS: tuple[tuple[str, tuple[Entry | Submenu | None, ...]], ...] = (
               ("Ctrl+Shift+E",)),
         Entry("propagate", "Pro&pagate", lambda w: w.run_propagate, ("Ctrl+Return", "Ctrl+Enter"),
               "propagate"),
+        Entry("cluster", "Render on c&luster…", lambda w: lambda: propagate_on_cluster(w)),
         Entry("cancel_render", "&Cancel render", lambda w: w.propagate.cancel, ("Ctrl+.",), "cancel"),
         Entry("resume", "&Resume render", lambda w: w.propagate.resume),
         SEP,

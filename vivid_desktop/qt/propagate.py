@@ -88,6 +88,7 @@ class PropagateController(QObject):
         self.job: QtJob | None = None
         self.render: Render | None = None
         self.engine = ""  # of the render running (or last run)
+        self.cluster: str | None = None  # the Ray cluster of the last render (None: this machine)
         self.follow = True
         self._started_at = 0.0
         self._started_done = 0
@@ -188,11 +189,12 @@ class PropagateController(QObject):
         track = edit.mask_track
         return track is None or track.stale or track.start > src.in_frame or track.stop < src.stop
 
-    def propagate(self, track_first: bool = False) -> bool:
+    def propagate(self, track_first: bool = False, cluster: str | None = None) -> bool:
         """Render the selected edit (only what changed since its last finished render).
 
         With ``track_first`` the keyframe masks are tracked first when there is no current track.
-        Returns False when nothing was started.
+        ``cluster``: render on that Ray cluster ("local" or an address; docs/studio.md), else here; a
+        Resume goes where the last render went. Returns False when nothing was started.
         """
         store, edit = self.session.store, self.session.edit
         if store is None or edit is None:
@@ -212,13 +214,14 @@ class PropagateController(QObject):
                 self._after_tracking = None
                 self._preparing = False
                 if ok:
-                    self.propagate(track_first=False)
+                    self.propagate(track_first=False, cluster=cluster)
                 else:
                     self.stateChanged.emit(False, 0.0, "Propagation not started: tracking did not finish.")
 
             self._after_tracking = after_tracking
             self.tracker.finished.connect(after_tracking)
             return True
+        self.cluster = cluster
         self._preparing = True
         self.stateChanged.emit(True, 0.0, "Preparing the render …")
         self.session.pool.run(
@@ -253,7 +256,9 @@ class PropagateController(QObject):
         store = self.session.store
         assert store is not None
         plan = render.render_plan()
-        plan = plan.model_copy(update={"settings": self._runtime_settings(plan, store)})
+        plan = plan.model_copy(
+            update={"settings": self._runtime_settings(plan, store), "cluster": self.cluster}
+        )
         self.render = render
         self.engine = plan.engine
         self._done = len(store.rendered_frames(render.id))

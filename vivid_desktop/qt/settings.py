@@ -42,6 +42,7 @@ class AppSettings:
         "export/preset": "h264",
         "external/image_editor": "",
         "render/confirm_plan": True,
+        "render/cluster": "local",
     }
 
     def __init__(self, path: Path | None = None) -> None:
