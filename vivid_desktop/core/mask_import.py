@@ -1,16 +1,17 @@
 """Masks made elsewhere (a grey mask video, a folder of per-frame PNGs) brought onto an edit.
 
-Frame ``i`` of a mask video, or the file ``000012.png`` / ``12.png`` of a folder, is the mask of clip
-frame ``i``; masks of another size are scaled to the clip; lossy video is thresholded at 128. The masks
-become the edit's tracked masks (its ``MaskTrack``); the first one also becomes a keyframe when the edit
-has none, so it can be corrected and tracked again like any other.
+Frame ``i`` of a mask video (decoded by the caller: the core reads no media), or the file
+``000012.png`` / ``12.png`` of a folder, is the mask of clip frame ``i``; masks of another size are scaled
+to the clip; lossy video is thresholded at 128. The masks become the edit's tracked masks (its
+``MaskTrack``); the first one also becomes a keyframe when the edit has none, so it can be corrected and
+tracked again like any other.
 """
 
 from __future__ import annotations
 
 import re
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -26,7 +27,6 @@ if TYPE_CHECKING:
     from vivid_desktop.core.store import ProjectStore
 
 _NUMBERED_PNG = re.compile(r"(\d+)\.png", re.IGNORECASE)
-VIDEO_SUFFIXES = {".mp4", ".mov", ".mkv", ".avi", ".webm", ".m4v"}
 
 
 def _binary(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
@@ -36,43 +36,31 @@ def _binary(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return np.where(grey >= 128, 255, 0).astype(np.uint8)
 
 
-def read_masks(path: str | Path, size: tuple[int, int], count: int) -> Iterator[tuple[int, np.ndarray]]:
-    """``(frame, mask)`` of a mask video or PNG folder, frames ``< count`` only, in order."""
-    path = Path(path)
-    if path.is_dir():
-        files = sorted((int(m.group(1)), p) for p in path.iterdir() if (m := _NUMBERED_PNG.fullmatch(p.name)))
-        if not files:
-            raise ProjectError(f"{path.name} holds no per-frame masks named like 000012.png")
-        for n, p in files:
-            image = cv2.imread(str(p), cv2.IMREAD_GRAYSCALE)
-            if image is None:
-                raise ProjectError(f"{p.name} is not an image")
-            if n < count:
-                yield n, _binary(image, size)
+Frames = Iterable[np.ndarray]
+
+
+def read_masks(
+    source: str | Path | Frames, size: tuple[int, int], count: int
+) -> Iterator[tuple[int, np.ndarray]]:
+    """``(frame, mask)`` of a PNG folder or of a mask video's decoded RGB frames, frames ``< count``."""
+    if not isinstance(source, str | Path):
+        for n, rgb in zip(range(count), source, strict=False):
+            yield n, _binary(rgb, size)
         return
-    from vivid_desktop.media.errors import MediaError
-    from vivid_desktop.media.reader import FrameReader
+    path = Path(source)
+    files = sorted((int(m.group(1)), p) for p in path.iterdir() if (m := _NUMBERED_PNG.fullmatch(p.name)))
+    if not files:
+        raise ProjectError(f"{path.name} holds no per-frame masks named like 000012.png")
+    for n, p in files:
+        image = cv2.imread(str(p), cv2.IMREAD_GRAYSCALE)
+        if image is None:
+            raise ProjectError(f"{p.name} is not an image")
+        if n < count:
+            yield n, _binary(image, size)
 
-    try:
-        with FrameReader(path) as reader:
-            for n, rgb in enumerate(reader.iter_frames(0, min(count, reader.frame_count))):
-                yield n, _binary(rgb, size)
-    except MediaError as exc:
-        raise ProjectError(f"cannot read the mask video {path.name}: {exc}") from None
 
-
-def looks_like_mask_video(path: str | Path) -> bool:
-    """A video whose first frame is grey and nearly all black or white: a mask, not a clip to open."""
-    path = Path(path)
-    if path.suffix.lower() not in VIDEO_SUFFIXES:
-        return False
-    try:
-        from vivid_desktop.media.reader import FrameReader
-
-        with FrameReader(path) as reader:
-            rgb = next(iter(reader.iter_frames(0, 1)))
-    except Exception:  # not a readable video: let the caller open it and report the real error
-        return False
+def is_mask_picture(rgb: np.ndarray) -> bool:
+    """Grey and nearly all black or white: a frame of a mask video, not of a clip."""
     spread = rgb.max(axis=2).astype(np.int16) - rgb.min(axis=2)
     extreme = (rgb.max(axis=2) < 32) | (rgb.min(axis=2) > 223)
     return bool((spread < 12).mean() > 0.99 and extreme.mean() > 0.95)
@@ -90,15 +78,19 @@ class Staged:
 
 
 def stage_masks(
-    store: ProjectStore, edit_id: str, path: str | Path, progress: Callable[[int, int], None] | None = None
+    store: ProjectStore,
+    edit_id: str,
+    source: str | Path | Frames,
+    progress: Callable[[int, int], None] | None = None,
 ) -> Staged:
-    """Decode and write the masks at ``path`` beside the edit's track folder (safe on a worker thread)."""
+    """Write the masks of ``source`` (a PNG folder, or a mask video's frames) beside the edit's track
+    folder (safe on a worker thread)."""
     src = store.project.source
     staging = store.track_dir(edit_id).with_name("track.importing")
     shutil.rmtree(staging, ignore_errors=True)
     first: tuple[int, np.ndarray] | None = None
     last = -1
-    for n, mask in read_masks(path, (src.width, src.height), src.frame_count):
+    for n, mask in read_masks(source, (src.width, src.height), src.frame_count):
         write_frame(staging / frame_name(n), mask, durable=False)
         first = first or (n, mask)
         last = n
@@ -106,7 +98,7 @@ def stage_masks(
             progress(n + 1, src.frame_count)
     if first is None:
         shutil.rmtree(staging, ignore_errors=True)
-        raise ProjectError(f"{Path(path).name} holds no mask for a frame of this clip")
+        raise ProjectError("it holds no mask for a frame of this clip")
     return Staged(staging, first[0], last + 1, first[0], first[1])
 
 
@@ -126,8 +118,6 @@ def adopt_masks(store: ProjectStore, edit_id: str, staged: Staged) -> tuple[int,
     return staged.start, staged.stop
 
 
-def import_masks(
-    store: ProjectStore, edit_id: str, path: str | Path, progress: Callable[[int, int], None] | None = None
-) -> tuple[int, int]:
+def import_masks(store: ProjectStore, edit_id: str, source: str | Path | Frames) -> tuple[int, int]:
     """:func:`stage_masks` then :func:`adopt_masks`, in one go."""
-    return adopt_masks(store, edit_id, stage_masks(store, edit_id, path, progress))
+    return adopt_masks(store, edit_id, stage_masks(store, edit_id, source))

@@ -10,7 +10,35 @@ from PySide6.QtWidgets import QFileDialog, QWidget
 
 from vivid_desktop.core import mask_import
 from vivid_desktop.core.project import ProjectError
+from vivid_desktop.media.errors import MediaError
+from vivid_desktop.media.reader import FrameReader
 from vivid_desktop.qt.session import EditorSession
+
+VIDEO_SUFFIXES = {".mp4", ".mov", ".mkv", ".avi", ".webm", ".m4v"}
+
+
+def looks_like_mask_video(path: str | Path) -> bool:
+    """A video whose first frame is grey and nearly all black or white: a mask, not a clip to open."""
+    path = Path(path)
+    if path.suffix.lower() not in VIDEO_SUFFIXES:
+        return False
+    try:
+        with FrameReader(path) as reader:
+            first = next(iter(reader.iter_frames(0, 1)))
+    except Exception:  # not a readable video: let the caller open it and report the real error
+        return False
+    return mask_import.is_mask_picture(first)
+
+
+def stage(store, edit_id: str, path: Path) -> mask_import.Staged:
+    """Decode (a video) or read (a folder) and stage the masks; on a worker thread."""
+    if path.is_dir():
+        return mask_import.stage_masks(store, edit_id, path)
+    try:
+        with FrameReader(path) as reader:
+            return mask_import.stage_masks(store, edit_id, reader.iter_frames(0, reader.frame_count))
+    except MediaError as exc:
+        raise ProjectError(f"cannot read the mask video: {exc}") from None
 
 
 class MaskImporter(QObject):
@@ -31,11 +59,11 @@ class MaskImporter(QObject):
             return False
         if path.is_dir():
             return any(mask_import._NUMBERED_PNG.fullmatch(p.name) for p in path.iterdir())
-        return mask_import.looks_like_mask_video(path)
+        return looks_like_mask_video(path)
 
     def choose_video(self) -> None:
         parent = self.parent() if isinstance(self.parent(), QWidget) else None
-        videos = " ".join(f"*{s}" for s in sorted(mask_import.VIDEO_SUFFIXES))
+        videos = " ".join(f"*{s}" for s in sorted(VIDEO_SUFFIXES))
         path, _ = QFileDialog.getOpenFileName(parent, "Import a mask video", "", f"Mask videos ({videos})")
         if path:
             self.import_path(path)
@@ -69,10 +97,10 @@ class MaskImporter(QObject):
             self.imported.emit(edit_id, start, stop)
 
         s.pool.run(
-            mask_import.stage_masks,
+            stage,
             store,
             edit_id,
-            path,
+            Path(path),
             on_result=adopt,
             on_error=lambda exc: self.message.emit(f"Could not import {name}: {exc}"),
             on_finally=self._done,
