@@ -169,7 +169,11 @@ def _kind(request: BaseModel) -> str:
 def _inputs(request: BaseModel) -> dict[str, Path | list[Path]]:
     """The local files a request names: ``field`` → file, or ``mask_dir`` → the folder's PNGs."""
     if not isinstance(request, EditKeyframeRequest | TrackMasksRequest | RenderPlan):
-        raise RequestFailed("bad_request", f"{type(request).__name__} does not run on a remote runtime")
+        what = "training" if type(request).__name__ == "TrainRequest" else type(request).__name__
+        raise RequestFailed(
+            "bad_request",
+            f"{what} does not run on a remote runtime yet: run it on the server (docs/studio.md)",
+        )
     files: dict[str, Path | list[Path]] = {"source": Path(request.source)}
     if isinstance(request, EditKeyframeRequest):
         files["mask"] = Path(request.mask)
