@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +56,17 @@ class RemoteRules:
         session.reply(msg, u.UploadStatusReply(received=received))
 
     def _upload_chunk(self, session: ClientSession, msg: Message) -> None:
+        c = msg.content
+        assert isinstance(c, u.UploadChunk)
+        if msg.buffers and c.offset + len(msg.buffers[0]) >= c.size:
+            # the last chunk: the whole file is hashed, which must not hold up this session's pings
+            threading.Thread(
+                target=self._store_chunk, args=(session, msg), name="vivid-upload-check", daemon=True
+            ).start()
+        else:
+            self._store_chunk(session, msg)
+
+    def _store_chunk(self, session: ClientSession, msg: Message) -> None:
         c = msg.content
         assert isinstance(c, u.UploadChunk)
         if len(msg.buffers) != 1 or len(msg.buffers[0]) > u.MAX_CHUNK_BYTES:

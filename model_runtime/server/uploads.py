@@ -21,6 +21,7 @@ import os
 import re
 import shutil
 import threading
+import uuid
 from pathlib import Path
 
 from vivid_desktop.protocol.uploads import NAME, SHA256, parse_ref
@@ -93,14 +94,20 @@ class ServerFiles:
             have += len(data)
             if have < size:
                 return have, False
-            if file_sha256(part) != sha256:
-                part.unlink()
+            # complete: set it aside (nobody appends to it now) and check it outside the lock, so other
+            # uploads go on while a big file is hashed
+            checking = self.partial / f"{sha256}.{uuid.uuid4().hex}.check"
+            os.replace(part, checking)
+        good = file_sha256(checking) == sha256
+        with self._lock:
+            if not good:
+                checking.unlink()
                 raise StoreError(
                     "hash_mismatch", "the uploaded bytes do not match their SHA-256; upload again"
                 )
-            os.chmod(part, 0o444)
-            os.replace(part, self.blobs / sha256)
-            return have, True
+            os.chmod(checking, 0o444)
+            os.replace(checking, self.blobs / sha256)
+        return size, True
 
     def make_folder(self, files: dict[str, str]) -> str:
         """A folder of complete uploads under their names; its reference ``folder:<sha256>``."""

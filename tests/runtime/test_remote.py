@@ -293,3 +293,28 @@ def test_vivid_edit_on_a_remote_runtime(server, certs, scene, tmp_path, capsys):
     assert err[-1] == f"vivid edit: the runtime at {server.address} refused the token"
     assert main([*edit, "--runtime", server.address, "-o", str(tmp_path / "x.mp4")]) == 1
     assert "needs --token-file" in capsys.readouterr().err
+
+
+def test_a_new_keyframe_preview_replaces_the_old_file(server, certs, tmp_path):
+    from vivid_desktop.protocol.jobs import EditKeyframeRequest
+
+    (tmp_path / "clip.mp4").write_bytes(b"x")
+    (tmp_path / "mask.png").write_bytes(b"m")
+    out = tmp_path / "previews" / "000001.png"
+    client = remote_client(server, certs)
+    try:
+        for frame in (1, 2):  # the testing engine paints the frame number: the second file differs
+            request = EditKeyframeRequest(
+                source=str(tmp_path / "clip.mp4"),
+                frame=frame,
+                mask=str(tmp_path / "mask.png"),
+                task="delete",
+                engine="testing",
+                output=str(out),
+            )
+            job = client.submit(request)
+            assert job.wait(20).msg_type == "succeeded", job.error
+            assert job.result["output"] == str(out)
+            assert int(cv2.imread(str(out))[0, 0, 0]) == frame
+    finally:
+        client.shutdown()

@@ -104,11 +104,12 @@ class RemoteJobs:
         if isinstance(remote, EditKeyframeRequest):
             local = Path(request.output)  # type: ignore[attr-defined]
             name = local.name if re.match(u.NAME, local.name) else "output.png"
-            outputs = _Outputs(f"render:{key}", local.parent, {name: local})
+            outputs = _Outputs(f"render:{key}", local.parent, {name: local}, overwrite=True)
             remote = remote.model_copy(update={"output": f"render:{key}/{name}"})
         else:
             folder = Path(request.output_dir)  # type: ignore[attr-defined]
-            outputs = _Outputs(f"render:{key}", folder, None)
+            # a render resumes (frames here are finished); tracking replaces what an older track left
+            outputs = _Outputs(f"render:{key}", folder, None, overwrite=not isinstance(remote, RenderPlan))
             remote = remote.model_copy(update={"output_dir": f"render:{key}"})
         return remote, outputs
 
@@ -117,10 +118,11 @@ class RemoteJobs:
         content = msg.content
         if isinstance(content, m.FrameReady):
             name = content.path.rpartition("/")[2]
-            local = self.transfers.fetch(content.path, outputs.local(name))
+            local = self.transfers.fetch(content.path, outputs.local(name), outputs.overwrite)
+            outputs.fetched.add(name)
             content = content.model_copy(update={"path": str(local)})
         elif isinstance(content, m.Succeeded):
-            self.transfers.sync(outputs.ref, outputs.folder, outputs.wanted)
+            self.transfers.sync(outputs.ref, outputs.wanted, outputs.fetched, outputs.overwrite)
             result = {k: outputs.localize(v) for k, v in content.result.items()}
             content = content.model_copy(update={"result": result})
         job.deliver(dataclasses.replace(msg, content=content))
@@ -141,6 +143,9 @@ class _Outputs:
     folder: Path
     #: name → local path for single-file outputs; None: every per-frame PNG of the folder
     files: dict[str, Path] | None
+    #: replace local files (a keyframe preview, tracked masks) rather than keep them (a render resumes)
+    overwrite: bool = False
+    fetched: set[str] = dataclasses.field(default_factory=set)
 
     def wanted(self, name: str) -> Path | None:
         if self.files is not None:

@@ -99,9 +99,9 @@ class Transfers:
 
     # ---- fetches -------------------------------------------------------------------------------
 
-    def fetch(self, ref: str, local: Path) -> Path:
-        """The file at ``ref``, written atomically to ``local`` unless a finished copy is there already."""
-        if local.is_file():
+    def fetch(self, ref: str, local: Path, overwrite: bool = False) -> Path:
+        """The file at ``ref``, written atomically to ``local`` (kept when there and not ``overwrite``)."""
+        if local.is_file() and not overwrite:
             return local  # the render folder is the source of truth: a finished frame is complete
         local.parent.mkdir(parents=True, exist_ok=True)
         tmp = local.with_name(f".{local.name}.remote-tmp")
@@ -128,13 +128,16 @@ class Transfers:
                 tmp.unlink()
         return local
 
-    def sync(self, ref: str, folder: Path, wanted: Callable[[str], Path | None]) -> list[Path]:
-        """Fetch every file of the server's render folder ``ref`` that is wanted here and missing."""
+    def sync(
+        self, ref: str, wanted: Callable[[str], Path | None], skip: set[str], overwrite: bool = False
+    ) -> list[Path]:
+        """Fetch every file of the server's render folder ``ref`` that is wanted here (and missing,
+        unless ``overwrite``), but those named in ``skip`` (fetched already)."""
         reply = self.client.request(u.ListRender(ref=ref), timeout=60.0)
         assert isinstance(reply, u.ListRenderReply)
         fetched = []
-        for name in sorted(reply.files):
+        for name in sorted(set(reply.files) - skip):
             local = wanted(name)
-            if local is not None and not local.is_file():
-                fetched.append(self.fetch(f"{ref}/{name}", local))
+            if local is not None and (overwrite or not local.is_file()):
+                fetched.append(self.fetch(f"{ref}/{name}", local, overwrite))
         return fetched
