@@ -183,6 +183,9 @@ def clip_report(name: str, folder: Path, args) -> dict:
         sheet = np.vstack(
             [cv2.copyMakeBorder(r, 0, 0, 0, width - r.shape[1], cv2.BORDER_CONSTANT) for r in rows]
         )
+        if sheet.shape[1] > 1000:  # keep the docs' pictures small
+            size = (1000, round(sheet.shape[0] * 1000 / sheet.shape[1]))
+            sheet = cv2.resize(sheet, size, interpolation=cv2.INTER_AREA)
         path = ROOT / "docs" / "images" / f"tracking_{name}.png"
         cv2.imwrite(str(path), sheet, [cv2.IMWRITE_PNG_COMPRESSION, 9])
         report["sheet"] = str(path.relative_to(ROOT))
