@@ -72,7 +72,10 @@ def safetensors_header(path: str | Path) -> dict[str, Any]:
         (size,) = struct.unpack("<Q", raw)
         if size > 100_000_000:
             raise ValueError(f"{path}: implausible safetensors header")
-        header = json.loads(fh.read(size))
+        try:
+            header = json.loads(fh.read(size))
+        except ValueError:  # not JSON, not UTF-8: say which file, not where in it
+            raise ValueError(f"{path}: not a safetensors file (its header is not JSON)") from None
     if not isinstance(header, dict):
         raise ValueError(f"{path}: not a safetensors header")
     return header

@@ -164,7 +164,7 @@ def prepare_shot(sup: Supervisor, args: argparse.Namespace, work: Path) -> Shot:
     from vivid_desktop.media.probe import probe
     from vivid_desktop.protocol.jobs import DELETE_CAPTION, KeyframeSpec, RenderPlan, TrackMasksRequest
 
-    clip = args.clip.expanduser().resolve()
+    clip = args.clip.expanduser().absolute()  # absolute, not resolve: a link loop is probed
     if not clip.is_file():
         raise EditError(f"clip not found: {clip}")
     info = probe(clip)

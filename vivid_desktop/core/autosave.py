@@ -102,7 +102,7 @@ class Autosaver:
                 return
 
     def _save(self) -> None:
-        if not self.store.project.settings.autosave:
+        if not self.store.project.settings.autosave or getattr(self.store, "read_only", False):
             return
         try:
             self.store.save()

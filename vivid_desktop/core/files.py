@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import stat
 import tempfile
 from pathlib import Path
 
@@ -45,12 +46,44 @@ def fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
+def _umask_once() -> int:
+    mask = os.umask(0o022)  # read by setting it: done once, at import, before any thread writes
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _umask_once()
+
+
+def _umask() -> int:
+    """The process umask now (Linux says so in /proc without changing it; elsewhere: at import)."""
+    with contextlib.suppress(OSError, ValueError):
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    return _UMASK
+
+
+def file_mode(path: Path) -> int:
+    """The mode a rewrite of ``path`` gets: the file's own (without following a link), else the umask
+    default of a new file (mkstemp's 0600 would hide a shared project's files from its group)."""
+    try:
+        return stat.S_IMODE(os.stat(path, follow_symlinks=False).st_mode)
+    except OSError:
+        return 0o666 & ~_umask()
+
+
 def write_atomic(path: str | os.PathLike[str], data: bytes, durable: bool = True) -> None:
-    """Write ``data`` to ``path`` so that ``path`` holds either its old content or all of ``data``."""
+    """Write ``data`` to ``path`` so that ``path`` holds either its old content or all of ``data``.
+
+    The file keeps its previous mode (a new one gets the umask default)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    mode = file_mode(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        with contextlib.suppress(OSError, AttributeError):  # no fchmod on Windows; FAT has no modes
+            os.fchmod(fd, mode)
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             if durable:
@@ -63,16 +96,6 @@ def write_atomic(path: str | os.PathLike[str], data: bytes, durable: bool = True
         raise
     if durable:
         fsync_dir(path.parent)
-
-
-def remove_stale_temps(folder: Path) -> int:
-    """Delete temp files an interrupted ``write_atomic`` left in ``folder``; returns how many."""
-    count = 0
-    for tmp in folder.glob(".*.tmp"):
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-            count += 1
-    return count
 
 
 def encode_png(image: np.ndarray, compression: int = 1) -> bytes:

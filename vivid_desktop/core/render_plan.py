@@ -12,8 +12,10 @@ and ``final_layers``, which save the masks first)::
     path = final_frame_path(store, 40)     # the topmost of those layers, or None
 
 A plan never points into folders that later edits change: the masks and edited keyframes it uses are
-snapshotted (hard links, else copies) into ``renders/<id>/inputs/``, so a render can be resumed or audited
-with exactly what it started from. Masks: the edit's tracked masks when a current track exists, with the
+snapshotted (hard links of files inside the project, else copies) into ``renders/<id>/inputs/``, so a
+render can be resumed or audited with exactly what it started from; a resumed plan's paths are rebuilt
+from its render id (``stored_plan``), never read from ``project.json``. Masks: the edit's tracked masks
+when a current track exists, with the
 keyframe masks on top (keyframes are the anchors); otherwise only the keyframe masks, and the runtime uses
 the nearest one for frames without a file (``RenderPlan.mask_dir``). Keyframes outside ``[start, stop)``
 are left out.
@@ -36,23 +38,40 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
+from pydantic import ValidationError
 
-from vivid_desktop.core.project import Edit, ProjectError, new_id
-from vivid_desktop.protocol.jobs import EditKeyframeRequest, KeyframeSpec, RenderPlan, TrackMasksRequest
+from vivid_desktop.core.paths import inside
+from vivid_desktop.core.project import Edit, ProjectError, Render, new_id
+from vivid_desktop.protocol.jobs import (
+    PATH_SETTINGS,
+    EditKeyframeRequest,
+    KeyframeSpec,
+    RenderPlan,
+    TrackMasksRequest,
+)
 from vivid_desktop.render_folder import frame_name
 
 if TYPE_CHECKING:
+    from vivid_desktop.core.layout import ProjectLayout
     from vivid_desktop.core.store import ProjectStore
 
 
-def _link(src: Path, dst: Path) -> None:
+def _link(root: Path, src: Path, dst: Path) -> None:
+    """Snapshot ``src`` (a file in the project folder ``root``) at ``dst``: a hard link of the file
+    itself (never of a link, never of a file outside the project), else a copy."""
+    real = inside(root, *src.relative_to(root).parts).resolve()
     dst.parent.mkdir(parents=True, exist_ok=True)
-    if dst.exists():
+    if dst.exists() or dst.is_symlink():
         dst.unlink()
     try:
-        os.link(src, dst)  # later atomic replaces of src make new inodes: the snapshot keeps its bytes
+        os.link(real, dst, follow_symlinks=False)  # later atomic replaces of src make new inodes
     except OSError:
-        shutil.copy2(src, dst)
+        shutil.copyfile(real, dst)
+
+
+def _engine_settings(settings: dict) -> dict:
+    """An edit's settings as a plan carries them: folders are chosen by the store, never stored."""
+    return {k: v for k, v in settings.items() if k not in PATH_SETTINGS}
 
 
 def _plan_range(store: ProjectStore, start: int | None, stop: int | None) -> tuple[int, int]:
@@ -70,12 +89,12 @@ def _snapshot_masks(store: ProjectStore, edit: Edit, masks_dir: Path, start: int
         folder = store.path(track.folder)
         for n in range(max(start, track.start), min(stop, track.stop)):
             if (folder / frame_name(n)).is_file():
-                _link(folder / frame_name(n), masks_dir / frame_name(n))
+                _link(store.folder, folder / frame_name(n), masks_dir / frame_name(n))
     for kf in edit.keyframes:
         mask = store.path(kf.mask)
         if not mask.is_file():
             raise ProjectError(f"the mask of the keyframe at frame {kf.frame} is missing ({kf.mask})")
-        _link(mask, masks_dir / frame_name(kf.frame))
+        _link(store.folder, mask, masks_dir / frame_name(kf.frame))
 
 
 def build_render_plan(
@@ -98,7 +117,7 @@ def build_render_plan(
         image = None
         if kf.image is not None:
             image_path = inputs / "keyframes" / frame_name(kf.frame)
-            _link(store.path(kf.image), image_path)
+            _link(store.folder, store.path(kf.image), image_path)
             image = str(image_path)
         keyframes.append(
             KeyframeSpec(frame=kf.frame, mask=str(inputs / "masks" / frame_name(kf.frame)), image=image)
@@ -113,10 +132,43 @@ def build_render_plan(
         caption=edit.effective_caption,
         engine=edit.engine,
         seed=edit.seed,
-        settings=dict(edit.settings),
+        settings=_engine_settings(edit.settings),
         output_dir=str(out),
         feather=int(edit.settings.get("feather", 3)),
     )
+
+
+def stored_plan(store: ProjectLayout, render: Render, source: str) -> RenderPlan:
+    """A recorded render's plan with every path rebuilt from its render id (``renders/<id>/`` and its
+    ``inputs/``) and the project's source: a stored plan's paths are never used, so a crafted
+    ``project.json`` cannot send a resumed render's frames or caches elsewhere."""
+    out = store.render_dir(render.id)
+    inputs = out / "inputs"
+    data = dict(render.plan)
+    try:
+        keyframes = [
+            KeyframeSpec(
+                frame=k["frame"],
+                mask=str(inputs / "masks" / frame_name(int(k["frame"]))),
+                image=str(inputs / "keyframes" / frame_name(int(k["frame"]))) if k.get("image") else None,
+            )
+            for k in data.get("keyframes") or []
+        ]
+        data.update(
+            source=source,
+            output_dir=str(out),
+            mask_dir=str(inputs / "masks"),
+            mask=None,
+            keyframes=keyframes,
+            settings=_engine_settings(dict(data.get("settings") or {})),
+        )
+        return RenderPlan.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        where = ".".join(str(p) for p in err["loc"])
+        raise ProjectError(f"the plan of render {render.id!r} is not valid: {where}: {err['msg']}") from exc
+    except (TypeError, KeyError, ValueError) as exc:
+        raise ProjectError(f"the plan of render {render.id!r} is not valid: {exc!r}") from exc
 
 
 def build_track_request(
@@ -144,7 +196,7 @@ def build_keyframe_request(
     """Preview the edit on one keyframe; the runtime writes a new file under ``cache/previews``."""
     edit = store.project.edit(edit_id)
     kf = store.project.keyframe(edit_id, frame)
-    output = store.cache_dir("previews", edit_id) / f"{frame:06d}-{new_id()}.png"
+    output = store.preview_dir(edit_id) / f"{frame:06d}-{new_id()}.png"
     return EditKeyframeRequest(
         source=store.project.source.path,
         frame=frame,
@@ -153,7 +205,7 @@ def build_keyframe_request(
         caption=edit.effective_caption,
         engine=edit.engine,
         seed=edit.seed if seed is None else seed,
-        settings=dict(edit.settings),
+        settings=_engine_settings(edit.settings),
         output=str(output),
     )
 

@@ -71,7 +71,7 @@ def affected_range(store: ProjectStore, edit: Edit, last: Render) -> tuple[int, 
     changed one (a keyframe influences its neighbourhood up to the next keyframes on either side);
     anything else (task, caption, engine, settings, range, tracked masks) means the whole range.
     """
-    plan = last.render_plan()
+    plan = store.render_plan(last)  # paths rebuilt from the render id, never the stored ones
     src = store.project.source
     whole = (src.in_frame, src.stop)
     if (plan.start, plan.stop) != whole or plan.task != edit.task:

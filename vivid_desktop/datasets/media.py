@@ -95,7 +95,7 @@ def _index(path: Path) -> FrameIndex:
     """The clip's frame index (one packet scan per file version; reused for every window of a clip)."""
     try:
         return _index_at(str(path.resolve()), file_stamp(path))
-    except (MediaError, OSError) as exc:
+    except (MediaError, OSError, RuntimeError) as exc:  # RuntimeError: a symlink loop
         raise MediaReadError(f"{path.name} cannot be read as a video ({exc})") from exc
 
 

@@ -66,6 +66,8 @@ def open_container(path: str | Path) -> av.container.InputContainer:
     """``av.open`` for reading, with every failure to open turned into a :class:`MediaError`."""
     path = Path(path)
     if not path.exists():
+        if path.is_symlink():
+            raise MediaError(f"{path.name} is a link that leads nowhere (a broken link or a loop).", path)
         raise MediaError(f"{path.name}: file not found.", path)
     if path.is_dir():
         raise MediaError(f"{path.name} is a folder, not a video file.", path)

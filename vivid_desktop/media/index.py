@@ -70,8 +70,11 @@ class FrameIndex:
     @staticmethod
     def cache_name(path: str | Path) -> str:
         """The file name an index of ``path`` has in a cache folder (stable for one absolute path)."""
-        path = Path(path).resolve()
-        digest = hashlib.sha1(str(path).encode()).hexdigest()[:12]
+        try:
+            path = Path(path).resolve()
+        except RuntimeError:  # a symlink loop (Python < 3.13); opening it reports the loop
+            path = Path(path).absolute()
+        digest = hashlib.sha1(os.fsencode(path)).hexdigest()[:12]
         return f"{path.stem}-{digest}.frameindex.json"
 
     def save(self, folder: str | Path) -> Path:

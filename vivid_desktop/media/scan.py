@@ -19,6 +19,11 @@ import numpy as np
 
 from vivid_desktop.media.errors import MediaCancelled, MediaError, explain, open_input
 
+#: The picture sizes VIVID edits (display or coded, either side): below 16 pixels optical flow and the
+#: model's 16-pixel grid have nothing to work on; above 8192 one RGB frame alone is over 200 MB and the
+#: flow fields several times that.
+MIN_SIDE, MAX_SIDE = 16, 8192
+
 #: Container formats that hold a single still picture (FFmpeg names them ``*_pipe`` or ``image2``).
 _IMAGE_FORMATS = ("image2", "image2pipe")
 
@@ -81,6 +86,7 @@ def scan(path: str | Path, progress: Progress | None = None, cancel: Cancel | No
         raise MediaError(f"{path.name} contains no video frames.", path)
     pts, keyframe, end_pts = _order(packets, path)
     first = _first_frame(path)
+    check_size(first["width"], first["height"], path)
     size, mtime_ns = file_stamp(path)
     return VideoScan(
         path=path, size=size, mtime_ns=mtime_ns, pts=pts, keyframe=keyframe, end_pts=end_pts,
@@ -162,6 +168,16 @@ def _audio_scan(stream, extent: list[int] | None) -> AudioScan:
     return AudioScan(stream.index, ctx.name, ctx.sample_rate or 0, ctx.channels or 0, duration)
 
 
+def check_size(width: int, height: int, path: Path) -> None:
+    """A :class:`MediaError` for a picture smaller or larger than VIVID edits (``MIN_SIDE``…``MAX_SIDE``)."""
+    if min(width, height) < MIN_SIDE or max(width, height) > MAX_SIDE:
+        raise MediaError(
+            f"{path.name} is {width}×{height} pixels; VIVID edits videos from {MIN_SIDE}×{MIN_SIDE} "
+            f"to {MAX_SIDE}×{MAX_SIDE} pixels (scale it first, e.g. ffmpeg -i IN -vf scale=-2:1080 OUT.mp4).",
+            path,
+        )
+
+
 def _order(packets, path: Path) -> tuple[np.ndarray, np.ndarray, int | None]:
     if any(p[0] is None for p in packets):
         raise MediaError(
@@ -174,6 +190,14 @@ def _order(packets, path: Path) -> tuple[np.ndarray, np.ndarray, int | None]:
     pts = pts[order]
     key = np.array([p[2] for p in packets], dtype=bool)[order]
     keep = np.concatenate(([True], np.diff(pts) > 0))  # a repeated timestamp cannot be told apart
+    repeated = len(pts) - int(keep.sum())
+    if repeated > max(2, len(pts) // 50):  # a stray repeat is dropped; many mean the timing is broken
+        raise MediaError(
+            f"{path.name} has {len(pts)} video frames but only {len(pts) - repeated} distinct timestamps, "
+            "so its frames cannot be told apart in time; re-encode it with fresh timestamps "
+            "(e.g. ffmpeg -i IN -vf setpts=N/FRAME_RATE/TB OUT.mp4).",
+            path,
+        )
     pts, key = pts[keep], key[keep]
     key[0] = True  # decoding always starts somewhere: the first frame is where a seek to 0 lands
     last = packets[int(order[-1])]

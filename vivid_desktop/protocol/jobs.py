@@ -1,20 +1,81 @@
 """Job requests shared by the GUI, the command line and the runtime.
 
-These are the ``content`` of the request messages that start jobs. Paths are absolute strings; frames
+These are the ``content`` of the request messages that start jobs. Paths are absolute strings (a
+relative one is refused: the runtime never guesses a folder); frames
 never travel over the socket: the runtime reads the source clip itself and writes results to the folders
 named here. Masks are 8-bit grey PNG files, 255 = region to regenerate, the size of the source frame.
 """
 
 from __future__ import annotations
 
-from typing import Literal
+import math
+import os
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 Task = Literal["add", "modify", "delete"]
 
 #: The fixed caption of the paper for deletion.
 DELETE_CAPTION = "remove objects and generate areas that blend with the background."
+
+
+#: Inclusive bounds of the numeric engine settings any engine reads (a crafted ``feather: 1e6`` would
+#: otherwise ask for terabytes). Keys not listed are left to the engine; listed keys must be numbers.
+SETTING_LIMITS: dict[str, tuple[float, float]] = {
+    "feather": (0, 256),
+    "dilate": (0, 256),
+    "context": (0, 500),
+    "window": (0, 100_000),
+    "margin": (0, 10_000),
+    "memory_mb": (0, 1 << 20),
+    "flow_max_side": (16, 8192),
+    "steps": (1, 1000),
+    "guidance": (0, 100),
+    "window_length": (1, 1025),
+    "window_stride": (1, 1024),
+}
+#: Settings that name a path (absolute, like every path in a request).
+PATH_SETTINGS = ("cache_dir",)
+#: Frame numbers: ten million frames is 46 hours at 60 fps.
+MAX_FRAMES = 10_000_000
+#: Seeds are 64-bit.
+SEED_LIMIT = 2**63
+
+
+def check_path(value: str) -> str:
+    """A path in a request: absolute, valid UTF-8, no NUL (the runtime never resolves relative names)."""
+    if "\x00" in value:
+        raise ValueError("a path cannot contain a NUL character")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("a path must be valid UTF-8 text (rename the file)") from None
+    if not os.path.isabs(value):
+        raise ValueError(f"paths in requests must be absolute, not {value!r}")
+    return value
+
+
+def check_settings(settings: dict[str, object]) -> dict[str, object]:
+    """``settings`` when every bounded number is in range and every path setting is absolute."""
+    for key, (lo, hi) in SETTING_LIMITS.items():
+        value = settings.get(key)
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ValueError(f"the setting {key!r} must be a number, not {value!r}")
+        if not (math.isfinite(value) and lo <= value <= hi):
+            raise ValueError(f"the setting {key!r} must be between {lo:g} and {hi:g}, not {value!r}")
+    for key in PATH_SETTINGS:
+        value = settings.get(key)
+        if value is not None:
+            check_path(str(value))
+    return settings
+
+
+AbsPath = Annotated[str, AfterValidator(check_path)]
+Settings = Annotated[dict[str, object], AfterValidator(check_settings)]
+Seed = Annotated[int, Field(gt=-SEED_LIMIT, lt=SEED_LIMIT)]
 
 
 class _Content(BaseModel):
@@ -25,56 +86,56 @@ class _Content(BaseModel):
 class KeyframeSpec(_Content):
     """A keyframe in a plan: its mask, and the edited image when there is one."""
 
-    frame: int = Field(ge=0)
-    mask: str
-    image: str | None = None
+    frame: int = Field(ge=0, le=MAX_FRAMES)
+    mask: AbsPath
+    image: AbsPath | None = None
 
 
 class EditKeyframeRequest(_Content):
     """Edit one frame (image mode for vivid; a spatial/temporal fill for flow) and write ``output``."""
 
-    source: str
-    frame: int = Field(ge=0)
-    mask: str
+    source: AbsPath
+    frame: int = Field(ge=0, le=MAX_FRAMES)
+    mask: AbsPath
     task: Task
     caption: str = ""
     engine: str = "flow"
-    seed: int = 0
-    settings: dict[str, object] = Field(default_factory=dict)
-    output: str
+    seed: Seed = 0
+    settings: Settings = Field(default_factory=dict)
+    output: AbsPath
 
 
 class TrackMasksRequest(_Content):
     """Carry anchor masks through ``[start, stop)``; write ``{frame:06d}.png`` into ``output_dir``."""
 
-    source: str
-    start: int = Field(ge=0)
-    stop: int = Field(gt=0)
+    source: AbsPath
+    start: int = Field(ge=0, le=MAX_FRAMES)
+    stop: int = Field(gt=0, le=MAX_FRAMES)
     anchors: list[KeyframeSpec]
-    output_dir: str
+    output_dir: AbsPath
     #: engine settings, e.g. ``cache_dir`` so tracking and propagation share one flow cache
-    settings: dict[str, object] = Field(default_factory=dict)
+    settings: Settings = Field(default_factory=dict)
 
 
 class RenderPlan(_Content):
     """Everything a propagation needs. The render folder is the source of truth for what is done."""
 
-    source: str
-    start: int = Field(ge=0)
-    stop: int = Field(gt=0)
+    source: AbsPath
+    start: int = Field(ge=0, le=MAX_FRAMES)
+    stop: int = Field(gt=0, le=MAX_FRAMES)
     #: a folder of per-frame masks ``{frame:06d}.png``; frames without a file use the nearest one
-    mask_dir: str | None = None
+    mask_dir: AbsPath | None = None
     #: one mask for every frame (used when ``mask_dir`` is None)
-    mask: str | None = None
+    mask: AbsPath | None = None
     keyframes: list[KeyframeSpec] = Field(default_factory=list)
     task: Task
     caption: str = ""
     engine: str = "flow"
-    seed: int = 0
-    settings: dict[str, object] = Field(default_factory=dict)
+    seed: Seed = 0
+    settings: Settings = Field(default_factory=dict)
     #: finished frames are written here as ``{frame:06d}.png`` (atomically: temp name, then rename)
-    output_dir: str
-    feather: int = Field(default=3, ge=0)
+    output_dir: AbsPath
+    feather: int = Field(default=3, ge=0, le=256)
     #: render on a Ray cluster instead of in the runtime: "local" (start one on this machine) or the
     #: address of an existing cluster (``ray://head:10001``, ``head:6379``, ``auto``); None = here
     cluster: str | None = None
@@ -97,28 +158,28 @@ class TrainRequest(_Content):
     ``succeeded.result`` holds ``lora`` (the output path), ``steps`` and ``final_loss``.
     """
 
-    data: str
+    data: AbsPath
     model: str
     #: the LoRA file to write (``.safetensors``, diffusers/peft layout)
-    output: str
+    output: AbsPath
     #: checkpoints, latent cache, loss log and validation renders; default ``<output>.work``
-    work_dir: str | None = None
+    work_dir: AbsPath | None = None
     #: precomputed latents and caption embeddings, keyed by content (runs may share one); default
     #: ``<work_dir>/cache``
-    cache_dir: str | None = None
+    cache_dir: AbsPath | None = None
     #: the loss log (JSON lines, one object per step); default ``<work_dir>/loss.jsonl``
-    log: str | None = None
-    steps: int = Field(default=1000, ge=1)
-    rank: int = Field(default=64, ge=1)
+    log: AbsPath | None = None
+    steps: int = Field(default=1000, ge=1, le=10_000_000)
+    rank: int = Field(default=64, ge=1, le=1024)
     #: LoRA alpha; None = the rank (scale 1)
-    alpha: float | None = Field(default=None, gt=0)
-    learning_rate: float = Field(default=1e-4, gt=0)
+    alpha: float | None = Field(default=None, gt=0, le=1e6)
+    learning_rate: float = Field(default=1e-4, gt=0, le=1)
     lr_schedule: Literal["constant", "linear", "cosine"] = "cosine"
-    warmup_steps: int = Field(default=50, ge=0)
-    weight_decay: float = Field(default=1e-4, ge=0)
-    max_grad_norm: float = Field(default=1.0, gt=0)
-    batch_size: int = Field(default=1, ge=1)
-    seed: int = 0
+    warmup_steps: int = Field(default=50, ge=0, le=10_000_000)
+    weight_decay: float = Field(default=1e-4, ge=0, le=10)
+    max_grad_norm: float = Field(default=1.0, gt=0, le=1e6)
+    batch_size: int = Field(default=1, ge=1, le=1024)
+    seed: Seed = 0
     #: also put LoRA adapters on the feed-forward layers (attention projections always)
     train_ff: bool = False
     #: train the widened patch embedding fully: auto = only when the base model lacks the mask inputs
@@ -126,21 +187,21 @@ class TrainRequest(_Content):
     #: auto = bf16 on CUDA, fp32 on CPU
     precision: Literal["auto", "bf16", "fp32"] = "auto"
     gradient_checkpointing: bool = True
-    height: int = Field(default=480, ge=16)
-    width: int = Field(default=720, ge=16)
+    height: int = Field(default=480, ge=16, le=8192)
+    width: int = Field(default=720, ge=16, le=8192)
     #: frames of a video sample (4k+1)
-    num_frames: int = Field(default=49, ge=1)
+    num_frames: int = Field(default=49, ge=1, le=1025)
     #: image samples drawn per video sample (the paper trains on many more images than videos)
-    image_video_ratio: float = Field(default=10.0, ge=0)
+    image_video_ratio: float = Field(default=10.0, ge=0, le=1e6)
     #: frames of each clip also used as image samples
-    image_frames_per_clip: int = Field(default=8, ge=0)
+    image_frames_per_clip: int = Field(default=8, ge=0, le=100_000)
     #: share of steps that train deletion (a borrowed silhouette moved along the flow, fixed caption)
     deletion_share: float = Field(default=0.15, ge=0, le=1)
-    checkpoint_every: int = Field(default=100, ge=1)
-    keep_checkpoints: int = Field(default=3, ge=1)
+    checkpoint_every: int = Field(default=100, ge=1, le=10_000_000)
+    keep_checkpoints: int = Field(default=3, ge=1, le=1000)
     #: validation renders every N steps (0 = never); inference steps of each render
-    validate_every: int = Field(default=100, ge=0)
-    validation_steps: int = Field(default=20, ge=1)
-    validation_guidance: float = Field(default=6.0, ge=1)
+    validate_every: int = Field(default=100, ge=0, le=10_000_000)
+    validation_steps: int = Field(default=20, ge=1, le=1000)
+    validation_guidance: float = Field(default=6.0, ge=1, le=100)
     #: continue from the newest checkpoint in ``work_dir`` when there is one
     resume: bool = True

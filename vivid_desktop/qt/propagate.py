@@ -255,7 +255,7 @@ class PropagateController(QObject):
     def _run(self, render: Render) -> QtJob:
         store = self.session.store
         assert store is not None
-        plan = render.render_plan()
+        plan = store.render_plan(render)
         plan = plan.model_copy(
             update={"settings": self._runtime_settings(plan, store), "cluster": self.cluster}
         )

@@ -165,7 +165,8 @@ class EditorSession(QObject):
         self.painter.events.target_changed.connect(lambda ev: self._to_ui(self.maskTargetChanged.emit))
         store.project.events.connect(self._on_project_event)
         store.events.saved.connect(lambda _ev: self._to_ui(self.saved.emit))
-        if store.project.settings.autosave:
+        store.events.warned.connect(lambda ev: self._to_ui(self.status.emit, str(ev.value)))
+        if store.project.settings.autosave and not store.read_only:
             self._autosaver = store.autosaver()
         self.frames.set_result_lookup(store.final_layers)
         self.frames.open(store.project.source.path, store.cache_dir("index"))
@@ -178,7 +179,9 @@ class EditorSession(QObject):
         self.opened.emit()
         self.editSelected.emit(self.edit_id)
         self.seek(self.frame, force=True)
-        self.status.emit(f"Opened {store.project.name}")
+        self.status.emit(f"Opened {store.project.name}" + (" (read-only)" if store.read_only else ""))
+        if store.read_only:  # project.json named things it may not: say which, once
+            self.failed.emit(f"{store.project.name} opened read-only", store.read_only_reason)
 
     def close_project(self) -> None:
         """Save and close the open project (if any)."""
@@ -190,7 +193,8 @@ class EditorSession(QObject):
             self._autosaver.stop()
             self._autosaver = None
         try:
-            store.save()
+            if not store.read_only:
+                store.save()
         except ProjectError as exc:
             log.warning("final save failed: %s", exc)
         store.project.events.disconnect(self._on_project_event)

@@ -34,6 +34,7 @@ from vivid_desktop.protocol.transport import (
 from vivid_desktop.protocol.version import FEATURES, PROTOCOL_VERSION, ProtocolVersionError, check_compatible
 from vivid_desktop.protocol.wire import MAX_HANDSHAKE_FRAME_BYTES, ConnectionClosed, FrameError, FrameReader
 from vivid_desktop.runtime_client.errors import ProtocolMismatch, RuntimeStartError
+from vivid_desktop.runtime_client.leftovers import PREFIX, claim, remove_abandoned
 
 SOCKET_NAME = "runtime.sock"
 PORT_FILE = "runtime.port"
@@ -241,8 +242,10 @@ def spawn(spec: LaunchSpec) -> Launched | RemoteLink:
     """Start the runtime with a fresh secret in a new private folder (0700); for a remote one, only link."""
     if spec.remote is not None:
         return RemoteLink(spec.remote, spec.remote.read_token(), spec.remote.endpoint.kind)
-    workdir = Path(tempfile.mkdtemp(prefix="vivid-rt-"))
+    remove_abandoned()  # the folders of editors that were killed
+    workdir = Path(tempfile.mkdtemp(prefix=PREFIX))
     os.chmod(workdir, 0o700)
+    claim(workdir)
     log_path = spec.log_path or workdir / "runtime.log"
     stderr_path = log_path.with_name(log_path.name + ".stderr")
     log_file = open(stderr_path, "ab")  # noqa: SIM115 - kept open for the process's lifetime
