@@ -159,6 +159,8 @@ class Render(_Model):
     created_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
 
     def render_plan(self) -> RenderPlan:
+        """The plan as recorded. Its paths are a record only: to send it (resume), use
+        ``ProjectStore.render_plan(render)``, which rebuilds them from the render id."""
         return RenderPlan.model_validate(self.plan)
 
     @property
