@@ -214,3 +214,19 @@ def test_a_read_only_project_is_never_autosaved(crafted):
 def test_a_clean_project_opens_writable(store):
     s = open_project(store.folder)
     assert not s.read_only and s.read_only_reason == "" and isinstance(s, ProjectStore)
+
+
+def test_the_trainer_reads_a_crafted_project_without_its_bad_entries(store, outside):
+    from vivid_desktop.datasets.project import project_samples
+
+    edit = store.project.edits[0]
+    store.add_keyframe(edit.id, 4)
+    store.save()
+    data = json.loads(store.project_file.read_text())
+    first_edit(data)["keyframes"][0]["mask"] = "../outside/victim.png"
+    store.project_file.write_text(json.dumps(data))
+    specs, problems = project_samples(store.folder)
+    assert [p.message for p in problems if "left out" in p.message] == [
+        "left out: edit 'Edit 1': the keyframe at frame 2 has the mask '../outside/victim.png' contains '..'"
+    ]
+    assert specs and all(Path(s.mask).is_relative_to(store.folder) for s in specs)

@@ -19,8 +19,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from vivid_desktop.core.layout import ProjectLayout
+from vivid_desktop.core.loading import check_folder, drop_unsafe_entries, read_project_file
 from vivid_desktop.core.project import Edit, ProjectError
-from vivid_desktop.core.store import read_project
 from vivid_desktop.datasets.errors import Problem
 from vivid_desktop.datasets.samples import SampleSpec
 
@@ -28,12 +29,14 @@ from vivid_desktop.datasets.samples import SampleSpec
 def project_samples(path: Path) -> tuple[list[SampleSpec], list[Problem]]:
     """The samples of a project folder (or its ``project.json``), read only: the editor may have it open."""
     try:
-        folder, project = read_project(path)
+        folder, project, _ = read_project_file(path)
+        check_folder(folder)
     except ProjectError as exc:
         return [], [Problem(path.name, str(exc))]
+    # Entries project.json may not name (outside the folder, bad ids) are left out, and said so.
+    problems = [Problem(project.name, f"left out: {p}") for p in drop_unsafe_entries(folder, project)]
     source = Path(project.source.path)
     specs: list[SampleSpec] = []
-    problems: list[Problem] = []
     if not source.exists():
         problems.append(
             Problem(project.name, f"the source clip {source} is missing (relink it in the editor)")
@@ -50,8 +53,7 @@ def project_samples(path: Path) -> tuple[list[SampleSpec], list[Problem]]:
 
 
 def _edit_samples(folder: Path, edit: Edit, source: Path) -> list[SampleSpec]:
-    def file(name: str) -> Path:  # a file named in the project (relative, "/"-separated)
-        return folder.joinpath(*name.split("/"))
+    file = ProjectLayout(folder).path  # a checked file named in the project
 
     caption = edit.effective_caption
     label = edit.name or edit.id
