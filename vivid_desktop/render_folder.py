@@ -81,7 +81,8 @@ def remove_stale_temps(folder: str | Path) -> int:
         return 0
     count = 0
     for tmp in folder.glob(".*"):
-        if tmp.is_file() and tmp.suffix in (".tmp", ".png"):  # ".png": temp names of older versions
+        # ".png": frame temps of older versions; ".npz": the flow cache's ".tmp-*.npz"
+        if tmp.is_file() and tmp.suffix in (".tmp", ".png", ".npz"):
             with contextlib.suppress(OSError):
                 tmp.unlink()
                 count += 1

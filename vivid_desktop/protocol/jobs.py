@@ -73,7 +73,13 @@ def check_settings(settings: dict[str, object]) -> dict[str, object]:
     return settings
 
 
+def _check_path_if_set(value: str) -> str:
+    return check_path(value) if value else value
+
+
 AbsPath = Annotated[str, AfterValidator(check_path)]
+#: absolute, or empty while a form has none yet (the trainer refuses to start without it)
+AbsPathOrUnset = Annotated[str, AfterValidator(_check_path_if_set)]
 Settings = Annotated[dict[str, object], AfterValidator(check_settings)]
 Seed = Annotated[int, Field(gt=-SEED_LIMIT, lt=SEED_LIMIT)]
 
@@ -158,10 +164,10 @@ class TrainRequest(_Content):
     ``succeeded.result`` holds ``lora`` (the output path), ``steps`` and ``final_loss``.
     """
 
-    data: AbsPath
+    data: AbsPathOrUnset
     model: str
     #: the LoRA file to write (``.safetensors``, diffusers/peft layout)
-    output: AbsPath
+    output: AbsPathOrUnset
     #: checkpoints, latent cache, loss log and validation renders; default ``<output>.work``
     work_dir: AbsPath | None = None
     #: precomputed latents and caption embeddings, keyed by content (runs may share one); default
