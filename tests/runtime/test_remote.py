@@ -161,7 +161,10 @@ def test_uploads_resume_and_are_checked(server, certs, tmp_path):
             source="/etc/passwd", start=0, stop=2, mask=s, task="delete", output_dir="render:k"
         ),
         lambda s: RenderPlan(source=s, start=0, stop=2, mask=s, task="delete", output_dir="/tmp/out"),
-        lambda s: RenderPlan(source=s, start=0, stop=2, mask=s, task="delete", output_dir="render:../x"),
+        # (the schema refuses this one already; sent past it, the server refuses it too)
+        lambda s: RenderPlan.model_construct(
+            source=s, start=0, stop=2, mask=s, task="delete", output_dir="render:../x"
+        ),
         lambda s: RenderPlan(
             source=s, start=0, stop=2, mask_dir="render:k", task="delete", output_dir="render:k"
         ),
@@ -177,7 +180,7 @@ def test_remote_requests_cannot_name_paths(server, certs, tmp_path, request_):
         refs = client._remote.transfers.upload_inputs({"f": tmp_path / "f"}, lambda d, t: None)
         job = client.submit_direct(request_(refs["f"]).model_copy(update={"engine": "testing"}))
         assert job.wait(10).msg_type == "failed" and job.accepted is False
-        assert job.error[0] in ("bad_reference", "bad_request"), job.error
+        assert job.error[0] in ("bad_reference", "bad_request", "invalid_content"), job.error
         for ref in ("render:k/../../../etc/passwd", "upload:" + "0" * 64, "render:../k/x", "/etc/passwd"):
             with pytest.raises(RequestFailed):
                 client.request(u.FetchFile(ref=ref))

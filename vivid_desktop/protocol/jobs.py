@@ -44,7 +44,12 @@ SEED_LIMIT = 2**63
 
 
 def check_path(value: str) -> str:
-    """A path in a request: absolute, valid UTF-8, no NUL (the runtime never resolves relative names)."""
+    """A path in a request: absolute, valid UTF-8, no NUL (the runtime never resolves relative names);
+    or, for a remote runtime, a reference (``upload:<sha256>``, ``render:<key>``: protocol.uploads)."""
+    from vivid_desktop.protocol.uploads import parse_ref  # uploads builds on the messages, which need us
+
+    if parse_ref(value) is not None:
+        return value
     if "\x00" in value:
         raise ValueError("a path cannot contain a NUL character")
     try:
