@@ -46,3 +46,35 @@ def test_a_dropped_mask_video_and_a_png_folder_become_tracked_masks(qtbot, opene
     assert got.args == [edit.id, 5, 9]
     assert s.keyframe_frames() == [0]  # the edit had a keyframe already
     assert (s.store.frame_mask(edit.id, 6) > 0).sum() > 0.8 * (scene.masks[6] > 0).sum()
+
+
+def test_a_folder_dropped_onto_an_edit_in_the_edits_panel_goes_to_that_edit(qtbot, opened, scene, tmp_path):
+    from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+    from PySide6.QtGui import QDropEvent
+
+    from vivid_desktop.core.files import write_png
+
+    w, s = opened, opened.session
+    s.new_edit("delete")
+    lower = s.edit_id
+    s.new_edit("modify")  # selected now, and shown on top of the list
+    folder = tmp_path / "masks"
+    for n in range(2, 6):
+        write_png(folder / f"{n:06d}.png", (scene.masks[n] > 0).astype(np.uint8) * 255)
+    panel = w.edits_panel
+    row = next(
+        i
+        for i in range(panel.edit_list.count())
+        if panel.edit_list.item(i).data(Qt.ItemDataRole.UserRole) == lower
+    )
+    at = panel.edit_list.viewport().mapTo(
+        panel, panel.edit_list.visualItemRect(panel.edit_list.item(row)).center()
+    )
+    data = QMimeData()
+    data.setUrls([QUrl.fromLocalFile(str(folder))])
+    event = QDropEvent(QPointF(at), Qt.DropAction.CopyAction, data, Qt.MouseButton.NoButton,
+                       Qt.KeyboardModifier.NoModifier)  # fmt: skip
+    panel.dropEvent(event)  # the handler: Qt delivers drop events only while a real drag runs
+    assert event.isAccepted() and s.edit_id == lower
+    qtbot.waitUntil(lambda: s.project.edit(lower).mask_track is not None, timeout=20000)
+    assert (s.project.edit(lower).mask_track.start, s.project.edit(lower).mask_track.stop) == (2, 6)

@@ -6,6 +6,8 @@ remove, reorder, change a field, add/remove a keyframe) to the project, each as 
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QIcon, QImage, QPixmap
 from PySide6.QtWidgets import (
@@ -53,6 +55,7 @@ class QtEditsPanel(QWidget):
     importRequested = Signal(int)
     keyframeActivated = Signal(int)
     thumbnailsWanted = Signal()
+    masksDropped = Signal(str, object)  # edit id, Path of a mask video, PNG folder or PNG
 
     def __init__(self, session: EditorSession, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -72,7 +75,26 @@ class QtEditsPanel(QWidget):
         session.opened.connect(self.refresh)
         session.closed.connect(self.refresh)
         session.frameChanged.connect(self._update_keyframe_buttons)
+        self.setAcceptDrops(True)  # a mask video or PNG folder dropped on an edit: its masks
         self.refresh()
+
+    # ---- dropping masks onto an edit ------------------------------------------------------------
+    def dragEnterEvent(self, event) -> None:
+        if self.session.store is not None and event.mimeData().hasUrls():
+            event.acceptProposedAction()
+
+    def dragMoveEvent(self, event) -> None:
+        if self.session.store is not None and event.mimeData().hasUrls():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:
+        urls = [u for u in event.mimeData().urls() if u.isLocalFile()]
+        viewport = self.edit_list.viewport()
+        item = self.edit_list.itemAt(viewport.mapFrom(self, event.position().toPoint()))
+        edit_id = item.data(Qt.ItemDataRole.UserRole) if item is not None else self.session.edit_id
+        if urls and edit_id:
+            self.masksDropped.emit(str(edit_id), Path(urls[0].toLocalFile()))
+            event.acceptProposedAction()
 
     # ---- construction ---------------------------------------------------------------------------
     def _edits_box(self) -> QGroupBox:

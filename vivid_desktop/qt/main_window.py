@@ -286,6 +286,7 @@ class MainWindow(WindowDialogs, QMainWindow):
         ep.importRequested.connect(self._import_keyframe)
         ep.keyframeActivated.connect(lambda f: (self.transport.stop(), s.seek(f)))
         ep.thumbnailsWanted.connect(self.keyframes.load_thumbnails)
+        ep.masksDropped.connect(self._masks_dropped_on_edit)
         self.keyframes.thumbnailReady.connect(ep.set_thumbnail)
         self.keyframes.beforeAfter.connect(self._show_before_after)
         self.keyframes.previewState.connect(ep.show_preview_state)
@@ -678,6 +679,12 @@ class MainWindow(WindowDialogs, QMainWindow):
     def dragEnterEvent(self, event) -> None:
         if event.mimeData().hasUrls():
             event.acceptProposedAction()
+
+    def _masks_dropped_on_edit(self, edit_id: str, path: Path) -> None:
+        """A mask video or PNG folder dropped onto an edit in the Edits panel: that edit's masks."""
+        if self.session.edit_id != edit_id:
+            self.session.select_edit(edit_id)
+        self.mask_import.import_path(path)
 
     def dropEvent(self, event) -> None:
         urls = [u for u in event.mimeData().urls() if u.isLocalFile()]

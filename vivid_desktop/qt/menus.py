@@ -81,6 +81,7 @@ MENUS: tuple[tuple[str, tuple[Entry | Submenu | None, ...]], ...] = (
               "keyframe"),
         Entry("remove_keyframe", "Remove keyframe here", lambda w: w.edits_panel.remove_keyframe,
               ("Ctrl+Shift+K",)),
+
     )),
     ("&View", (
         Entry("zoom_fit", "Zoom to &fit", lambda w: w.viewer.zoom_fit, ("Ctrl+0", "F"), "zoom-fit"),
