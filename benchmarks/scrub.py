@@ -128,10 +128,8 @@ def run(folder: Path, seconds: int, reads: int) -> dict:
 
 
 def export_figures(clip: Path, folder: Path, frames: int) -> dict:
-    try:
-        from vivid_desktop.media.export import export_video
-    except ImportError:  # TODO(lead): the export module is not in this tree yet
-        return {"export_fps": None}
+    from vivid_desktop.media.export import export_video
+
     with FrameReader(clip, cache_bytes=0) as reader:
         start = time.perf_counter()
         export_video(reader.iter_frames(0, frames), folder / "export.mp4", rate=Fraction(RATE), total=frames)

@@ -124,6 +124,7 @@ case "$cmd" in
         "$venv/bin/ruff" check .
         "$venv/bin/ruff" format --check .
         "$venv/bin/lint-imports"
+        "$venv/bin/mypy"
         exec "$venv/bin/python" -m pytest -q "$@"
         ;;
     torch-build) torch_build ;;

@@ -76,13 +76,13 @@ def edit_keyframe(runner: Runner, settings: VividSettings, req: EditKeyframeRequ
     runner.generate(
         [box.to_model(source)],
         [box.to_model(mask)],
-        caption_for(req.task, req.caption),
-        req.seed,
-        settings,
-        on_step,
-        lambda _first, frames: result.extend(frames),
-        result.clear,
-        ctx.log,
+        caption=caption_for(req.task, req.caption),
+        seed=req.seed,
+        settings=settings,
+        on_step=on_step,
+        on_chunk=lambda _first, frames: result.extend(frames),
+        on_retry=result.clear,
+        log=ctx.log,
     )
     out = composite(source, box.from_model(result[0]), mask, settings.feather)
     return write_frame(req.output, out)
@@ -182,13 +182,13 @@ class Propagation:
             mode = self.runner.generate(
                 [self.box.to_model(f) for f in frames],
                 [self.box.to_model(m) for m in cond_masks],
-                self.caption,
-                window_seed(self.plan.seed, w),
-                self.settings,
-                on_step,
-                on_chunk,
-                rollback,
-                self.ctx.log,
+                caption=self.caption,
+                seed=window_seed(self.plan.seed, w),
+                settings=self.settings,
+                on_step=on_step,
+                on_chunk=on_chunk,
+                on_retry=rollback,
+                log=self.ctx.log,
             )
         except BaseException:
             with contextlib.suppress(OSError):

@@ -113,6 +113,7 @@ class Runner:
         self,
         frames: list[np.ndarray],
         masks: list[np.ndarray],
+        *,
         caption: str,
         seed: int,
         settings: VividSettings,

@@ -7,8 +7,8 @@ import os
 import subprocess
 import sys
 
-from vivid_desktop.cli import media_cmds
 from vivid_desktop.cli.main import main
+from vivid_desktop.cli.progress import Progress
 
 
 def _vivid(*args: str) -> subprocess.CompletedProcess:
@@ -50,11 +50,11 @@ def test_proxy_failures(clips, tmp_path, capsys):
 
 
 def test_ctrl_c_leaves_no_partial_proxy(clips, tmp_path, monkeypatch, capsys):
-    def interrupt(self, done, total):
+    def interrupt(self, done, total=None):
         if done == 10:
             raise KeyboardInterrupt
 
-    monkeypatch.setattr(media_cmds._Progress, "update", interrupt)
+    monkeypatch.setattr(Progress, "update", interrupt)
     assert main(["proxy", str(clips.long_gop), "-o", str(tmp_path / "p.mp4")]) == 130
     assert os.listdir(tmp_path) == []
     assert "cancelled" in capsys.readouterr().err

@@ -26,6 +26,7 @@ from vivid_desktop.cli.edit_inputs import (
     prepare_keyframe,
     prepare_masks,
 )
+from vivid_desktop.cli.progress import Progress
 from vivid_desktop.render_folder import done_frames, frame_files
 
 if TYPE_CHECKING:
@@ -288,14 +289,6 @@ def _render(sup: Supervisor, plan: BaseModel, total: int, done: int | None = Non
         sup.wait_ready(120)
 
 
-def _bar(**kwargs):
-    """A tqdm bar on stderr (hidden when stderr is not a terminal), without tqdm's monitor thread."""
-    from tqdm import tqdm
-
-    tqdm.monitor_interval = 0  # the monitor thread would outlive the command (and leak in tests)
-    return tqdm(file=sys.stderr, disable=None, dynamic_ncols=True, **kwargs)
-
-
 def _run_job(
     sup: Supervisor, request: BaseModel, label: str, total: int, out: Path | None, done_before: int = 0
 ) -> Job:
@@ -304,7 +297,7 @@ def _run_job(
     events: queue.Queue = queue.Queue()
     if out is not None:
         done_before = len(done_frames(out))
-    with _bar(total=total, initial=min(done_before, total), desc=label, unit="frame") as bar:
+    with Progress(label, total, initial=min(done_before, total)) as bar:
         job = sup.submit(request, on_event=events.put)
         try:
             while not (job.done() and events.empty()):
@@ -313,11 +306,11 @@ def _run_job(
                 except queue.Empty:
                     continue
                 if msg.msg_type == "frame_ready":
-                    bar.update(1)
+                    bar.advance()
                 elif msg.msg_type == "progress" and msg.content.message:
-                    bar.set_postfix_str(msg.content.message, refresh=False)
+                    bar.describe(msg.content.message)
         except KeyboardInterrupt:
-            bar.write("vivid edit: cancelling…", file=sys.stderr)
+            bar.note("vivid edit: cancelling…")
             job.cancel()
             with suppress(TimeoutError):
                 job.wait(CANCEL_WAIT_S)
@@ -332,7 +325,7 @@ def export_shot(shot: Shot, args: argparse.Namespace) -> None:
     from vivid_desktop.media.export import export_folder
 
     render, clip, info, frames = Path(shot.plan.output_dir), shot.clip, shot.info, shot.frames
-    with _bar(total=len(frames), desc="exporting", unit="frame") as bar:
+    with Progress("exporting", len(frames)) as bar:
         try:
             export_folder(
                 render,
@@ -341,7 +334,7 @@ def export_shot(shot: Shot, args: argparse.Namespace) -> None:
                 audio_source=clip if info.has_audio else None,
                 audio_start=Fraction(frames.start) / info.rate,
                 quality=args.quality,
-                progress=lambda done, total: bar.update(done - bar.n),
+                progress=lambda done, _total: bar.update(done),
             )
         except KeyboardInterrupt:
             raise Cancelled from None

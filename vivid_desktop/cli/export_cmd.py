@@ -8,15 +8,10 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import TextIO
 
+from vivid_desktop.cli.progress import Progress
 from vivid_desktop.media.export_formats import FORMATS, QUALITY_PRESETS
-
-#: Plain progress lines are printed at most this often (and at the end).
-PLAIN_INTERVAL_S = 2.0
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -81,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
         start, stop = export_range(store, start, stop)
         if Path(args.output).suffix.lower() in ADAPTERS:
             return _timeline(store, args, start, stop, export_timeline)
-        with _Progress(stop - start, sys.stderr) as report:
+        with Progress("export", stop - start, stream=sys.stderr) as progress:
             out = export_project(
                 store,
                 args.output,
@@ -90,7 +85,7 @@ def run(args: argparse.Namespace) -> int:
                 format=args.format,
                 quality=args.quality,
                 audio=not args.no_audio,
-                progress=report,
+                progress=lambda done, _total: progress.update(done),
             )
     except (MediaError, ProjectError, ValueError) as exc:
         print(f"vivid export: {exc}", file=sys.stderr)
@@ -101,7 +96,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _timeline(store, args: argparse.Namespace, start: int, stop: int, export_timeline) -> int:
     edits = 0 if args.no_mattes else sum(e.enabled for e in store.project.edits)
-    with _Progress((stop - start) * (1 + edits), sys.stderr) as report:
+    with Progress("export", (stop - start) * (1 + edits), stream=sys.stderr) as progress:
         out = export_timeline(
             store,
             args.output,
@@ -110,41 +105,7 @@ def _timeline(store, args: argparse.Namespace, start: int, stop: int, export_tim
             media_format=args.media_format,
             quality=args.quality,
             mattes=not args.no_mattes,
-            progress=report,
+            progress=lambda done, _total: progress.update(done),
         )
     print(Path(out))
     return 0
-
-
-class _Progress:
-    """A tqdm bar on a terminal, throttled plain lines otherwise; a context manager giving the callback."""
-
-    def __init__(self, total: int, stream: TextIO):
-        self.total, self.stream = total, stream
-        self.bar = None
-        self.last_line = 0.0
-        self.done = 0
-
-    def __enter__(self) -> Callable[[int, int | None], None]:
-        if self.stream.isatty():
-            from tqdm import tqdm
-
-            self.bar = tqdm(
-                total=self.total, unit="frame", desc="export", file=self.stream, dynamic_ncols=True
-            )
-        return self.update
-
-    def update(self, done: int, total: int | None) -> None:
-        if self.bar is not None:
-            self.bar.update(done - self.bar.n)
-        elif done == self.total or time.monotonic() - self.last_line >= PLAIN_INTERVAL_S:
-            self.last_line = time.monotonic()
-            print(
-                f"export: {done}/{self.total} frames ({100 * done // max(1, self.total)}%)", file=self.stream
-            )
-            self.stream.flush()
-        self.done = done
-
-    def __exit__(self, *exc: object) -> None:
-        if self.bar is not None:
-            self.bar.close()

@@ -9,12 +9,8 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
-from collections.abc import Callable
-from typing import Any, TextIO
 
-#: Plain progress lines are printed at most this often (and at the end).
-PLAIN_INTERVAL_S = 2.0
+from vivid_desktop.cli.progress import Progress
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -62,40 +58,10 @@ def run_proxy(args: argparse.Namespace) -> int:
         print("vivid proxy: --max-lines must be at least 2", file=sys.stderr)
         return 1
     try:
-        with _Progress("proxy", sys.stderr) as report:
-            out = build_proxy(args.clip, args.output, max_lines=args.max_lines, progress=report)
+        with Progress("proxy", stream=sys.stderr) as progress:
+            out = build_proxy(args.clip, args.output, max_lines=args.max_lines, progress=progress.update)
     except (MediaError, OSError) as exc:
         print(f"vivid proxy: {exc}", file=sys.stderr)
         return 1
     print(out)
     return 0
-
-
-class _Progress:
-    """A tqdm bar on a terminal, throttled plain lines otherwise; a context manager giving the callback."""
-
-    def __init__(self, label: str, stream: TextIO) -> None:
-        self.label, self.stream = label, stream
-        self.bar: Any = None
-        self.last_line = 0.0
-
-    def __enter__(self) -> Callable[[int, int], None]:
-        return self.update
-
-    def update(self, done: int, total: int) -> None:
-        if self.stream.isatty():
-            if self.bar is None:
-                from tqdm import tqdm
-
-                self.bar = tqdm(
-                    total=total, unit="frame", desc=self.label, file=self.stream, dynamic_ncols=True
-                )
-            self.bar.update(done - self.bar.n)
-        elif done == total or time.monotonic() - self.last_line >= PLAIN_INTERVAL_S:
-            self.last_line = time.monotonic()
-            pct = 100 * done // max(1, total)
-            print(f"{self.label}: {done}/{total} frames ({pct}%)", file=self.stream, flush=True)
-
-    def __exit__(self, *exc: object) -> None:
-        if self.bar is not None:
-            self.bar.close()

@@ -105,21 +105,21 @@ def track(args: argparse.Namespace, work: Path) -> None:
 
 def write_masks(folder: Path, output: Path, rate, total: int) -> None:
     """The tracked PNGs as OUT: a PNG folder or a grey mask video (by OUT's extension)."""
-    from vivid_desktop.cli.edit_cmd import _bar
+    from vivid_desktop.cli.progress import Progress
     from vivid_desktop.media.export import export_masks
     from vivid_desktop.render_folder import frame_files, read_mask
 
     files = [p for _, p in sorted(frame_files(folder).items())]
     if len(files) != total:
         raise EditError(f"tracking wrote {len(files)} of {total} masks")
-    with _bar(total=total, desc="writing", unit="frame") as bar:
+    with Progress("writing", total) as bar:
         export_masks(
             (read_mask(p) for p in files),
             output.expanduser(),
             kind="mask",
             rate=rate,
             total=total,
-            progress=lambda done, _total: bar.update(done - bar.n),
+            progress=lambda done, _total: bar.update(done),
         )
 
 

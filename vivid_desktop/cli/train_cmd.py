@@ -17,14 +17,12 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any, TextIO
 
+from vivid_desktop.cli.progress import Progress
 from vivid_desktop.protocol.jobs import TrainRequest
 from vivid_desktop.system.extras import require
-
-PLAIN_INTERVAL_S = 2.0
 
 #: TrainRequest fields set from options of the same name (dashes for underscores): type, metavar, help
 _OPTIONS: list[tuple[str, type, str, str]] = [
@@ -202,18 +200,15 @@ def _finish(outcome: dict[str, Any] | None, code: int) -> int:
 
 
 class _View:
-    """A tqdm bar on a terminal, throttled plain lines otherwise."""
+    """The trainer's JSON events shown through the command line's :class:`Progress` (over steps)."""
 
     def __init__(self, total: int, stream: TextIO) -> None:
-        self.total, self.stream = total, stream
-        self.bar = None
-        self.last_line = 0.0
+        self.progress = Progress(
+            "train", total, unit="step", stream=stream, line="{label}: step {done}/{total} {postfix}"
+        )
 
     def note(self, text: str) -> None:
-        if self.bar is not None:
-            self.bar.write(text, file=self.stream)
-        else:
-            print(text, file=self.stream, flush=True)
+        self.progress.note(text)
 
     def show(self, event: dict[str, Any]) -> None:
         kind = event.get("event")
@@ -222,31 +217,12 @@ class _View:
         elif kind == "validation":
             self.note(f"train: validation render at step {event.get('step')}: {event.get('path')}")
         elif kind == "metrics":
-            self._step(int(event["step"]), float(event.get("loss", 0.0)), float(event.get("lr", 0.0)))
-        elif (
-            kind == "progress"
-            and not event.get("done")
-            and time.monotonic() - self.last_line >= PLAIN_INTERVAL_S
-        ):
-            self._plain(str(event.get("message", "")))  # cache filling: "encoding 3/40: clip.mp4 [0–48]"
-
-    def _step(self, step: int, loss: float, lr: float) -> None:
-        if self.stream.isatty():
-            if self.bar is None:
-                from tqdm import tqdm
-
-                self.bar = tqdm(
-                    total=self.total, unit="step", desc="train", file=self.stream, dynamic_ncols=True
-                )
-            self.bar.update(step - self.bar.n)
-            self.bar.set_postfix(loss=f"{loss:.4f}", lr=f"{lr:.2e}")
-        elif step == self.total or time.monotonic() - self.last_line >= PLAIN_INTERVAL_S:
-            self._plain(f"step {step}/{self.total} loss {loss:.4f} lr {lr:.2e}")
-
-    def _plain(self, text: str) -> None:
-        self.last_line = time.monotonic()
-        print(f"train: {text}", file=self.stream, flush=True)
+            loss, lr = float(event.get("loss", 0.0)), float(event.get("lr", 0.0))
+            self.progress.describe(f"loss {loss:.4f} lr {lr:.2e}")
+            self.progress.update(int(event["step"]))
+        elif kind == "progress" and not event.get("done"):
+            self.progress.describe(str(event.get("message", "")))  # cache filling: "encoding 3/40: …"
+            self.progress.update(0)
 
     def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
+        self.progress.close()

@@ -56,7 +56,7 @@ class _Ref:
         self._strong: Callback | None = None
         self._weak: weakref.WeakMethod | None = None
         if hasattr(cb, "__self__") and hasattr(cb, "__func__"):
-            self._weak = weakref.WeakMethod(cb)  # type: ignore[arg-type]
+            self._weak = weakref.WeakMethod(cb)
         else:
             self._strong = cb
 

@@ -53,7 +53,8 @@ def select_object(image: np.ndarray, prompt: Prompt) -> np.ndarray:
     bgr = np.ascontiguousarray(small[..., ::-1])
     # cv2.error: one side has too few pixels to learn from; the prompt's own guess is kept.
     with suppress(cv2.error):
-        cv2.grabCut(bgr, labels, None, bgd, fgd, ITERATIONS, cv2.GC_INIT_WITH_MASK)
+        # OpenCV's stubs want a rect even in mask mode, where it is unused.
+        cv2.grabCut(bgr, labels, None, bgd, fgd, ITERATIONS, cv2.GC_INIT_WITH_MASK)  # type: ignore[call-overload]
     obj = ((labels == cv2.GC_FGD) | (labels == cv2.GC_PR_FGD)).astype(np.uint8) * 255
     if scale < 1:
         obj = cv2.resize(obj, (x1 - x0, y1 - y0), interpolation=cv2.INTER_LINEAR)

@@ -18,6 +18,7 @@ Every keyframe is also a validation sample: rendered every N steps with the LoRA
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from vivid_desktop.core.layout import ProjectLayout
 from vivid_desktop.core.loading import check_folder, drop_unsafe_entries, read_project_file
@@ -75,7 +76,12 @@ def _edit_samples(folder: Path, edit: Edit, source: Path) -> list[SampleSpec]:
     # A delete edit's own masks only feed deletion samples; flagged so the sampler never targets them.
     source_trains = bool(caption) and not edited
     for kf in edit.keyframes:
-        common = {"media": source, "mask": file(kf.mask), "caption": caption, "task": edit.task}
+        common: dict[str, Any] = {
+            "media": source,
+            "mask": file(kf.mask),
+            "caption": caption,
+            "task": edit.task,
+        }
         if source_trains:
             specs.append(
                 SampleSpec(name=f"{label} · frame {kf.frame}", start=kf.frame, image_only=True, **common)

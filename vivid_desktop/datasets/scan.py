@@ -90,12 +90,14 @@ def scan_dataset(
 ) -> Generator[SampleRow, None, DatasetSummary]:
     """Yield every sample row, checked and with its thumbnail; returns the :class:`DatasetSummary`."""
     root = Path(path)
+    source: str
     try:
         source, specs, problems = discover(root)
     except DatasetError as exc:  # the path does not exist
         source, specs, problems = "", [], exc.problems
     done: list[SampleRow] = []
-    for item in [*specs, *problems]:
+    items: list[SampleSpec | Problem] = [*specs, *problems]
+    for item in items:
         if cancelled():
             break
         row = sample_row(item, source, num_frames)
@@ -111,6 +113,7 @@ def scan_dataset(
 
 def sample_row(item: SampleSpec | Problem, source: str, num_frames: int) -> SampleRow:
     """The table row of a discovered sample (checked now) or of a problem found while discovering."""
+    problems: tuple[str, ...]
     if isinstance(item, Problem):
         facts = _facts(item.spec)
         name, spec, problems = item.sample, item.spec, (item.message,)

@@ -56,7 +56,7 @@ class _CopyTrack:
     """Stream copy: the kept packet nearest the in-point starts at zero; later packets keep their spacing."""
 
     def __init__(self, src: AudioStream, out: Output, fmt: ExportFormat, zero: Fraction):
-        self.stream = cast(AudioStream, out.add_stream_from_template(src))
+        self.stream = out.add_stream_from_template(src)
         self.zero = zero
         self.keep_priming = fmt.negative_ts
         self.offset: int | None = None  # the source pts that becomes export time 0

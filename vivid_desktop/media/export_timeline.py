@@ -208,7 +208,8 @@ class _Steps:
     """One progress callback over several exports: part ``i`` counts frames after the parts before it."""
 
     def __init__(self, progress: Progress | None, total: int) -> None:
-        self.progress, self.total, self.offsets = progress, total, {}
+        self.progress, self.total = progress, total
+        self.offsets: dict[int, int] = {}
 
     def part(self, i: int) -> Progress | None:
         if self.progress is None:

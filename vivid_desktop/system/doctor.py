@@ -59,8 +59,9 @@ def python_finding() -> Finding:
 
 def torch_finding(timeout: float = 120.0) -> Finding:
     if not extras.installed("torch"):
-        hint = f"the vivid engine needs it: {extras.install_hint('model')}"
-        return Finding("torch", "not installed", hint=hint)
+        return Finding(
+            "torch", "not installed", hint=f"the vivid engine needs it: {extras.install_hint('model')}"
+        )
     try:
         done = subprocess.run(
             [sys.executable, "-c", _TORCH_PROBE], capture_output=True, text=True, timeout=timeout, check=False

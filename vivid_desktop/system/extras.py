@@ -11,7 +11,7 @@ import importlib.util
 
 #: extra → {distribution: import name}; tests/test_packaging.py keeps it equal to pyproject's extras.
 EXTRAS: dict[str, dict[str, str]] = {
-    "gui": {"PySide6-Essentials": "PySide6", "superqt": "superqt", "pyqtgraph": "pyqtgraph"},
+    "gui": {"PySide6-Essentials": "PySide6", "pyqtgraph": "pyqtgraph"},
     "model": {
         "torch": "torch",
         "diffusers": "diffusers",

@@ -14,6 +14,7 @@ import os
 import re
 import subprocess
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -78,7 +79,7 @@ def _loads(soname: str) -> bool:
     return True
 
 
-def platform_in_use(env: dict[str, str] | None = None) -> str:
+def platform_in_use(env: Mapping[str, str] | None = None) -> str:
     """The platform plugin Qt will pick: QT_QPA_PLATFORM, or Qt's own choice on this system."""
     env = os.environ if env is None else env
     chosen = env.get("QT_QPA_PLATFORM", "").split(";")[0].split(":")[0].strip()
@@ -93,7 +94,7 @@ def platform_in_use(env: dict[str, str] | None = None) -> str:
     return "xcb"
 
 
-def gui_problem(env: dict[str, str] | None = None, distro: Distro | None = None) -> str | None:
+def gui_problem(env: Mapping[str, str] | None = None, distro: Distro | None = None) -> str | None:
     """One line saying why the editor's window cannot open here and how to fix it, or None."""
     env = os.environ if env is None else env
     if not sys.platform.startswith("linux") or platform_in_use(env) != "xcb":
