@@ -77,7 +77,7 @@ def _as_list(value: object) -> list[object]:
 class _Parser(argparse.ArgumentParser):
     """argparse that raises instead of printing usage and exiting: a batch names the bad line."""
 
-    def error(self, message: str):  # type: ignore[override]
+    def error(self, message: str):
         raise BatchError(message)
 
 
@@ -149,5 +149,5 @@ def _batch(shots: list[argparse.Namespace], work: Path, cluster: str | None) -> 
         total = sum(len(s.frames) for s in prepared)
         done = sum(len(done_frames(s.plan.output_dir)) for s in prepared)
         edit_cmd._render(sup, batch, total, done)
-    for shot, args in zip(prepared, shots, strict=True):
-        edit_cmd.export_shot(shot, args)
+    for ready, args in zip(prepared, shots, strict=True):
+        edit_cmd.export_shot(ready, args)

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from vivid_desktop.core.events import Event
-    from vivid_desktop.core.store import ProjectStore
+    from vivid_desktop.core.saving import ProjectSaving
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +36,7 @@ class Autosaver:
 
     def __init__(
         self,
-        store: ProjectStore,
+        store: ProjectSaving,
         delay_s: float = 1.0,
         max_delay_s: float = 2.5,
         on_error: Callable[[Exception], None] | None = None,
