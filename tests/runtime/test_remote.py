@@ -18,6 +18,7 @@ import pytest
 from remote_server import ServedRuntime, make_certs, serve, write_token
 from runtime_specs import real_spec
 
+from vivid_desktop.protocol import messages as m
 from vivid_desktop.protocol import uploads as u
 from vivid_desktop.protocol.jobs import RenderPlan
 from vivid_desktop.runtime_client import (
@@ -321,3 +322,46 @@ def test_a_new_keyframe_preview_replaces_the_old_file(server, certs, tmp_path):
             assert int(cv2.imread(str(out))[0, 0, 0]) == frame
     finally:
         client.shutdown()
+
+
+def test_several_editors_each_with_their_own_jobs(server, certs, tmp_path):
+    (tmp_path / "clip.mp4").write_bytes(b"x")
+    (tmp_path / "mask.png").write_bytes(b"m")
+    plan = RenderPlan(
+        source=str(tmp_path / "clip.mp4"),
+        start=0,
+        stop=8,
+        mask=str(tmp_path / "mask.png"),
+        task="delete",
+        engine="testing",
+        settings={"delay_s": 0.1, "nonce": tmp_path.name},
+        output_dir=str(tmp_path / "a"),
+    )
+    a, b = remote_client(server, certs), remote_client(server, certs)
+    try:
+        started = threading.Event()
+        job = a.submit(plan, on_event=lambda e: e.msg_type == "started" and started.set())
+        assert started.wait(30)
+        assert a.status().current_job == job.job_id
+        mine = b.status()
+        assert mine.current_job is None and mine.state == "busy"  # busy with someone else's job
+        with pytest.raises(RequestFailed) as err:
+            b.request(m.Cancel(job_id=job.job_id))  # another editor's job is not b's to cancel
+        assert err.value.code == "unknown_job"
+        b.shutdown()  # one editor leaving ends its own connection, not the server or a's job
+        assert job.wait(30).msg_type == "succeeded"
+        assert len(list((tmp_path / "a").glob("0*.png"))) == 8
+    finally:
+        a.shutdown()
+        b.shutdown()
+
+
+def test_idle_strangers_do_not_block_editors(server, certs):
+    strangers = [socket.create_connection(("127.0.0.1", server.port)) for _ in range(8)]
+    try:
+        client = remote_client(server, certs)  # connects while 8 connections sit in their handshake
+        assert client.status().state in ("idle", "busy")
+        client.shutdown()
+    finally:
+        for s in strangers:
+            s.close()
