@@ -24,6 +24,7 @@ from vivid_desktop.protocol.jobs import RenderPlan
 from vivid_desktop.runtime_client import (
     RequestFailed,
     RuntimeClient,
+    RuntimeClientError,
     RuntimeStartError,
     Supervisor,
     remote_launch_spec,
@@ -365,3 +366,27 @@ def test_idle_strangers_do_not_block_editors(server, certs):
     finally:
         for s in strangers:
             s.close()
+
+
+def test_an_unreachable_server_is_retried_with_pauses_then_named(certs, tmp_path):
+    from vivid_desktop.runtime_client import RuntimeState
+
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    token = write_token(tmp_path / "token")
+    states: list[RuntimeState] = []
+    sup = Supervisor(
+        remote_launch_spec(f"127.0.0.1:{port}", token, certs.ca.cert),
+        restart_limit=2,
+        on_state=lambda s, d: states.append(s),
+    )
+    sup.start()
+    try:
+        with pytest.raises(RuntimeClientError) as err:
+            sup.wait_ready(30)
+        assert sup.launches == 3 and states[-1] == RuntimeState.DEAD
+        assert str(err.value).startswith(f"cannot connect to the runtime at 127.0.0.1:{port}")
+        assert sup._delay() >= 2.0  # the pauses grew (1 s, then 2 s)
+    finally:
+        sup.stop()

@@ -150,7 +150,14 @@ class Supervisor:
                 len(self._deaths),
                 self.restart_limit,
             )
-            self._stopping.wait(self.restart_delay_s)
+            self._stopping.wait(self._delay())
+
+    def _delay(self) -> float:
+        """Before the next start. A remote runtime is reconnected with growing pauses (1, 2, 4 … 10 s),
+        so that a network that drops for a few seconds does not use up the restarts at once."""
+        if self.spec.remote is None:
+            return self.restart_delay_s
+        return min(10.0, max(1.0, self.restart_delay_s) * 2 ** max(0, len(self._deaths) - 1))
 
     def _run_one(self) -> bool:
         """Launch one runtime and watch it until it dies or we stop; True if the failure is fatal."""

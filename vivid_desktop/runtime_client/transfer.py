@@ -16,6 +16,9 @@ from vivid_desktop.runtime_client.errors import RequestFailed
 if TYPE_CHECKING:
     from vivid_desktop.runtime_client.client import RuntimeClient
 
+#: Files asked about in one ``upload_status``.
+STATUS_BATCH = 5000
+
 #: ``progress(done_bytes, total_bytes)``; may raise to stop the upload.
 UploadProgress = Callable[[int, int], None]
 
@@ -54,18 +57,14 @@ class Transfers:
                 raise RequestFailed("file_not_found", f"not found: {path}")
         hashes = {p: self.sha256(p) for p in paths}
         sizes = {hashes[p]: p.stat().st_size for p in paths}
-        status = self.client.request(
-            u.UploadStatus(blobs=[u.BlobInfo(sha256=s, size=n) for s, n in sizes.items()])
-        )
-        assert isinstance(status, u.UploadStatusReply)
-        have = {s: status.received.get(s, 0) for s in sizes}
+        have, chunk = self._status(sizes)
         total, done = sum(sizes.values()), sum(have.values())
         progress(done, total)
         by_sha = {hashes[p]: p for p in paths}
         for sha, size in sizes.items():
             offset, complete = have[sha], 0 < size <= have[sha]
             while not complete:  # an empty file takes one empty chunk
-                offset, complete = self._send_chunk(by_sha[sha], sha, size, offset, status.chunk_bytes)
+                offset, complete = self._send_chunk(by_sha[sha], sha, size, offset, chunk)
                 progress(min(total, done + offset - have[sha]), total)
             done += size - have[sha]
         refs: dict[str, str] = {}
@@ -78,6 +77,19 @@ class Transfers:
             else:
                 refs[field] = f"upload:{hashes[value]}"
         return refs
+
+    def _status(self, sizes: dict[str, int]) -> tuple[dict[str, int], int]:
+        """Bytes the server has of each file (asked in batches: a long clip has many masks); chunk size."""
+        items = list(sizes.items())
+        have: dict[str, int] = {}
+        chunk = u.MAX_CHUNK_BYTES
+        for start in range(0, len(items), STATUS_BATCH):
+            blobs = [u.BlobInfo(sha256=s, size=n) for s, n in items[start : start + STATUS_BATCH]]
+            reply = self.client.request(u.UploadStatus(blobs=blobs), timeout=60.0)
+            assert isinstance(reply, u.UploadStatusReply)
+            have.update({b.sha256: reply.received.get(b.sha256, 0) for b in blobs})
+            chunk = max(64 << 10, min(reply.chunk_bytes, u.MAX_CHUNK_BYTES))  # whatever the server says
+        return have, chunk
 
     def _send_chunk(self, path: Path, sha: str, size: int, offset: int, chunk: int) -> tuple[int, bool]:
         with open(path, "rb") as f:
