@@ -76,9 +76,9 @@ def test_playing_starts_at_the_playhead_and_stops_with_k(qtbot, with_audio):
     qtbot.waitUntil(w.isActiveWindow)
     out.chunks.clear()
     QTest.keyClick(w, Qt.Key.Key_L)
-    settle(qtbot, 60)
+    # at least 50 ms of sound reaches the device (how soon depends on the machine's load: no time limit)
+    qtbot.waitUntil(lambda: len(_samples(out.chunks)) >= RATE * 0.05, timeout=10000)
     played = _samples(out.chunks)
-    assert len(played) >= RATE * 0.05
     assert np.abs(played[:480].astype(int)).max() > 10000  # frame 24 is where the click is
     QTest.keyClick(w, Qt.Key.Key_K)
     settle(qtbot, 30)
