@@ -33,7 +33,7 @@ def test_doctor_reports_this_machine(tmp_path):
     proc = _doctor(tmp_path, "--json", VIVID_MODEL_DIRS=str(models))
     found = {f["topic"]: f for f in json.loads(proc.stdout)}
     assert proc.returncode == (1 if any(f["problem"] for f in found.values()) else 0), proc.stderr
-    assert set(found) >= {"python", "torch", "ffmpeg", "qt", "models", "engine flow", "engine vivid"}
+    assert set(found) >= {"python", "gpu", "torch", "ffmpeg", "qt", "models", "engine flow", "engine vivid"}
     assert found["python"]["found"].startswith(".".join(map(str, sys.version_info[:3])))
     assert found["ffmpeg"]["found"] == f"FFmpeg {av.ffmpeg_version_info} inside PyAV {av.__version__}"
     assert found["torch"]["found"].startswith(metadata.version("torch"))  # asked in a child process
@@ -52,6 +52,18 @@ def test_doctor_reports_this_machine(tmp_path):
         found["engine vivid"]["found"] == "no model yet" and "docs/vivid.md" in found["engine vivid"]["hint"]
     )
     assert f"PySide6 {metadata.version('PySide6-Essentials')}" in found["qt"]["found"]
+
+
+def test_gpus_as_the_driver_lists_them(tmp_path, monkeypatch):
+    smi = tmp_path / "nvidia-smi"
+    smi.write_text(
+        "#!/bin/sh\necho 'NVIDIA H200, 143771 MiB, 570.86.15'\necho 'NVIDIA L4, 23034 MiB, 570.86.15'\n"
+    )
+    smi.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tmp_path}{os.pathsep}{os.environ['PATH']}")
+    assert doctor.gpu_finding().found == "NVIDIA H200, 143771 MiB, 570.86.15; NVIDIA L4, 23034 MiB, 570.86.15"
+    smi.write_text("#!/bin/sh\necho 'NVIDIA-SMI has failed' >&2\nexit 9\n")
+    assert doctor.gpu_finding().found.startswith("nvidia-smi does not work")
 
 
 def test_doctor_names_the_missing_libraries_and_the_fix(tmp_path):

@@ -88,6 +88,20 @@ def _last_line(done: subprocess.CompletedProcess | None) -> str:
     return text.splitlines()[-1] if text else "no answer"
 
 
+def gpu_finding() -> Finding:
+    """NVIDIA GPUs as the driver sees them (whatever torch build is installed)."""
+    smi = shutil.which("nvidia-smi")
+    if smi is None:
+        return Finding("gpu", "no NVIDIA driver (nvidia-smi not found)")
+    query = [smi, "--query-gpu=name,memory.total,driver_version", "--format=csv,noheader"]
+    try:
+        done = subprocess.run(query, capture_output=True, text=True, timeout=30, check=True)
+    except (OSError, subprocess.SubprocessError) as exc:
+        return Finding("gpu", f"nvidia-smi does not work: {exc}")
+    gpus = [", ".join(part.strip() for part in line.split(",")) for line in done.stdout.splitlines() if line]
+    return Finding("gpu", "; ".join(gpus) or "nvidia-smi lists no GPU")
+
+
 def ffmpeg_finding() -> Finding:
     try:
         import av
@@ -185,6 +199,7 @@ def run_checks() -> list[Finding]:
     return [
         Finding("vivid-desktop", __version__),
         python_finding(),
+        gpu_finding(),
         torch,
         ffmpeg_finding(),
         qt_finding(),
