@@ -109,3 +109,12 @@ def test_the_vivid_engine_without_the_model_extra_is_one_line(tmp_path):
         'pip install "vivid-desktop[model]" (in a checkout: ./installers/vivid.sh setup)'
     ]
     assert not (tmp_path / "out.mp4").exists()
+
+
+def test_submodules_are_found_without_importing_their_package():
+    code = (
+        "import sys; from vivid_desktop.system.extras import installed; "
+        "print(installed('PySide6.QtMultimedia'), installed('PySide6.QtNone'), 'PySide6' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["True", "False", "False"]

@@ -7,11 +7,17 @@ extra to install instead of ending in a ModuleNotFoundError traceback. Nothing i
 
 from __future__ import annotations
 
+import importlib.machinery
 import importlib.util
+from pathlib import Path
 
 #: extra → {distribution: import name}; tests/test_packaging.py keeps it equal to pyproject's extras.
 EXTRAS: dict[str, dict[str, str]] = {
-    "gui": {"PySide6-Essentials": "PySide6", "pyqtgraph": "pyqtgraph"},
+    "gui": {
+        "PySide6-Essentials": "PySide6",
+        "PySide6-Addons": "PySide6.QtMultimedia",
+        "pyqtgraph": "pyqtgraph",
+    },
     "model": {
         "torch": "torch",
         "diffusers": "diffusers",
@@ -28,10 +34,24 @@ class MissingExtra(RuntimeError):
 
 
 def installed(module: str) -> bool:
+    """Can ``module`` be imported? Looked up without importing anything (for ``pkg.sub``, not even
+    ``pkg``: the submodule's file is looked for in the package's folders)."""
+    top, _, sub = module.partition(".")
     try:
-        return importlib.util.find_spec(module) is not None
+        spec = importlib.util.find_spec(top)
     except (ImportError, ValueError):  # a broken install counts as missing
         return False
+    if spec is None or not sub:
+        return spec is not None
+    *parents, name = sub.split(".")
+    suffixes = tuple(importlib.machinery.all_suffixes())  # .py, .pyc, .so …: not .pyi stubs
+    for folder in spec.submodule_search_locations or []:
+        where = Path(folder, *parents)
+        if (where / name / "__init__.py").is_file():
+            return True
+        if any(p.name.endswith(suffixes) for p in where.glob(f"{name}.*")):
+            return True
+    return False
 
 
 def missing(extra: str) -> list[str]:
