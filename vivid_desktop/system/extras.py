@@ -11,7 +11,7 @@ import importlib.machinery
 import importlib.util
 from pathlib import Path
 
-#: extra → {distribution: import name}; tests/test_packaging.py keeps it equal to pyproject's extras.
+#: extra → {distribution: import name}; tests/system/test_extras.py keeps it equal to pyproject's extras.
 EXTRAS: dict[str, dict[str, str]] = {
     "gui": {
         "PySide6-Essentials": "PySide6",
