@@ -390,3 +390,15 @@ def test_an_unreachable_server_is_retried_with_pauses_then_named(certs, tmp_path
         assert sup._delay() >= 2.0  # the pauses grew (1 s, then 2 s)
     finally:
         sup.stop()
+
+
+def test_a_protocol_mismatch_is_one_line(server, certs, monkeypatch):
+    from vivid_desktop.runtime_client import ProtocolMismatch, launch
+
+    monkeypatch.setattr(launch, "PROTOCOL_VERSION", "2.0")  # an editor from the future
+    client = RuntimeClient(remote_launch_spec(server.address, server.token_file, certs.ca.cert))
+    with pytest.raises(ProtocolMismatch) as err:
+        client.start()
+    message = str(err.value)
+    assert message.startswith(f"the runtime at {server.address} refused the connection: protocol version")
+    assert "2.0" in message and "\n" not in message and err.value.fatal
