@@ -52,8 +52,11 @@ def raw(endpoint: Endpoint) -> socket.socket:
 def closed_without_hello(sock: socket.socket) -> bytes:
     """What the runtime sent before closing (b"NO" for a wrong secret, b"" otherwise)."""
     data = b""
-    while chunk := sock.recv(100):
-        data += chunk
+    try:
+        while chunk := sock.recv(100):
+            data += chunk
+    except ConnectionResetError:
+        pass  # closed with our unread bytes still queued: a reset, which is a close too
     sock.close()
     return data
 
@@ -115,7 +118,7 @@ def test_idle_and_slow_strangers_do_not_block_the_client(launched: Launched):
     for byte in good[:5]:
         trickle.send(bytes([byte]))
     sock = connect(launched, 10)
-    assert handshake(sock, launched, "t", 5.0).ok
+    assert handshake(sock, launched, "t", 10.0).ok  # one at a time, the strangers would take 30 s
     # the strangers are cut off (their deadline passed or the listener closed), none got in
     for stranger in [*idle, slow, trickle]:
         stranger.settimeout(10)
