@@ -140,3 +140,9 @@ def test_setup_installs_the_lock_once_and_again_when_the_build_changes(tmp_path)
     )
     assert cuda.returncode == 0 and "CUDA build cu128" in cuda.stderr
     assert any("download.pytorch.org/whl/cu128" in line for line in calls.read_text().splitlines())
+
+
+def test_the_lock_leaves_torchs_build_to_the_installer():
+    """No CUDA libraries in the lock: they come with the CUDA build of torch, on machines that take it."""
+    cuda = [name for name in locked() if name.startswith(("nvidia-", "cuda-")) or name == "triton"]
+    assert cuda == [] and "+" not in str(locked()["torch"])
