@@ -17,8 +17,10 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from model_runtime.engines.flow.blend import blend_fill
 from model_runtime.engines.flow.flow import ClipFlow, complete_flow
 from model_runtime.engines.flow.frames import sample_points
+from model_runtime.engines.flow.texture import exemplar_fill
 
 #: How far a hole is grown before its flow is completed, as a fraction of the working resolution's long
 #: side (30 px at 480). DIS smears a moving object's motion far into the background around it (its
@@ -49,12 +51,15 @@ class DeletionFill:
         areas: Sequence[np.ndarray],
         lo: int,
         check: Callable[[], None] | None = None,
+        seamless: bool = True,
     ) -> None:
         self.flows, self.frames, self.areas, self.lo = flows, frames, areas, lo
         self.check = check or (lambda: None)
+        self.seamless = seamless
         self.height, self.width = frames.shape[1:3]
         self._pixels = [np.nonzero(a) for a in areas]
         self._holes: dict[int, np.ndarray] = {}
+        self._near_hole: np.ndarray | None = None
 
     def _flow_hole(self, i: int) -> np.ndarray:
         """Chunk frame ``i``'s hole at working resolution, grown (both passes use it: kept)."""
@@ -130,19 +135,50 @@ class DeletionFill:
         ys, xs = self._pixels[i]
         if not len(ys):
             return out
-        total = np.zeros((len(ys), 3), np.float32)
-        weight = np.zeros(len(ys), np.float32)
+        # Colour and the four one-pixel differences around each found position, in its source frame.
+        total = np.zeros((len(ys), 5, 3), np.float32)
+        weight = np.zeros((len(ys), 5), np.float32)
         for hits in (fwd, bwd):
             ok = hits.src >= 0
             w = 1.0 / np.maximum(np.abs(hits.src[ok] - i), 1).astype(np.float32)
-            total[ok] += self._read(hits.src[ok], hits.xy[ok]) * w[:, None]
-            weight[ok] += w
-        done = weight > 0
-        out[ys[done], xs[done]] = np.clip(np.rint(total[done] / weight[done, None]), 0, 255).astype(np.uint8)
+            values = self._read_around(hits.src[ok], hits.xy[ok])
+            known = ~np.isnan(values[..., 0])  # a difference that one direction could not read
+            total[ok] += np.nan_to_num(values) * (w[:, None] * known)[..., None]
+            weight[ok] += w[:, None] * known
+        done = weight[:, 0] > 0
+        with np.errstate(invalid="ignore", divide="ignore"):
+            loose = total[done] / weight[done][..., None]  # NaN: no direction read that difference
+        # Strict: NaN unless every direction that found the pixel also read that difference.
+        strict = np.where((weight[done, 1:] < weight[done, :1])[..., None], np.nan, loose[:, 1:])
+        found = np.concatenate([loose[:, :1], strict, loose[:, 1:]], axis=1)
+        out[ys[done], xs[done]] = np.clip(np.rint(found[:, 0]), 0, 255).astype(np.uint8)
+        copied = [(ys[done], xs[done], found)]
         left = ~done
         if left.any():
-            self._fill_unseen(i, out, ys[left], xs[left], previous)
-        return out
+            copied.append(self._fill_unseen(i, out, ys[left], xs[left], previous))
+        if not self.seamless:
+            return out
+        cy, cx, cf = (np.concatenate(parts) for parts in zip(*copied, strict=True))
+        return blend_fill(out, self.areas[i], cy, cx, cf)
+
+    def _read_around(self, src: np.ndarray, xy: np.ndarray) -> np.ndarray:
+        """(M, 5, 3): colour at ``xy``, then the differences to the pixel right, left, below, above; NaN
+        where that neighbour is in (or beside) the source frame's own hole, which must not be read."""
+        if self._near_hole is None:
+            grown = [cv2.dilate(a.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0 for a in self.areas]
+            self._near_hole = np.stack(grown).reshape(-1)
+        centre = self._read(src, xy)
+        out = [centre]
+        base = src.astype(np.int64) * self.height * self.width
+        for d in ((1, 0), (-1, 0), (0, 1), (0, -1)):
+            at = xy + np.array(d, np.float32)
+            x = np.clip(np.rint(at[:, 0]).astype(np.int64), 0, self.width - 1)
+            y = np.clip(np.rint(at[:, 1]).astype(np.int64), 0, self.height - 1)
+            bad = self._near_hole[base + y * self.width + x]
+            diff = self._read(src, at) - centre
+            diff[bad] = np.nan
+            out.append(diff)
+        return np.stack(out, axis=1)
 
     def _read(self, src: np.ndarray, xy: np.ndarray) -> np.ndarray:
         """Bilinear colours of chunk frames ``src`` at positions ``xy`` (float32 (M, 3))."""
@@ -151,12 +187,13 @@ class DeletionFill:
         y = np.clip(xy[:, 1], 0, h - 1)
         x0 = np.minimum(x.astype(np.int64), w - 2)  # x ≥ 0, so truncation is floor
         y0 = np.minimum(y.astype(np.int64), h - 2)
-        fx, fy = (x - x0)[:, None], (y - y0)[:, None]
+        fx = (x - x0).astype(np.float32)[:, None]
+        fy = (y - y0).astype(np.float32)[:, None]
         flat = self.frames.reshape(-1, 3)
         at = (src.astype(np.int64) * h + y0) * w + x0
         top = flat[at] * (1 - fx) + flat[at + 1] * fx
         bottom = flat[at + w] * (1 - fx) + flat[at + w + 1] * fx
-        return top * (1 - fy) + bottom * fy
+        return (top * (1 - fy) + bottom * fy).astype(np.float32)
 
     def _fill_unseen(
         self,
@@ -165,7 +202,10 @@ class DeletionFill:
         ys: np.ndarray,
         xs: np.ndarray,
         previous: Callable[[int], np.ndarray | None],
-    ) -> None:
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Fill what no frame shows: along the flow from the previous finished frame (steady in time),
+        else with texture copied from nearby. Returns the texture's pixels and what it read (for
+        :func:`blend_fill`)."""
         prev = previous(i)
         if prev is not None and self.lo + i > 0:
             p = np.stack([xs, ys], axis=-1) + self._flow_at(i, ys, xs)
@@ -178,10 +218,27 @@ class DeletionFill:
             if ok.any():
                 out[ys[ok], xs[ok]] = sample_points(prev, p[ok])
             ys, xs = ys[~ok], xs[~ok]
-        if len(ys):
-            hole = np.zeros(out.shape[:2], np.uint8)
-            hole[ys, xs] = 255
-            out[:] = cv2.inpaint(out, hole, 5, cv2.INPAINT_TELEA)
+        none = (ys[:0], xs[:0], np.zeros((0, 9, 3), np.float32))
+        if not len(ys):
+            return none
+        todo = np.zeros(out.shape[:2], bool)
+        todo[ys, xs] = True
+        offsets = exemplar_fill(out, todo, self.areas[i])
+        if offsets is None:  # no room to search (a hole over most of the frame): smooth inpainting
+            out[:] = cv2.inpaint(out, todo.astype(np.uint8) * 255, 5, cv2.INPAINT_TELEA)
+            return none
+        ys, xs = np.nonzero(todo)  # the order exemplar_fill's offsets are in
+        sy, sx = ys + offsets[:, 0], xs + offsets[:, 1]
+        src = out.astype(np.float32)
+        h, w = todo.shape
+        diffs = []
+        for dy, dx in ((0, 1), (0, -1), (1, 0), (-1, 0)):
+            ny, nx = np.clip(sy + dy, 0, h - 1), np.clip(sx + dx, 0, w - 1)
+            diff = src[ny, nx] - src[sy, sx]
+            diff[self.areas[i][ny, nx]] = np.nan  # the block's edge: no gradient from the hole
+            diffs.append(diff)
+        out[ys, xs] = out[sy, sx]
+        return ys, xs, np.stack([src[sy, sx], *diffs, *diffs], axis=1)
 
     def _flow_at(self, i: int, ys: np.ndarray, xs: np.ndarray) -> np.ndarray:
         """Completed flow from chunk frame ``i`` to the previous frame at the given hole pixels."""
