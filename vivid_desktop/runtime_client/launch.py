@@ -31,6 +31,7 @@ from vivid_desktop.protocol.transport import (
     default_local_kind,
     open_connection,
 )
+from vivid_desktop.protocol.uploads import UPLOADS_FEATURE
 from vivid_desktop.protocol.version import FEATURES, PROTOCOL_VERSION, ProtocolVersionError, check_compatible
 from vivid_desktop.protocol.wire import MAX_HANDSHAKE_FRAME_BYTES, ConnectionClosed, FrameError, FrameReader
 from vivid_desktop.runtime_client.errors import ProtocolMismatch, RuntimeStartError
@@ -308,7 +309,8 @@ def handshake(
             secret=launched.secret,
             client="vivid-desktop",
             client_version=__version__,
-            features=list(FEATURES),
+            # a remote runtime takes uploads from a client that says it sends them
+            features=[*FEATURES, *([UPLOADS_FEATURE] if isinstance(launched, RemoteLink) else [])],
         ),
         session=session,
     )
