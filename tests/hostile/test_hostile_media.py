@@ -205,3 +205,21 @@ def test_a_read_only_folder_gives_a_project_or_one_clear_error(tmp_path, clip):
         assert "could not create the project" in str(exc) and not (folder / "clip.vivid").exists()
     finally:
         os.chmod(folder, 0o755)
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["probe", "{clip}"],
+        ["edit", "{clip}", "--mask", "{mask}", "--task", "delete", "-o", "{out}"],
+        ["track", "{clip}", "--mask", "{mask}", "-o", "{out}"],
+    ],
+    ids=["probe", "edit", "track"],
+)
+def test_a_looping_link_is_one_line_in_every_command(tmp_path, capsys, argv):
+    clip = _loop(tmp_path)
+    (tmp_path / "m.png").write_bytes(cv2.imencode(".png", np.zeros((32, 48), np.uint8))[1].tobytes())
+    names = {"clip": str(clip), "mask": str(tmp_path / "m.png"), "out": str(tmp_path / "out.mp4")}
+    assert main([a.format(**names) for a in argv]) == 1
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and "leads nowhere" in lines[0] and "unexpected" not in lines[0], lines

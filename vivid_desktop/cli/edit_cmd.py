@@ -165,9 +165,12 @@ def prepare_shot(sup: Supervisor, args: argparse.Namespace, work: Path) -> Shot:
     from vivid_desktop.media.probe import probe
     from vivid_desktop.protocol.jobs import DELETE_CAPTION, KeyframeSpec, RenderPlan, TrackMasksRequest
 
-    clip = args.clip.expanduser().absolute()  # absolute, not resolve: a link loop is probed
+    clip = args.clip.expanduser().absolute()
     if not clip.is_file():
-        raise EditError(f"clip not found: {clip}")
+        broken = clip.is_symlink()  # a broken link or a loop of links
+        raise EditError(
+            f"the clip {clip} is a link that leads nowhere" if broken else f"clip not found: {clip}"
+        )
     info = probe(clip)
     size = (info.width, info.height)
     try:
@@ -181,7 +184,7 @@ def prepare_shot(sup: Supervisor, args: argparse.Namespace, work: Path) -> Shot:
     outside = [n for n in keyed if n not in frames]
     if outside:
         raise EditError(f"keyframe {outside[0]} is outside the frames {frames.start}:{frames.stop}")
-    masks = prepare_masks(args.mask.expanduser().resolve(), work, size, frames, warn)
+    masks = prepare_masks(args.mask.expanduser().absolute(), work, size, frames, warn)
     settings = _settings(args)
     if args.track:
         masks = _track(sup, clip, masks, frames, keyed, work, TrackMasksRequest, KeyframeSpec)
@@ -214,9 +217,9 @@ def prepare_shot(sup: Supervisor, args: argparse.Namespace, work: Path) -> Shot:
 def _settings(args: argparse.Namespace) -> dict[str, object]:
     settings: dict[str, object] = {}
     if args.model is not None:
-        settings["model"] = str(args.model.expanduser().resolve())
+        settings["model"] = str(args.model.expanduser().absolute())
     if args.lora:
-        settings["loras"] = [str(p.expanduser().resolve()) for p in args.lora]
+        settings["loras"] = [str(p.expanduser().absolute()) for p in args.lora]
     for key in ("steps", "guidance", "memory"):
         if getattr(args, key) is not None:
             settings[key] = getattr(args, key)

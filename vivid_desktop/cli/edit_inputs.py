@@ -135,7 +135,7 @@ def parse_keyframe(text: str) -> tuple[int, Path]:
     number, sep, image = text.partition("=")
     if not sep or not number.strip().isdigit() or not image:
         raise EditError(f"--keyframe {text!r}: write it as N=IMAGE, e.g. 12=edited_12.png")
-    return int(number), Path(image).expanduser().resolve()
+    return int(number), Path(image).expanduser().absolute()
 
 
 def prepare_keyframe(frame: int, image: Path, work: Path, size: tuple[int, int], warn: Warn) -> Path:

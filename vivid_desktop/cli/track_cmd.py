@@ -62,7 +62,7 @@ def parse_anchor(text: str) -> tuple[int, Path]:
     number, sep, mask = text.partition("=")
     if not sep or not number.strip().isdigit() or not mask:
         raise EditError(f"--anchor {text!r}: write it as N=MASK.png, e.g. 40=mask_40.png")
-    return int(number), Path(mask).expanduser().resolve()
+    return int(number), Path(mask).expanduser().absolute()
 
 
 def track(args: argparse.Namespace, work: Path) -> None:
@@ -72,9 +72,12 @@ def track(args: argparse.Namespace, work: Path) -> None:
     from vivid_desktop.media.probe import probe
     from vivid_desktop.protocol.jobs import KeyframeSpec, TrackMasksRequest
 
-    clip = args.clip.expanduser().resolve()
+    clip = args.clip.expanduser().absolute()
     if not clip.is_file():
-        raise EditError(f"clip not found: {clip}")
+        broken = clip.is_symlink()  # a broken link or a loop of links
+        raise EditError(
+            f"the clip {clip} is a link that leads nowhere" if broken else f"clip not found: {clip}"
+        )
     info = probe(clip)
     try:
         a, b = parse_range(args.range)
@@ -84,7 +87,7 @@ def track(args: argparse.Namespace, work: Path) -> None:
     if not 0 <= frames.start < frames.stop <= info.frame_count:
         raise EditError(f"--range {args.range}: the clip has frames 0 to {info.frame_count - 1}")
     first = frames.start if args.frame is None else args.frame
-    sources = dict([(first, args.mask.expanduser().resolve()), *(parse_anchor(t) for t in args.anchor)])
+    sources = dict([(first, args.mask.expanduser().absolute()), *(parse_anchor(t) for t in args.anchor)])
     anchors = []
     for n, path in sorted(sources.items()):
         if n not in frames:
