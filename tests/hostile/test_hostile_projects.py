@@ -230,3 +230,10 @@ def test_the_trainer_reads_a_crafted_project_without_its_bad_entries(store, outs
         "left out: edit 'Edit 1': the keyframe at frame 2 has the mask '../outside/victim.png' contains '..'"
     ]
     assert specs and all(Path(s.mask).is_relative_to(store.folder) for s in specs)
+
+
+def test_a_crafted_project_name_never_places_the_exchange_file_outside(crafted, outside):
+    s = crafted(lambda d: d.update(name="../../outside/x/../victim"))
+    path = s.exchange_file(s.project.edits[0].id, 2)
+    assert path.parent == s.folder / "exchange" and path.name.endswith(f"-{s.project.edits[0].id}-000002.png")
+    assert not s.read_only  # the name is free text: only its use as a file name is made safe

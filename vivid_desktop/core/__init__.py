@@ -5,7 +5,11 @@ Modules (each docstring shows its usage):
 - ``events``      tiny observer: models emit ``Event``s, views connect callbacks
 - ``timebase``    Fraction rates, frames ↔ seconds, SMPTE timecode (drop-frame at 29.97/59.94)
 - ``project``     ``Project`` → ``SourceClip``, ``Edit`` → ``Keyframe``, ``Render``; mutations emit events
-- ``store``       the ``NAME.vivid/`` folder: ``create_project``, ``open_project``, ``ProjectStore``
+- ``store``       the ``NAME.vivid/`` folder: ``create_project``, ``open_project``, ``ProjectStore``, made of
+                  ``layout`` (checked paths), ``saving`` (save, backups, read-only), ``mask_storage``
+- ``paths``       what ids and names in project.json may be; ``inside``: a path stays in the folder
+- ``loading``     reading project.json without trusting it: what it may not name is left out
+- ``junk``        temp files of interrupted writes, removed when a project opens
 - ``schema``      ``"Project.N"`` versions and step-wise ``UPGRADERS``
 - ``mask_cache``  the store's unsaved and recently read masks
 - ``autosave``    ``Autosaver``: saves within 3 s of a change on its own thread

@@ -9,6 +9,7 @@ Layout::
     NAME.vivid/renders/<render>/{frame:06d}.png    rendered frames (lossless); inputs/ = the plan's masks
     NAME.vivid/cache/                  frame index, proxy, thumbnails, flow (may be deleted at any time)
     NAME.vivid/backups/                a ring of project.json snapshots
+    NAME.vivid/exchange/               keyframes being edited in an external image editor
 
 Every path here is built from checked ids and names and checked by :func:`paths.inside` to stay in the
 folder, so a crafted ``project.json`` or a linked subfolder cannot redirect a read, write or delete.
@@ -26,6 +27,8 @@ PROJECT_FILE = "project.json"
 SUFFIX = ".vivid"
 #: The folders a project is made with (each may be missing; none may be a link leading outside).
 SUBFOLDERS = ("masks", "keyframes", "renders", "cache", "backups")
+#: ... and the one made on demand (the external image editor's files).
+CHECKED_FOLDERS = (*SUBFOLDERS, "exchange")
 
 
 class ProjectLayout:

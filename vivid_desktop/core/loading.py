@@ -19,7 +19,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from vivid_desktop.core.layout import PROJECT_FILE, SUBFOLDERS, SUFFIX, ProjectLayout
+from vivid_desktop.core.layout import CHECKED_FOLDERS, PROJECT_FILE, SUFFIX, ProjectLayout
 from vivid_desktop.core.paths import inside, is_id
 from vivid_desktop.core.project import Edit, Project, ProjectError, Render
 from vivid_desktop.core.render_plan import stored_plan
@@ -61,7 +61,7 @@ def read_project_file(folder: str | os.PathLike[str]) -> tuple[Path, Project, ob
 
 def check_folder(folder: Path) -> None:
     """Refuse a project whose own folders are links leading outside it (writes would land there)."""
-    for name in SUBFOLDERS:
+    for name in CHECKED_FOLDERS:
         try:
             inside(folder, name)
         except ProjectError as exc:

@@ -9,6 +9,7 @@ next save writes them.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +19,7 @@ from vivid_desktop.core.files import FileError, read_png, write_png
 from vivid_desktop.core.layout import ProjectLayout
 from vivid_desktop.core.mask_cache import MaskCache
 from vivid_desktop.core.masks import BBox
-from vivid_desktop.core.paths import check_id
+from vivid_desktop.core.paths import check_id, inside
 from vivid_desktop.core.project import Project, ProjectError, keyframe_image_name, mask_name
 from vivid_desktop.render_folder import frame_name, nearest
 
@@ -130,6 +131,12 @@ class MaskStorage(ProjectLayout):
         write_png(self.path(name), image)
         self.project.set_keyframe_image(edit_id, frame, name)
         return self.path(name)
+
+    def exchange_file(self, edit_id: str, frame: int) -> Path:
+        """The PNG an external image editor works on for a keyframe, in ``exchange/``. The project's name
+        (free text from project.json) is reduced to a safe file name."""
+        name = re.sub(r"[^\w.-]+", "_", self.project.name).lstrip(".")[:60] or "project"
+        return inside(self.folder, "exchange", f"{name}-{check_id(edit_id, 'edit id')}-{frame_name(frame)}")
 
     def import_keyframe_image(self, edit_id: str, frame: int, file: str | os.PathLike[str]) -> Path:
         """Read an image an external editor saved and store it as the keyframe's edited image."""

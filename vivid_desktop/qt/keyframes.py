@@ -203,7 +203,7 @@ class KeyframeController(QObject):
     def exchange_path(self, edit_id: str, frame: int) -> Path:
         store = self.session.store
         assert store is not None
-        return store.folder / "exchange" / f"{store.project.name}-{edit_id}-{frame:06d}.png"
+        return store.exchange_file(edit_id, frame)
 
     def edit_externally(self, frame: int | None = None) -> Path | None:
         """Write the keyframe as PNG (in the background), open it in the image editor and re-import every
