@@ -158,3 +158,29 @@ def test_opening_a_project_with_a_missing_or_newer_file_says_so(tmp_path, store)
     store.project_file.write_text(json.dumps(data))
     with pytest.raises(ProjectError, match=r"reads up to Project\.1\. Update VIVID Desktop"):
         open_project(store.folder)
+
+
+def test_a_clip_whose_name_is_not_utf8_is_refused_by_the_editor(tmp_path, clip):
+    from vivid_desktop.qt.session import open_or_create
+
+    folder = os.fsencode(tmp_path) + b"/caf\xe9"  # Latin-1 bytes, not UTF-8
+    os.mkdir(folder)
+    path = Path(os.fsdecode(folder + b"/clip\xff.mp4"))
+    path.write_bytes(clip.read_bytes())
+    with pytest.raises(ProjectError, match="is not valid UTF-8 text, which a project cannot record"):
+        open_or_create(path)
+    assert os.listdir(folder) == [b"clip\xff.mp4"]
+
+
+def test_a_save_over_a_link_replaces_the_link_and_never_writes_through(tmp_path, outside):
+    from vivid_desktop.core.files import write_atomic
+
+    link = tmp_path / "p" / "f.json"
+    link.parent.mkdir()
+    link.symlink_to(outside / "secret.txt")
+    old = os.umask(0o022)
+    try:
+        write_atomic(link, b"new")
+    finally:
+        os.umask(old)
+    assert not link.is_symlink() and link.read_bytes() == b"new" and mode(link) == 0o644

@@ -68,9 +68,12 @@ def file_mode(path: Path) -> int:
     """The mode a rewrite of ``path`` gets: the file's own (without following a link), else the umask
     default of a new file (mkstemp's 0600 would hide a shared project's files from its group)."""
     try:
-        return stat.S_IMODE(os.stat(path, follow_symlinks=False).st_mode)
+        st = os.stat(path, follow_symlinks=False)
     except OSError:
-        return 0o666 & ~_umask()
+        st = None
+    if st is not None and stat.S_ISREG(st.st_mode):  # a link is replaced by a file, not given its 0777
+        return stat.S_IMODE(st.st_mode)
+    return 0o666 & ~_umask()
 
 
 def write_atomic(path: str | os.PathLike[str], data: bytes, durable: bool = True) -> None:
