@@ -67,7 +67,7 @@ function Install-Torch([string]$Build, [string]$VenvPy) {
     } else {
         Write-Host "Installing torch $TorchVersion, CUDA build $Build from $TorchIndex/$Build (`$env:VIVID_TORCH = 'cpu' for the CPU build) ..."
     }
-    if ($have) { Invoke-Checked $VenvPy @("-m", "pip", "uninstall", "-q", "-y", "torch") }
+    # (a pin with the build tag replaces another build of the same version; a failed install keeps it)
     $from = if ($TorchIndex -eq "none") { @() } else { @("--extra-index-url", "$TorchIndex/$Build") }
     Invoke-Checked $VenvPy (@("-m", "pip", "install", "-q") + $from + @($pin))
 }

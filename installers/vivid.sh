@@ -68,7 +68,7 @@ install_torch() {  # $1: the build from torch_build
         *) echo "Installing torch $torch_version, CUDA build $build from $torch_index/$build" \
             "(driver: CUDA $(driver_cuda); VIVID_TORCH=cpu for the CPU build) ..." >&2 ;;
     esac
-    if [ -n "$have" ]; then "$venv/bin/python" -m pip uninstall -q -y torch >&2; fi
+    # (a pin with the build tag replaces another build of the same version; a failed install keeps it)
     if [ "$build" = pypi ] || [ "$torch_index" = none ]; then
         "$venv/bin/python" -m pip install -q "$pin" >&2
     else
