@@ -237,3 +237,24 @@ def test_a_crafted_project_name_never_places_the_exchange_file_outside(crafted, 
     path = s.exchange_file(s.project.edits[0].id, 2)
     assert path.parent == s.folder / "exchange" and path.name.endswith(f"-{s.project.edits[0].id}-000002.png")
     assert not s.read_only  # the name is free text: only its use as a file name is made safe
+
+
+@pytest.mark.parametrize(
+    ("where", "value"),
+    [
+        (("source", "width"), 10**9),
+        (("source", "frame_count"), 10**12),
+        (("edits", 0, "seed"), 2**80),
+        (("edits", 0, "keyframes", 0, "frame"), 10**15),
+        (("settings", "backups"), 10**9),
+    ],
+)
+def test_absurd_numbers_in_project_json_are_refused_by_name(store, crafted, where, value):
+    def change(data):
+        target = data
+        for key in where[:-1]:
+            target = target[key]
+        target[where[-1]] = value
+
+    with pytest.raises(ProjectError, match=rf"is damaged: {'.'.join(map(str, where))}: Input should be less"):
+        crafted(change)

@@ -41,7 +41,7 @@ from pydantic import (
 
 from vivid_desktop.core.events import EmitterGroup
 from vivid_desktop.core.timebase import TimecodeError, format_rate, parse_rate
-from vivid_desktop.protocol.jobs import DELETE_CAPTION, RenderPlan, Task
+from vivid_desktop.protocol.jobs import DELETE_CAPTION, MAX_FRAMES, MAX_SIDE, RenderPlan, Seed, Task
 from vivid_desktop.render_folder import frame_name
 
 SCHEMA = "Project.1"
@@ -116,13 +116,13 @@ class SourceClip(_Model):
 
     path: str
     fingerprint: str
-    width: int = Field(gt=0)
-    height: int = Field(gt=0)
+    width: int = Field(gt=0, le=MAX_SIDE)
+    height: int = Field(gt=0, le=MAX_SIDE)
     rate: Rate
-    frame_count: int = Field(gt=0)
-    in_frame: int = Field(default=0, ge=0)
+    frame_count: int = Field(gt=0, le=MAX_FRAMES)
+    in_frame: int = Field(default=0, ge=0, le=MAX_FRAMES)
     #: one past the last frame used; None = to the end of the clip
-    out_frame: int | None = Field(default=None, gt=0)
+    out_frame: int | None = Field(default=None, gt=0, le=MAX_FRAMES)
 
     @property
     def stop(self) -> int:
@@ -133,7 +133,7 @@ class SourceClip(_Model):
 class Keyframe(_Model):
     """A frame with a painted mask and, once previewed or imported, its edited image."""
 
-    frame: int = Field(ge=0)
+    frame: int = Field(ge=0, le=MAX_FRAMES)
     mask: str
     image: str | None = None
 
@@ -142,8 +142,8 @@ class MaskTrack(_Model):
     """Masks carried through ``[start, stop)`` by mask tracking, one PNG per frame in ``folder``."""
 
     folder: str
-    start: int = Field(ge=0)
-    stop: int = Field(gt=0)
+    start: int = Field(ge=0, le=MAX_FRAMES)
+    stop: int = Field(gt=0, le=MAX_FRAMES)
     #: a keyframe mask changed after tracking; re-track before trusting it
     stale: bool = False
 
@@ -154,7 +154,7 @@ class Render(_Model):
     id: str = Field(default_factory=new_id)
     plan: dict[str, Any]
     status: RenderStatus = "queued"
-    frames_done: int = Field(default=0, ge=0)
+    frames_done: int = Field(default=0, ge=0, le=MAX_FRAMES)
     message: str = ""
     created_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
 
@@ -182,7 +182,7 @@ class Edit(_Model):
     engine: Engine = "flow"
     settings: dict[str, Any] = Field(default_factory=dict)
     enabled: bool = True
-    seed: int = 0
+    seed: Seed = 0
     keyframes: list[Keyframe] = Field(default_factory=list)
     mask_track: MaskTrack | None = None
     renders: list[Render] = Field(default_factory=list)
@@ -200,10 +200,10 @@ class ProjectSettings(_Model):
     """Per-project application settings."""
 
     proxy: bool = True
-    proxy_height: int = Field(default=540, ge=64)
+    proxy_height: int = Field(default=540, ge=64, le=MAX_SIDE)
     default_engine: Engine = "flow"
     autosave: bool = True
-    backups: int = Field(default=10, ge=0)
+    backups: int = Field(default=10, ge=0, le=1000)
     #: free-form view state the GUI remembers (playhead, zoom, overlay opacity …)
     view: dict[str, Any] = Field(default_factory=dict)
 

@@ -18,11 +18,12 @@ import av
 import numpy as np
 
 from vivid_desktop.media.errors import MediaCancelled, MediaError, explain, open_input
+from vivid_desktop.protocol.jobs import MAX_SIDE
 
 #: The picture sizes VIVID edits (display or coded, either side): below 16 pixels optical flow and the
 #: model's 16-pixel grid have nothing to work on; above 8192 one RGB frame alone is over 200 MB and the
 #: flow fields several times that.
-MIN_SIDE, MAX_SIDE = 16, 8192
+MIN_SIDE = 16
 
 #: Container formats that hold a single still picture (FFmpeg names them ``*_pipe`` or ``image2``).
 _IMAGE_FORMATS = ("image2", "image2pipe")

@@ -39,6 +39,8 @@ SETTING_LIMITS: dict[str, tuple[float, float]] = {
 PATH_SETTINGS = ("cache_dir",)
 #: Frame numbers: ten million frames is 46 hours at 60 fps.
 MAX_FRAMES = 10_000_000
+#: The largest picture side VIVID edits (media.scan refuses larger clips; docs/project-folder.md).
+MAX_SIDE = 8192
 #: Seeds are 64-bit.
 SEED_LIMIT = 2**63
 
