@@ -48,6 +48,9 @@ def main(argv: list[str] | None = None) -> int:
     app.setWindowIcon(icon("app"))
     window = MainWindow()
     window.show()
+    from vivid_desktop.qt import ui_map
+
+    ui_map.start(window)  # only when VIVID_DESKTOP_UI_MAP is set (tests driving the real app)
     logging.getLogger("vivid_desktop").info("window shown %.2f s after start", time.monotonic() - T0)
     report = os.environ.get("VIVID_DESKTOP_STARTUP_REPORT")
     if report:  # for the start-up test: when the window was up, and that torch was not imported

@@ -703,6 +703,12 @@ class MainWindow(WindowDialogs, QMainWindow):
             self.restoreGeometry(geometry)
         if state is not None:
             self.restoreState(state)
+        screen = self.screen()
+        if screen is not None:  # never larger than the screen (a 1366×768 laptop, a smaller monitor)
+            area = screen.availableGeometry()
+            self.resize(min(self.width(), area.width()), min(self.height(), area.height()))
+            if geometry is None:
+                self.move(area.topLeft())
 
     def closeEvent(self, event: QCloseEvent) -> None:
         """Stop everything we started (jobs, workers, the runtime) and save; leaves no thread behind."""

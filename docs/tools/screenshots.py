@@ -1,4 +1,4 @@
-"""Write screenshots of the editor's main views: ``python -m vivid_desktop.qt.screenshots [OUT_DIR]``.
+"""Write screenshots of the editor's main views: ``python docs/tools/screenshots.py [OUT_DIR]``.
 
 Runs the real editor offscreen on the built-in demo with a real runtime (flow engine): the mask
 painted on a keyframe, propagation, the compare modes, the keyframe preview, the export and settings
