@@ -47,6 +47,7 @@ def take(out_dir: Path) -> list[Path]:
     apply_style(app)
     settings = AppSettings()
     settings.set("proxy/enabled", True)
+    settings.set("render/confirm_plan", False)  # the plan dialog has its own shot in the display test
     w = MainWindow(settings)
     w.resize(1440, 900)
     w.show()

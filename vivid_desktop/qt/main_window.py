@@ -149,11 +149,11 @@ class MainWindow(WindowDialogs, QMainWindow):
         edits = self._dock(
             "Edits", self._scrolled(self.edits_panel), Qt.DockWidgetArea.RightDockWidgetArea, "editsDock"
         )
-        render = self._dock(
-            "Render", self.propagate_panel, Qt.DockWidgetArea.RightDockWidgetArea, "renderDock"
-        )
+        # The Render panel scrolls too: on a 1366×768 screen the two right docks share ~430 px.
+        right = Qt.DockWidgetArea.RightDockWidgetArea
+        render = self._dock("Render", self._scrolled(self.propagate_panel), right, "renderDock")
         self.splitDockWidget(edits, render, Qt.Orientation.Vertical)
-        self.resizeDocks([edits, render], [560, 240], Qt.Orientation.Vertical)
+        self.resizeDocks([edits, render], [3, 2], Qt.Orientation.Vertical)
 
     def _scrolled(self, widget: QWidget) -> QScrollArea:
         area = QScrollArea()

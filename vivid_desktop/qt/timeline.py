@@ -285,7 +285,9 @@ class QtTimeline(QWidget):
         lo = np.minimum.reduceat(peaks[:, 0], starts)  # over [start, next start), or the one bucket
         hi = np.maximum.reduceat(peaks[:, 1], starts)
         columns = np.flatnonzero((raw[:-1] >= 0) & (raw[:-1] < len(peaks)))
-        mid, half = height / 2, height / 2 - 1
+        loudest = float(np.abs(peaks).max())
+        # the loudest moment fills the lane: quiet recordings stay readable (a level meter it is not)
+        mid, half = height / 2, (height / 2 - 1) * (0.95 / loudest if loudest > 0 else 1.0)
         painter = QPainter(image)
         painter.setPen(QColor(110, 200, 150))
         top, bottom = (mid - hi * half).tolist(), (mid - lo * half).tolist()

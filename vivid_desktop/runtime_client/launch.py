@@ -74,6 +74,9 @@ class RemoteSpec:
         return token
 
 
+HEARTBEAT_ENV = "VIVID_RUNTIME_HEARTBEAT_TIMEOUT"
+
+
 @dataclass
 class LaunchSpec:
     """How to start and supervise the runtime. ``command`` defaults to ``python -m model_runtime.server``.
@@ -92,7 +95,8 @@ class LaunchSpec:
     start_timeout: float = 30.0
     handshake_timeout: float = 5.0
     heartbeat_interval: float = 0.25
-    heartbeat_timeout: float = 1.5
+    #: ``VIVID_RUNTIME_HEARTBEAT_TIMEOUT`` (seconds) loosens it on a machine too loaded to answer in time
+    heartbeat_timeout: float = field(default_factory=lambda: _env_seconds(HEARTBEAT_ENV, 1.5))
     request_timeout: float = 10.0
     #: longer than the runtime's own grace for a job to notice its cancel flag (2 s)
     shutdown_timeout: float = 4.0
@@ -345,3 +349,11 @@ def _check_hello_reply(reply: Message, hello: Message, label: str = "the runtime
 def _exited(launched: Launched, code: int) -> str:
     tail = launched.log_tail(1)
     return f"the runtime exited during start (code {code})" + (f": {tail}" if tail else "")
+
+
+def _env_seconds(name: str, default: float) -> float:
+    try:
+        value = float(os.environ.get(name, "") or default)
+    except ValueError:
+        return default
+    return value if value > 0 else default
