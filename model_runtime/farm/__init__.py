@@ -30,9 +30,27 @@ __all__ = ["render_on_cluster", "split_plan"]
 POLL_S = 0.25
 
 
+#: times the driver process is started again when it dies by a signal (Ray aborts its process on some
+#: internal failures, e.g. a local cluster that cannot start in time on a starved machine); each run
+#: resumes from the frames already on disk
+DRIVER_RESTARTS = 2
+
+
 def render_on_cluster(plans: list[RenderPlan], address: str, ctx: JobContext) -> None:
     """Render ``plans`` on the Ray cluster at ``address`` (``"local"``: start one on this machine)."""
     request = RenderBatch(plans=plans, cluster=address).model_dump_json()
+    for attempt in range(DRIVER_RESTARTS + 1):
+        status = _drive(request, ctx)
+        if status == 0:
+            return
+        if status > 0 or attempt == DRIVER_RESTARTS:
+            break
+        ctx.log(f"the cluster driver died (signal {-status}); starting it again, finished frames are kept")
+    raise EngineError(ErrorCode.FARM_FAILED, f"the cluster driver stopped (exit status {status})")
+
+
+def _drive(request: str, ctx: JobContext) -> int:
+    """Run one driver process to its end, relaying its events; its exit status."""
     driver = subprocess.Popen(
         [sys.executable, "-m", "model_runtime.farm"],
         stdin=subprocess.PIPE,
@@ -57,10 +75,7 @@ def render_on_cluster(plans: list[RenderPlan], address: str, ctx: JobContext) ->
         if driver.poll() is None:
             driver.terminate()  # cancel: Ray cancels the driver's tasks when the driver goes
         driver.wait()
-    if driver.returncode != 0:
-        raise EngineError(
-            ErrorCode.FARM_FAILED, f"the cluster driver stopped (exit status {driver.returncode})"
-        )
+    return driver.returncode
 
 
 def _relay(event: dict, ctx: JobContext) -> None:
