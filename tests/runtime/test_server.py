@@ -52,6 +52,17 @@ def test_handshake_is_fast_and_reports_engines(client: RuntimeClient):
     assert "torch" not in client.status().model_dump_json() or client.status().facts is None
 
 
+def test_torch_facts_come_from_a_child_so_the_runtime_never_loads_torch(client: RuntimeClient):
+    import torch
+
+    facts = client.runtime_facts()
+    assert facts is not None and not facts.error, facts
+    assert facts.torch == str(torch.__version__) and facts.cuda == torch.version.cuda
+    # Importing torch holds the interpreter lock for seconds; in the runtime it would starve the heartbeat.
+    maps = Path(f"/proc/{client.pid}/maps").read_text()
+    assert "libtorch" not in maps
+
+
 def test_hello_reply_within_half_a_second(tmp_path, timed):
     spec = real_spec()
     launched = spawn(spec)
