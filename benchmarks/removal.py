@@ -120,10 +120,12 @@ def grown(mask: np.ndarray, pixels: int = DILATE) -> np.ndarray:
 
 def run_engine(tree: Path, folder: Path, clip: Path, masks: Path, n: int) -> dict:
     out = folder / "out"
+    folder.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "PYTHONPATH": str(tree)}
     args = [sys.executable, "-c", CHILD, str(clip), str(masks), str(out), str(folder / "cache"), str(n)]
     start = time.perf_counter()
-    done = subprocess.run(args, env=env, capture_output=True, text=True, check=False)
+    # From the run's folder: with ``-c`` the current folder comes first on sys.path, before PYTHONPATH.
+    done = subprocess.run(args, env=env, cwd=folder, capture_output=True, text=True, check=False)
     seconds = time.perf_counter() - start
     if done.returncode:
         raise RuntimeError(done.stderr[-2000:])
@@ -205,9 +207,12 @@ def scores(got: list, truth: list, holes: list, own: list, flows: Truth) -> dict
 def crop_picture(case: str, results: dict, truth: list, holes: list, pictures: Path) -> str:
     """Crops of the hole's box on the frame where the hole is largest: truth, then each method."""
     t = max(range(len(holes)), key=lambda k: holes[k].sum() * (k > 4) * (k < len(holes) - 4))
-    ys, xs = np.nonzero(holes[t])
+    # The largest part of the hole, with room around it (a grid shows one square, not the frame).
+    _, labels, stats, _ = cv2.connectedComponentsWithStats(holes[t])
+    k = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
+    ys, xs = np.nonzero(labels == k)
     h, w = holes[t].shape
-    pad = max(8, (ys.max() - ys.min()) // 4)
+    pad = max(8, (ys.max() - ys.min()) // 3)
     box = (
         slice(max(0, ys.min() - pad), min(h, ys.max() + pad)),
         slice(max(0, xs.min() - pad), min(w, xs.max() + pad)),
