@@ -13,6 +13,7 @@ import numpy as np
 
 from model_runtime.engines.flow.fill import DeletionFill
 from model_runtime.engines.flow.flow import ClipFlow
+from model_runtime.engines.flow.settings import JobSettings
 from vivid_desktop.media.clip_frames import ArrayFrames
 
 W, H, N = 192, 128, 12
@@ -123,3 +124,8 @@ def test_what_no_frame_shows_gets_steady_texture_not_a_blur():
     assert detail(outs[0]) > 0.5 * detail(background)
     for out in outs[1:]:  # carried along the (still) flow: it stays put
         assert np.abs(out.astype(int) - outs[0])[area].mean() < 2.0
+
+
+def test_the_blend_is_a_setting_on_by_default(tmp_path):
+    assert JobSettings.parse({}, "delete", tmp_path / "out").seamless
+    assert not JobSettings.parse({"seamless": 0}, "delete", tmp_path / "out").seamless

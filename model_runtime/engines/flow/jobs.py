@@ -107,7 +107,7 @@ def edit_keyframe(request: EditKeyframeRequest, ctx: JobContext) -> Path:
         # The neighbours' masks are only tracked, so they get a little more room around the object.
         edits = [edit_region(tracked[t], cfg.dilate + (0 if t == f else 2)) for t in range(lo, hi)]
         areas = [grow(e, cfg.feather + 1) for e in edits]
-        fill = DeletionFill(flows, stack, areas, lo, ctx.check_cancelled)
+        fill = DeletionFill(flows, stack, areas, lo, ctx.check_cancelled, cfg.seamless)
         ((_, filled),) = fill.run([f - lo], lambda i: None)
         out = composite(stack[f - lo], filled, edits[f - lo].astype(np.uint8) * 255, cfg.feather)
         write_frame(output, out)

@@ -108,7 +108,7 @@ class Render:
                 sources[i] = stack[i].copy()
                 stack[i][areas[i]] = image[areas[i]]
                 areas[i] = np.zeros_like(areas[i])
-        fill = DeletionFill(self.flows, stack, areas, c0, self.ctx.check_cancelled)
+        fill = DeletionFill(self.flows, stack, areas, c0, self.ctx.check_cancelled, self.cfg.seamless)
         for i, filled in fill.run([t - c0 for t in wanted], lambda i: previous(c0 + i)):
             source = sources.get(i, stack[i])
             yield c0 + i, composite(source, filled, edits[i].astype(np.uint8) * 255, self.feather)

@@ -9,6 +9,7 @@ All optional:
   range when it fits in ``memory_mb`` (768), else as many as fit, with 24 frames of margin).
 - ``context``: frames on each side that ``edit_keyframe`` looks at (default 10).
 - ``feather``: ``edit_keyframe`` only (plans carry their own).
+- ``seamless``: 1 (default) blends a deletion's fill in the gradient domain; 0 pastes it (faster).
 """
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ class JobSettings:
     memory_mb: int
     context: int
     feather: int
+    seamless: bool = True
 
     @classmethod
     def parse(cls, settings: dict[str, object], task: str, output: Path) -> JobSettings:
@@ -68,6 +70,7 @@ class JobSettings:
             memory_mb=max(16, _whole(settings, "memory_mb", 768)),
             context=_whole(settings, "context", 10),
             feather=_whole(settings, "feather", 3),
+            seamless=_whole(settings, "seamless", 1) > 0,
         )
 
     def flows(self, frames: FrameSource, source: str | Path) -> ClipFlow:
