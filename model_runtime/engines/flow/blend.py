@@ -140,17 +140,25 @@ def blend_fill(out: np.ndarray, area: np.ndarray, ys: np.ndarray, xs: np.ndarray
     ``ys, xs``: the area's pixels copied from other frames; ``found`` (M, 9, 3): their colour and the
     differences described in :func:`_targets`, read around them in their source frames.
     """
+    ay, ax = np.nonzero(area)
+    if not len(ay):
+        return out
+    # Work on the area's box (plus the ring of pixels around it): a full-frame array per frame is waste.
     h, w = area.shape
-    grads = np.full((h, w, 8, 3), np.nan, np.float32)
-    has = np.zeros((h, w), bool)
-    grads[ys, xs] = found[:, 1:]
-    has[ys, xs] = True
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(area.astype(np.uint8), connectivity=4)
+    y0, x0 = max(0, ay.min() - 1), max(0, ax.min() - 1)
+    y1, x1 = min(h, ay.max() + 2), min(w, ax.max() + 2)
+    grads = np.full((y1 - y0, x1 - x0, 8, 3), np.nan, np.float32)
+    has = np.zeros((y1 - y0, x1 - x0), bool)
+    grads[ys - y0, xs - x0] = found[:, 1:]
+    has[ys - y0, xs - x0] = True
+    part = area[y0:y1, x0:x1]
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(part.astype(np.uint8), connectivity=4)
     for k in range(1, count):
         x, y, bw, bh = stats[k, :4]
-        box = slice(max(0, y - 1), min(h, y + bh + 1)), slice(max(0, x - 1), min(w, x + bw + 1))
-        crop = out[box].astype(np.float32)
+        box = slice(max(0, y - 1), y + bh + 1), slice(max(0, x - 1), x + bw + 1)
+        frame_box = slice(y0 + box[0].start, y0 + box[0].stop), slice(x0 + box[1].start, x0 + box[1].stop)
+        crop = out[frame_box].astype(np.float32)
         tx, ty = _targets(crop, has[box], grads[box])
         solved = poisson_fill(crop, labels[box] == k, tx, ty)
-        out[box] = np.clip(np.rint(solved), 0, 255).astype(np.uint8)
+        out[frame_box] = np.clip(np.rint(solved), 0, 255).astype(np.uint8)
     return out
