@@ -23,6 +23,9 @@ def user_dirs(tmp_path, monkeypatch):
     """Settings, the demo cache and the recovery marker live in the test's folder, never the user's."""
     monkeypatch.setenv("VIVID_DESKTOP_CONFIG", str(tmp_path / "config"))
     monkeypatch.setenv("VIVID_DESKTOP_DATA", str(tmp_path / "data"))
+    # The editor's tests are not about the heartbeat (tests/runtime are): on a loaded shared machine the
+    # runtime can go unscheduled for more than the default 1.5 s, which is not a crash.
+    monkeypatch.setenv("VIVID_RUNTIME_HEARTBEAT_TIMEOUT", "10")
 
 
 def _patterned_scene():

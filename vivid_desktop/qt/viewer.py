@@ -335,13 +335,17 @@ class QtViewer(QWidget):
         p.drawEllipse(QPointF(x, rect.center().y()), 7, 7)
         self._pane_caption(p, rect, "Source ◂ ▸ Result")
 
-    def _pane_caption(self, p: QPainter, rect: QRectF, text: str) -> None:
+    def _pane_caption(self, p: QPainter, rect: QRectF, text: str, above: bool = False) -> None:
+        """A label in the bottom-left corner of ``rect`` (``above``: just over its top edge)."""
         p.save()
         p.setFont(QFont(self.font().family(), 9))
         metrics = p.fontMetrics()
+        top = rect.top() - metrics.height() - 6 if above else rect.bottom() - metrics.height() - 10
+        if above and top < 2:  # no room over it: just under it instead
+            top = rect.bottom() + 2
         box = QRectF(
-            rect.left() + 6,
-            rect.bottom() - metrics.height() - 10,
+            rect.left() + (0 if above else 6),
+            top,
             metrics.horizontalAdvance(text) + 12,
             metrics.height() + 4,
         )
@@ -397,7 +401,7 @@ class QtViewer(QWidget):
         p.drawImage(box, self.latent)
         p.drawRect(box)
         p.restore()
-        self._pane_caption(p, box, self.latent_caption)
+        self._pane_caption(p, box, self.latent_caption, above=True)  # the preview itself stays clear
 
     def _paint_hud(self, p: QPainter) -> None:
         p.save()
