@@ -16,6 +16,8 @@ checkpoint trained another way loads with its own settings (``vivid.json`` → `
 - ``masked_fill`` / ``mask_threshold`` — pixels with mask ≥ threshold become this value in [-1, 1]
   (-1 = black) before the VAE encodes the masked video.
 - ``masked_noise`` — std of noise added to the kept pixels of the masked video (Fun V1.1: 0.0563).
+- ``decode_first_alone`` — the VAE decodes latent frame 0 alone, then pairs (Fun's VAE); off: diffusers'
+  grouping (frames 0–2, then pairs). Same frames, slightly different pixels in the first frames.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ class ConditioningConfig:
     masked_fill: float = -1.0
     mask_threshold: float = 0.5
     masked_noise: float = 0.0
+    decode_first_alone: bool = False
 
     def __post_init__(self) -> None:
         if sorted(self.channel_order) != sorted(GROUPS):
@@ -68,7 +71,9 @@ class ConditioningConfig:
 
 
 #: CogVideoX-Fun V1.1 InP conventions (its public pipeline; mask scale = the VAE's scaling factor).
-FUN_INP = ConditioningConfig(mask_polarity="keep", mask_scale=None, mask_reduce="interp", masked_noise=0.0563)
+FUN_INP = ConditioningConfig(
+    mask_polarity="keep", mask_scale=None, mask_reduce="interp", masked_noise=0.0563, decode_first_alone=True
+)
 
 
 def widen_patch_embedding(

@@ -1,4 +1,4 @@
-"""The VIVID sampling pipeline on diffusers: image mode (1 frame) and video mode (4k+1 frames).
+"""The VIVID sampling pipeline on diffusers: image mode (1 frame) and video mode (8k+1 frames).
 
 The denoising loop is CogVideoX's (v-prediction, classifier-free guidance, CogVideoX DDIM/DPM schedulers,
 rotary embeddings) with one difference: the transformer input is the noisy latents concatenated with
@@ -32,6 +32,27 @@ from model_runtime.vivid.conditioning import (
 )
 
 StepCallback = Callable[[int, int, torch.Tensor], None]
+
+
+def decode_bounds(latents: int, batch: int = 2, first_alone: bool = False) -> list[tuple[int, int]]:
+    """Latent-frame chunks ``[(a, b), …]`` the VAE decodes one after another (with its causal cache).
+
+    The latent count must be odd: ``CogVideoXUpsample3D`` keeps frame 0 apart only in an odd-length
+    chunk, so an even count would decode to doubled, time-misaligned frames. Default: diffusers'
+    ``AutoencoderKLCogVideoX.decode`` (frames 0–2, then pairs: 9 pixel frames, then 8 each);
+    ``first_alone``: CogVideoX-Fun's VAE (frame 0 alone: 1 pixel frame, then pairs: 8 each).
+    """
+    if latents > 1 and latents % 2 == 0:
+        raise ValueError(
+            f"{latents} latent frames would decode to doubled frames; the model needs 8k+1 pixel frames"
+        )
+    if first_alone:
+        return [(0, 1)] + [(a, min(a + batch, latents)) for a in range(1, latents, batch)]
+    rem = latents % batch
+    return [
+        (batch * i + (0 if i == 0 else rem), batch * (i + 1) + rem) for i in range(max(latents // batch, 1))
+    ]
+
 
 SCHEDULERS = {"dpm": CogVideoXDPMScheduler, "ddim": CogVideoXDDIMScheduler}
 
@@ -188,12 +209,15 @@ class VividPipeline(DiffusionPipeline, CogVideoXLoraLoaderMixin):
 
     # -- decoding -------------------------------------------------------------------------------------
     @torch.no_grad()
-    def decode_chunks(self, latents: torch.Tensor) -> Iterator[tuple[int, torch.Tensor]]:
+    def decode_chunks(
+        self, latents: torch.Tensor, first_alone: bool | None = None
+    ) -> Iterator[tuple[int, torch.Tensor]]:
         """Yield ``(first_frame, frames)`` with frames ``(1, 3, f, H, W)`` in [-1, 1], chunk by chunk.
 
-        Same arithmetic as ``AutoencoderKLCogVideoX.decode`` (2 latent frames at a time with the causal
-        conv cache; an odd leading frame goes with the first chunk), so the concatenated chunks equal a
-        whole decode. With VAE tiling on, the tiled decoder runs once and its frames come as one chunk.
+        The VAE's causal conv cache carries across chunks. Chunks follow :func:`decode_bounds`:
+        diffusers' grouping (latent frames 0–2, then pairs) or, with ``first_alone`` (default: the
+        conditioning's ``decode_first_alone``, CogVideoX-Fun's VAE), frame 0 alone then pairs. With VAE
+        tiling on, the tiled decoder runs once and its frames come as one chunk.
         """
         vae = self.vae
         hook = getattr(vae, "_hf_hook", None)
@@ -201,16 +225,16 @@ class VividPipeline(DiffusionPipeline, CogVideoXLoraLoaderMixin):
             hook.pre_forward(vae)
         z = latents.permute(0, 2, 1, 3, 4).to(vae.dtype) / float(vae.config.scaling_factor)
         n, h, w = z.shape[2:]
+        if first_alone is None:
+            first_alone = self.conditioning.decode_first_alone
+        bounds = decode_bounds(n, vae.num_latent_frames_batch_size, first_alone)
         if vae.use_tiling and (w > vae.tile_latent_min_width or h > vae.tile_latent_min_height):
             yield 0, vae.tiled_decode(z).sample
             return
-        batch = vae.num_latent_frames_batch_size
-        rem = n % batch
         cache = None
         first = 0
-        for i in range(max(n // batch, 1)):
-            start = batch * i + (0 if i == 0 else rem)
-            part = z[:, :, start : batch * (i + 1) + rem]
+        for a, b in bounds:
+            part = z[:, :, a:b]
             if vae.post_quant_conv is not None:
                 part = vae.post_quant_conv(part)
             out, cache = vae.decoder(part, conv_cache=cache)
@@ -235,7 +259,7 @@ class VividPipeline(DiffusionPipeline, CogVideoXLoraLoaderMixin):
     ) -> torch.Tensor:
         """Edit ``video`` ``(1, 3, F, H, W)`` in [-1, 1] inside ``mask``; returns decoded frames in [-1, 1].
 
-        ``F = 1`` is image mode (one latent frame); ``F = 4k+1`` is video mode.
+        ``F = 1`` is image mode (one latent frame); ``F = 8k+1`` is video mode.
         """
         _, _, frames, height, width = video.shape
         cond = self.condition(video, mask, cond_generator)

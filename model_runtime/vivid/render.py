@@ -129,15 +129,17 @@ class Propagation:
         raise EngineError(ErrorCode.MASK_MISSING, "The plan names no mask: give a mask or a mask folder.")
 
     def _known(self, w: Window, source: np.ndarray) -> np.ndarray:
+        assert w.known_frame is not None
         if w.keyframe:
-            spec = self.keys[w.start]
+            spec = self.keys[w.known_frame]
             edited = read_image(spec.image, self.shape)  # type: ignore[arg-type]
             return composite(source, edited, read_mask(spec.mask, self.shape), self.plan.feather)
-        return read_image(frame_path(self.out_dir, w.start), self.shape)
+        return read_image(frame_path(self.out_dir, w.known_frame), self.shape)
 
     def _window(self, clip: ClipFrames, w: Window, n: int, count: int, units: int) -> None:
-        sources = [clip.read(f) for f in range(w.start, w.stop)]
-        masks = [self.masks(f) for f in range(w.start, w.stop)]
+        order = w.model_frames()  # source frame of each model frame (reversed for backward windows)
+        sources = [clip.read(f) for f in order]
+        masks = [self.masks(f) for f in order]
         frames, cond_masks = list(sources), list(masks)
         known = None
         if w.known_frame is not None:
@@ -149,18 +151,20 @@ class Propagation:
         outputs: list[np.ndarray] = []
         out_idx: list[int] = []
         base = n * (self.settings.steps + 1)
+        writes = set(w.writes)
 
         def on_step(i: int, total: int, preview) -> None:
             self.ctx.check_cancelled()
-            msg = f"window {n + 1}/{count} (frames {w.start}–{w.stop - 1}): step {i + 1}/{total}"
+            where = f"frames {w.start}–{w.stop - 1}, {w.direction}"
+            msg = f"window {n + 1}/{count} ({where}): step {i + 1}/{total}"
             self.ctx.progress(base + i + 1, units, msg, preview)
 
         def on_chunk(first: int, chunk: list[np.ndarray]) -> None:
             for j, img in enumerate(chunk):
-                frame = w.start + first + j
-                if frame not in w.writes:
+                idx = first + j  # model frame index; past len(order) are padding outputs
+                if idx >= len(order) or order[idx] not in writes:
                     continue
-                idx = frame - w.start
+                frame = order[idx]
                 if known is not None and w.keyframe and idx == 0:
                     out = known  # the edited keyframe itself, unchanged
                 else:

@@ -122,7 +122,7 @@ class Runner:
         on_retry: Callable[[], None],
         log: Log,
     ) -> str:
-        """Denoise and decode one pass (1 frame = image mode, 4k+1 = video mode); returns the memory mode.
+        """Denoise and decode one pass (1 frame = image mode, 8k+1 = video mode); returns the memory mode.
 
         On out-of-memory it calls ``on_retry()`` (the caller removes what it wrote), steps down the memory
         ladder and runs the pass again from the start.

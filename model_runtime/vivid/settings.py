@@ -17,7 +17,7 @@ memory             "auto"                      auto | gpu | model_offload | vae_
 device             "auto"                      auto (cuda if present) | cuda | cuda:N | cpu
 dtype              "auto"                      auto (bf16 on cuda, fp32 on cpu) | bf16 | fp16 | fp32
 compile            false                       torch.compile the transformer
-window_length      49                          KIVE window (4k+1 frames)
+window_length      49                          KIVE window (8k+1 frames: an odd latent count)
 window_stride      window_length − 1           frames between window starts
 conditioning       {}                          overrides of ConditioningConfig fields
 feather            3                           feather (px) when compositing a keyframe preview
@@ -30,6 +30,7 @@ from dataclasses import dataclass, field, fields
 
 from model_runtime.engines.base import EngineError
 from vivid_desktop.protocol.errors import ErrorCode
+from vivid_desktop.protocol.windows import check_length
 
 DEFAULT_RESOLUTION = (480, 720)
 
@@ -98,8 +99,10 @@ class VividSettings:
         res = self.resolution
         if res is not None and (len(res) != 2 or any(v < 16 or v % 16 for v in res)):
             raise bad(f"resolution must be [height, width] in multiples of 16, got {list(res)}")
-        if self.window_length < 1 or self.window_length % 4 != 1:
-            raise bad(f"window_length must be 4k+1, got {self.window_length}")
+        try:
+            check_length(self.window_length)
+        except ValueError as exc:
+            raise bad(f"window_length: {exc}") from None
         if self.window_stride is None or not 1 <= self.window_stride <= max(1, self.window_length - 1):
             raise bad(f"window_stride must be in [1, {self.window_length - 1}], got {self.window_stride}")
         if self.dtype not in ("auto", "bf16", "fp16", "fp32"):

@@ -57,12 +57,14 @@ def _keyframe(engine, tiny_model, clip, box_mask, out: Path, seed: int = 1, fram
     return engine.edit_keyframe(req, _Quiet())
 
 
-def _plan(tiny_model, clip, box_mask, out_dir: Path, key: Path | None, **settings) -> RenderPlan:
+def _plan(
+    tiny_model, clip, box_mask, out_dir: Path, key: Path | None, stop: int = 21, **settings
+) -> RenderPlan:
     keys = [KeyframeSpec(frame=4, mask=str(box_mask), image=str(key))] if key else []
     return RenderPlan(
         source=str(clip),
         start=0,
-        stop=21,
+        stop=stop,
         mask=str(box_mask),
         keyframes=keys,
         task="add",
@@ -146,8 +148,12 @@ def test_cancel_leaves_whole_windows_and_resume_matches_uninterrupted(
     key = _keyframe(engine, tiny_model, clip, box_mask, tmp_path / "key.png")
     full_dir = tmp_path / "full"
     engine.propagate(_plan(tiny_model, clip, box_mask, full_dir, key), make_ctx())
-    windows = plan_windows(0, 21, [4], length=9, stride=8)  # [0,4) [4,13) [12,21)
-    assert [(w.start, w.stop) for w in windows] == [(0, 4), (4, 13), (12, 21)]
+    windows = plan_windows(0, 21, [4], length=9, stride=8)  # [0,5) backward, [4,13), [12,21)
+    assert [(w.start, w.stop, w.direction) for w in windows] == [
+        (0, 5, "backward"),
+        (4, 13, "forward"),
+        (12, 21, "forward"),
+    ]
 
     part_dir = tmp_path / "part"
     ctx = make_ctx(cancel_after=STEPS + 1)  # during the second window's denoising
@@ -161,6 +167,24 @@ def test_cancel_leaves_whole_windows_and_resume_matches_uninterrupted(
     for f in range(21):
         name = f"{f:06d}.png"
         assert np.array_equal(_rgb(part_dir / name), _rgb(full_dir / name)), f
+
+
+def test_frames_before_the_first_keyframe_follow_it_backward(
+    make_ctx, engine, tiny_model, clip, box_mask, tmp_path
+):
+    mask = cv2.imread(str(box_mask), cv2.IMREAD_GRAYSCALE) > 0
+    renders = []
+    for seed in (1, 2):  # two different edits of keyframe 4, the same noise everywhere else
+        key = _keyframe(engine, tiny_model, clip, box_mask, tmp_path / f"key{seed}.png", seed=seed)
+        out = tmp_path / f"r{seed}"
+        ctx = make_ctx()
+        engine.propagate(_plan(tiny_model, clip, box_mask, out, key, stop=5), ctx)
+        assert sorted(f for f, _ in ctx.frames) == [0, 1, 2, 3, 4]
+        renders.append([_rgb(out / f"{f:06d}.png") for f in range(4)])
+    # frames 0–3 are generated from the keyframe (known frame 0 of the reversed window), so they change
+    # with it; without guidance they would be the same plain edit both times
+    for f in range(4):
+        assert not np.array_equal(renders[0][f][mask], renders[1][f][mask]), f
 
 
 def test_incomplete_window_and_its_segment_are_recomputed(
