@@ -16,6 +16,12 @@ checkpoint trained another way loads with its own settings (``vivid.json`` → `
 - ``masked_fill`` / ``mask_threshold`` — pixels with mask ≥ threshold become this value in [-1, 1]
   (-1 = black) before the VAE encodes the masked video.
 - ``masked_noise`` — std of noise added to the kept pixels of the masked video (Fun V1.1: 0.0563).
+- ``mask_binarize`` — threshold the pixel mask (``≥ mask_threshold`` → 1) before it is brought to the
+  latent grid, so a feathered or resized edge does not leave fractions there (Fun).
+- ``all_masked_zero`` — when every pixel is masked, the mask channel and the masked-video latents are
+  all zero (nothing is known; Fun passes zeros rather than the latents of a black clip).
+- ``noise_skips_black`` — ``masked_noise`` is not added to pixels equal to −1 (letterbox padding and
+  masked pixels stay exactly black, as in Fun).
 - ``decode_first_alone`` — the VAE decodes latent frame 0 alone, then pairs (Fun's VAE); off: diffusers'
   grouping (frames 0–2, then pairs). Same frames, slightly different pixels in the first frames.
 """
@@ -43,6 +49,9 @@ class ConditioningConfig:
     mask_threshold: float = 0.5
     masked_noise: float = 0.0
     decode_first_alone: bool = False
+    mask_binarize: bool = False
+    all_masked_zero: bool = False
+    noise_skips_black: bool = False
 
     def __post_init__(self) -> None:
         if sorted(self.channel_order) != sorted(GROUPS):
@@ -72,7 +81,14 @@ class ConditioningConfig:
 
 #: CogVideoX-Fun V1.1 InP conventions (its public pipeline; mask scale = the VAE's scaling factor).
 FUN_INP = ConditioningConfig(
-    mask_polarity="keep", mask_scale=None, mask_reduce="interp", masked_noise=0.0563, decode_first_alone=True
+    mask_polarity="keep",
+    mask_scale=None,
+    mask_reduce="interp",
+    masked_noise=0.0563,
+    decode_first_alone=True,
+    mask_binarize=True,
+    all_masked_zero=True,
+    noise_skips_black=True,
 )
 
 
@@ -142,6 +158,23 @@ def masked_video(frames: torch.Tensor, mask: torch.Tensor, cfg: ConditioningConf
     return torch.where(hole, torch.full_like(frames, cfg.masked_fill), frames)
 
 
+def encoder_input(
+    frames: torch.Tensor,
+    mask: torch.Tensor,
+    cfg: ConditioningConfig,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
+    """The pixels the VAE encodes: the masked video, plus ``masked_noise`` on the kept pixels."""
+    video = masked_video(frames, mask, cfg)
+    if cfg.masked_noise > 0:
+        noise = torch.randn(video.shape, generator=generator, device=generator.device if generator else None)
+        keep = mask < cfg.mask_threshold
+        if cfg.noise_skips_black:
+            keep = keep & (video > -1.0)  # letterbox padding stays exactly black
+        video = video + noise.to(video) * cfg.masked_noise * keep
+    return video
+
+
 @torch.no_grad()
 def encode_condition(
     vae: torch.nn.Module,
@@ -156,19 +189,21 @@ def encode_condition(
     ``frames``: ``(B, 3, F, H, W)`` in [-1, 1]; ``mask``: ``(B, 1, F, H, W)`` in [0, 1], 1 = regenerate.
     """
     scaling = float(vae.config.scaling_factor)
-    video = masked_video(frames, mask, cfg)
-    if cfg.masked_noise > 0:
-        noise = torch.randn(video.shape, generator=generator, device=generator.device if generator else None)
-        keep = mask < cfg.mask_threshold
-        video = video + noise.to(video) * cfg.masked_noise * keep
+    video = encoder_input(frames, mask, cfg, generator)
     device = device if device is not None else next(vae.parameters()).device
     latents = vae.encode(video.to(device, vae.dtype)).latent_dist.mode() * scaling
     grid = tuple(latents.shape[2:])
-    m = mask_to_latent(mask.to(latents.device, torch.float32), grid, cfg.mask_reduce)  # type: ignore[arg-type]
+    pixel_mask = mask.to(latents.device, torch.float32)
+    if cfg.mask_binarize:
+        pixel_mask = (pixel_mask >= cfg.mask_threshold).float()
+    m = mask_to_latent(pixel_mask, grid, cfg.mask_reduce)  # type: ignore[arg-type]
     if cfg.mask_polarity == "keep":
         m = 1.0 - m
     m = m * (scaling if cfg.mask_scale is None else float(cfg.mask_scale))
     cond = torch.cat([m.to(latents.dtype), latents], dim=1)  # (B, 1 + C, Lf, h, w)
+    if cfg.all_masked_zero:
+        everything = (mask >= cfg.mask_threshold).flatten(1).all(dim=1).to(cond.device)
+        cond = torch.where(everything[:, None, None, None, None], torch.zeros_like(cond), cond)
     return cond.permute(0, 2, 1, 3, 4).contiguous()
 
 

@@ -59,8 +59,11 @@ def inspect_folder(path: str | Path) -> ModelEntry | None:
     if not (root / "model_index.json").is_file() or tconf.get("_class_name") not in TRANSFORMER_CLASSES:
         return None
     vconf = read_json(root / "vae" / "config.json")
-    latent = int(vconf.get("latent_channels", 16))
-    in_ch = int(tconf.get("in_channels", 16))
+    try:
+        latent = int(vconf.get("latent_channels", 16))
+        in_ch = int(tconf.get("in_channels", 16))
+    except (TypeError, ValueError):
+        return None  # a config.json with nonsense values: not a model we can use
     details = {"in_channels": in_ch, "latent_channels": latent, "layers": tconf.get("num_layers")}
     if (root / VIVID_FILE).is_file():
         meta = read_json(root / VIVID_FILE)
@@ -70,6 +73,14 @@ def inspect_folder(path: str | Path) -> ModelEntry | None:
     if in_ch == latent:
         return ModelEntry(root.name, str(root), "base", details=details)
     return None
+
+
+def _inspect_safely(path: Path) -> ModelEntry | None:
+    """``inspect_folder``, but one unreadable folder is skipped instead of failing the whole listing."""
+    try:
+        return inspect_folder(path)
+    except (OSError, ValueError, TypeError, AttributeError):
+        return None
 
 
 def safetensors_keys(path: str | Path) -> list[str]:
@@ -128,8 +139,11 @@ def hf_cache_models() -> list[ModelEntry]:
         if not cache.is_dir():
             continue
         for repo_dir in sorted(cache.glob("models--*")):
-            snap = _snapshot(repo_dir)
-            entry = inspect_folder(snap) if snap else None
+            try:
+                snap = _snapshot(repo_dir)
+            except OSError:
+                continue
+            entry = _inspect_safely(snap) if snap else None
             if entry is not None:
                 repo_id = repo_dir.name[len("models--") :].replace("--", "/")
                 out.append(ModelEntry(repo_id, entry.path, entry.kind, "hf-cache", entry.details))
@@ -147,7 +161,7 @@ def discover(
             continue
         for cand in [root, *sorted(p for p in root.iterdir())]:
             if cand.is_dir():
-                entry = inspect_folder(cand)
+                entry = _inspect_safely(cand)
                 if entry is not None:
                     out.append(entry)
             elif (lora := lora_entry(cand)) is not None:

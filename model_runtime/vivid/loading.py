@@ -17,7 +17,7 @@ Three layouts (see :mod:`model_runtime.vivid.discovery` for how they are recogni
 
 from __future__ import annotations
 
-import inspect
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,11 +29,17 @@ from model_runtime.vivid import discovery
 from model_runtime.vivid.conditioning import FUN_INP, ConditioningConfig, noisy_offset, widen_patch_embedding
 from model_runtime.vivid.lora import LoraSpec, parse_loras
 from model_runtime.vivid.pipeline import SCHEDULERS, VividPipeline
+from model_runtime.vivid.weights import (
+    check_safetensors,
+    convert_fun_state_dict,
+    is_pickle,
+    load_fun_transformer,
+    refuse_pickles,
+    weight_files,
+)
 from vivid_desktop.protocol.errors import ErrorCode
 
-PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle")
-#: Prefixes that training wrappers put in front of transformer keys (DDP, torch.compile, Fun's scripts).
-KEY_PREFIXES = ("module.", "_orig_mod.", "transformer.", "model.diffusion_model.", "model.")
+__all__ = ["LoadedModel", "convert_fun_state_dict", "load_model"]
 
 Log = Callable[[str], None]
 
@@ -49,85 +55,6 @@ class LoadedModel:
     loras: list[LoraSpec] = field(default_factory=list)
 
 
-def refuse_pickles(folder: Path) -> None:
-    """Raise a clear error when ``folder`` holds weights only as pickle files."""
-    if not folder.is_dir():
-        return
-    if any(folder.glob("*.safetensors")):
-        return
-    pickles = sorted(p.name for p in folder.iterdir() if p.suffix in PICKLE_SUFFIXES)
-    if pickles:
-        raise EngineError(
-            ErrorCode.PICKLE_REFUSED,
-            f"{folder} holds weights only as pickle files ({', '.join(pickles)}). VIVID loads .safetensors "
-            "only, because a pickle can run code when it is opened. Convert the weights to .safetensors "
-            "with a tool you trust, then load the folder again.",
-        )
-
-
-def read_safetensors_folder(folder: Path) -> dict[str, torch.Tensor]:
-    """All tensors of a component folder (one file or shards with an index)."""
-    from safetensors.torch import load_file
-
-    refuse_pickles(folder)
-    files = sorted(folder.glob("*.safetensors"))
-    if not files:
-        raise EngineError(ErrorCode.MODEL_INVALID, f"{folder} has no .safetensors weights")
-    state: dict[str, torch.Tensor] = {}
-    for f in files:
-        state.update(load_file(str(f)))
-    return state
-
-
-def convert_fun_state_dict(
-    state: dict[str, torch.Tensor], expected: set[str], log: Log
-) -> dict[str, torch.Tensor]:
-    """Map a CogVideoX-Fun transformer state dict onto diffusers' key names.
-
-    Fun's ``CogVideoXTransformer3DModel`` is a copy of diffusers' with the same module names; its training
-    scripts may add wrapper prefixes, and some variants carry extra modules we do not use (dropped, logged).
-    """
-    out: dict[str, torch.Tensor] = {}
-    for key, value in state.items():
-        name = key
-        changed = True
-        while changed and name not in expected:
-            changed = False
-            for prefix in KEY_PREFIXES:
-                if name.startswith(prefix):
-                    name, changed = name[len(prefix) :], True
-                    break
-        out[name] = value
-    extra = sorted(set(out) - expected)
-    if extra:
-        log(f"ignoring {len(extra)} transformer weights this model does not use: {', '.join(extra[:5])}")
-    missing = sorted(expected - set(out))
-    if missing:
-        raise EngineError(ErrorCode.MODEL_INVALID, f"transformer weights missing: {', '.join(missing[:5])}")
-    return {k: v for k, v in out.items() if k in expected}
-
-
-def load_transformer(folder: Path, dtype: torch.dtype, log: Log, convert: bool = False):
-    """Load a transformer; ``convert`` builds it from a filtered config and converts keys (Fun layout)."""
-    from diffusers import CogVideoXTransformer3DModel
-
-    refuse_pickles(folder)
-    if not convert:
-        return CogVideoXTransformer3DModel.from_pretrained(
-            folder, torch_dtype=dtype, use_safetensors=True, local_files_only=True
-        )
-    config = discovery.read_json(folder / "config.json")
-    accepted = set(inspect.signature(CogVideoXTransformer3DModel.__init__).parameters) - {"self"}
-    dropped = sorted(k for k in config if k not in accepted and not k.startswith("_"))
-    if dropped:
-        log(f"transformer config keys not used by diffusers: {', '.join(dropped)}")
-    model = CogVideoXTransformer3DModel(**{k: v for k, v in config.items() if k in accepted})
-    expected = set(model.state_dict())
-    state = convert_fun_state_dict(read_safetensors_folder(folder), expected, log)
-    model.load_state_dict(state, strict=True)
-    return model.to(dtype).eval()
-
-
 def make_scheduler(root: Path, name: str | None):
     """The model's scheduler config with the class chosen by ``name`` (``dpm``/``ddim``; None = folder's)."""
     config = discovery.read_json(root / "scheduler" / "scheduler_config.json")
@@ -141,32 +68,50 @@ def make_scheduler(root: Path, name: str | None):
 
 
 def _components(root: Path, dtype: torch.dtype, log: Log, convert: bool):
-    from diffusers import AutoencoderKLCogVideoX
+    from diffusers import AutoencoderKLCogVideoX, CogVideoXTransformer3DModel
     from transformers import AutoTokenizer, T5EncoderModel
 
-    for part in ("transformer", "vae", "text_encoder"):
-        refuse_pickles(root / part)
-    transformer = load_transformer(root / "transformer", dtype, log, convert=convert)
-    vae = AutoencoderKLCogVideoX.from_pretrained(
-        root / "vae", torch_dtype=dtype, use_safetensors=True, local_files_only=True
-    )
+    kw = dict(torch_dtype=dtype, use_safetensors=True, local_files_only=True)
+    has_text = (root / "text_encoder").is_dir()
+    for part in ("transformer", "vae", *(("text_encoder",) if has_text else ())):
+        weight_files(root / part)  # every file checked before a library opens it
+    with _invalid("transformer"):
+        if convert:
+            transformer = load_fun_transformer(root / "transformer", dtype, log)
+        else:
+            transformer = CogVideoXTransformer3DModel.from_pretrained(root / "transformer", **kw)
+    with _invalid("vae"):
+        vae = AutoencoderKLCogVideoX.from_pretrained(root / "vae", **kw)
     text_encoder = tokenizer = None
-    if (root / "text_encoder").is_dir():
-        text_encoder = T5EncoderModel.from_pretrained(
-            root / "text_encoder", torch_dtype=dtype, use_safetensors=True, local_files_only=True
-        ).eval()
-        tokenizer = AutoTokenizer.from_pretrained(root / "tokenizer", local_files_only=True)
+    if has_text:
+        with _invalid("text_encoder"):
+            text_encoder = T5EncoderModel.from_pretrained(root / "text_encoder", **kw).eval()
+        with _invalid("tokenizer"):
+            tokenizer = AutoTokenizer.from_pretrained(root / "tokenizer", local_files_only=True)
     return tokenizer, text_encoder, vae.eval(), transformer.eval()
+
+
+@contextlib.contextmanager
+def _invalid(part: str):
+    """Turn a library's failure to read a component into ``model_invalid`` naming the part and reason."""
+    try:
+        yield
+    except EngineError:
+        raise
+    except (OSError, ValueError, RuntimeError, KeyError, TypeError, AttributeError, ImportError) as exc:
+        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
+        raise EngineError(ErrorCode.MODEL_INVALID, f"cannot load the model's {part}: {reason}") from None
 
 
 def load_patch_embedding(transformer, path: Path) -> None:
     """Load our widened patch-embedding weights over a widened base transformer."""
     from safetensors.torch import load_file
 
-    if path.suffix in PICKLE_SUFFIXES:
+    if is_pickle(path):
         raise EngineError(
             ErrorCode.PICKLE_REFUSED, f"{path.name} is a pickle file; VIVID loads .safetensors only"
         )
+    check_safetensors(path)
     state = {k.removeprefix("patch_embed.").removeprefix("proj."): v for k, v in load_file(str(path)).items()}
     if "weight" not in state:
         raise EngineError(ErrorCode.MODEL_INVALID, f"{path.name} has no patch_embed.proj.weight")
@@ -196,7 +141,10 @@ def load_model(
         root = discovery.resolve(spec)
     except FileNotFoundError as exc:
         raise EngineError(ErrorCode.MODEL_NOT_FOUND, str(exc)) from None
-    entry = discovery.inspect_folder(root)
+    try:
+        entry = discovery.inspect_folder(root)
+    except (OSError, ValueError, TypeError, AttributeError) as exc:
+        raise EngineError(ErrorCode.MODEL_INVALID, f"{root}: cannot read its JSON files: {exc}") from None
     if entry is None:
         refuse_pickles(root / "transformer")
         raise EngineError(ErrorCode.MODEL_INVALID, f"{root} is not a CogVideoX/VIVID model folder")
@@ -205,7 +153,8 @@ def load_model(
     convert = entry.kind == "fun-inp"
     tokenizer, text_encoder, vae, transformer = _components(root, dtype, log, convert)
     channels = vae.config.latent_channels
-    cond = ConditioningConfig.from_dict(entry.details.get("conditioning"))  # type: ignore[arg-type]
+    with _invalid("vivid.json conditioning"):
+        cond = ConditioningConfig.from_dict(entry.details.get("conditioning"))  # type: ignore[arg-type]
     if entry.kind == "fun-inp":
         add_noise = discovery.read_json(root / "transformer" / "config.json").get(
             "add_noise_in_inpaint_model"

@@ -57,14 +57,20 @@ def _weight_file(spec: LoraSpec) -> Path:
     p = Path(spec.path)
     if p.is_dir():
         p = p / DEFAULT_FILE
-    if p.suffix in _PICKLE:
+    if p.suffix.lower() in _PICKLE:
         raise EngineError(
             ErrorCode.PICKLE_REFUSED, f"{p.name} is a pickle file; VIVID loads LoRAs from .safetensors only"
         )
     if not p.is_file():
         raise EngineError(ErrorCode.LORA_NOT_FOUND, f"no LoRA file at {p}")
-    if p.suffix != ".safetensors":
+    if p.suffix.lower() != ".safetensors":
         raise EngineError(ErrorCode.LORA_INVALID, f"{p.name} is not a .safetensors file")
+    from model_runtime.vivid.weights import check_safetensors
+
+    try:
+        check_safetensors(p)
+    except EngineError as exc:
+        raise EngineError(ErrorCode.LORA_INVALID, exc.message) from None
     return p
 
 

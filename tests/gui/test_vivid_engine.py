@@ -48,7 +48,7 @@ def test_vivid_preview_and_propagate(qtbot, live, scene, settings, tiny_model):
     with qtbot.waitSignal(w.propagate.finished, timeout=300000) as done:
         w.propagate_panel.run_button.click()
     assert done.args == ["succeeded"], w.propagate_panel.status.text()
-    assert w.timeline.windows == [(0, 36)]  # the KIVE plan drawn on the timeline
+    assert w.timeline.windows == [(0, 36, "forward")]  # the KIVE plan drawn on the timeline
     assert w.timeline.rendered_frames == list(range(36))
     render = s.edit.renders[-1]
     assert render.plan["settings"]["steps"] == 2 and render.plan["engine"] == "vivid"

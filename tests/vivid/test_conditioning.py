@@ -11,6 +11,7 @@ from model_runtime.vivid.conditioning import (
     ConditioningConfig,
     assemble_input,
     encode_condition,
+    encoder_input,
     latent_frames,
     mask_to_latent,
     masked_video,
@@ -107,3 +108,41 @@ def test_widening_keeps_old_weights_and_zeroes_new_ones_conv_and_linear():
         assert model.config.in_channels == 9
         assert torch.equal(new[:, 1:5], old.reshape(old.shape[0], 4, -1))
         assert torch.all(new[:, 0] == 0) and torch.all(new[:, 5:] == 0)
+
+
+def test_fun_binarises_the_mask_before_the_latent_grid():
+    vae = tiny_components(seed=0).vae
+    video = torch.zeros(1, 3, 1, 32, 32)
+    mask = torch.zeros(1, 1, 1, 32, 32)
+    mask[..., :, :16] = 0.4  # a soft edge below the threshold: known content
+    mask[..., :, 16:] = 0.9  # above it: to regenerate
+    soft = encode_condition(vae, video, mask, ConditioningConfig(mask_reduce="mean"))[0, 0, 0]
+    hard = encode_condition(vae, video, mask, ConditioningConfig(mask_reduce="mean", mask_binarize=True))
+    assert soft[:, :2].unique().tolist() == [pytest.approx(0.4)]
+    assert hard[0, 0, 0, :, :2].unique().tolist() == [0.0] and hard[0, 0, 0, :, 2:].unique().tolist() == [1.0]
+    assert FUN_INP.mask_binarize and not ConditioningConfig().mask_binarize
+
+
+def test_an_all_masked_clip_passes_zero_mask_and_zero_masked_latents():
+    vae = tiny_components(seed=0).vae
+    video = torch.rand(2, 3, 9, 32, 32, generator=torch.Generator().manual_seed(1)) * 2 - 1
+    mask = torch.ones(2, 1, 9, 32, 32)
+    mask[1, :, 3, :4, :4] = 0  # the second clip keeps a few pixels
+    fun = encode_condition(vae, video, mask, FUN_INP.merged({"masked_noise": 0.0}))
+    assert torch.count_nonzero(fun[0]) == 0
+    assert torch.count_nonzero(fun[1]) > 0
+    ours = encode_condition(vae, video, mask, ConditioningConfig())
+    assert torch.count_nonzero(ours[0, :, 1:]) > 0  # ours: the latents of a black clip
+
+
+def test_letterbox_black_stays_unnoised():
+    frames = torch.rand(1, 3, 1, 16, 16, generator=torch.Generator().manual_seed(2)) * 2 - 1
+    frames[..., :4, :] = -1.0  # letterbox bars
+    mask = torch.zeros(1, 1, 1, 16, 16)
+    noisy = ConditioningConfig(masked_noise=0.1)
+    fun_like = noisy.merged({"noise_skips_black": True})
+    plain = encoder_input(frames, mask, noisy, torch.Generator().manual_seed(0))
+    kept = encoder_input(frames, mask, fun_like, torch.Generator().manual_seed(0))
+    assert not torch.equal(plain[..., :4, :], frames[..., :4, :])
+    assert torch.equal(kept[..., :4, :], frames[..., :4, :])  # bars exactly −1
+    assert torch.equal(kept[..., 4:, :], plain[..., 4:, :])  # picture noised as before

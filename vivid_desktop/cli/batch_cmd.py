@@ -107,6 +107,8 @@ def read_batch(path: Path) -> list[argparse.Namespace]:
             raise BatchError(f"{path.name} line {number}: {exc}") from None
     if not shots:
         raise BatchError(f"{path.name} holds no shots")
+    if any(s.output is None for s in shots):
+        raise BatchError(f"{path.name}: every shot needs an output")
     outputs = [s.output.resolve() for s in shots]
     if len(set(outputs)) != len(outputs):
         raise BatchError(f"{path.name}: two shots write the same output file")

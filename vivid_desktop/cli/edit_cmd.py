@@ -10,6 +10,7 @@ its terminal event and shuts the runtime down. Any failure: one line on stderr a
 from __future__ import annotations
 
 import argparse
+import json
 import queue
 import shutil
 import sys
@@ -17,7 +18,7 @@ import tempfile
 from contextlib import contextmanager, suppress
 from fractions import Fraction
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from vivid_desktop.cli.edit_inputs import (
     EditError,
@@ -76,13 +77,30 @@ def register(sub: argparse._SubParsersAction) -> None:
         choices=["auto", "gpu", "model_offload", "vae_tiling", "sequential_offload"],
         help="memory mode (vivid engine; default auto: step down on out-of-memory)",
     )
+    p.add_argument(
+        "--resolution",
+        type=_resolution,
+        metavar="HxW",
+        help="model frame size, multiples of 16 (vivid engine; default: the model's, else 480x720)",
+    )
+    p.add_argument(
+        "--framing",
+        choices=["auto", "crop", "letterbox"],
+        help="vivid engine: crop = a box around the mask at native resolution, letterbox = the whole "
+        "frame, auto (default) = crop when the mask is small",
+    )
     p.add_argument("--range", metavar="A:B", help="edit and write frames A to B-1 only (default: all)")
+    p.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="print the plan (windows, known frames, directions) as JSON and exit without rendering",
+    )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--quality", choices=["draft", "standard", "high"], default="standard")
     p.add_argument("--work", type=Path, metavar="DIR", help="keep the work folder here (a rerun resumes)")
     add_cluster_option(p)
     add_runtime_args(p)
-    p.add_argument("-o", "--output", required=True, type=Path, metavar="OUT")
+    p.add_argument("-o", "--output", type=Path, metavar="OUT", help="the edited clip (not with --dry-run)")
     p.set_defaults(func=run)
 
 
@@ -112,6 +130,17 @@ def launch_spec(args: argparse.Namespace | None, log_path: Path) -> LaunchSpec:
         raise EditError(f"--runtime: {exc}") from None
 
 
+def _resolution(text: str) -> list[int]:
+    """``HxW`` → ``[h, w]`` (multiples of 16, the model's patch grid)."""
+    try:
+        h, w = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected HxW such as 480x720, got {text!r}") from None
+    if min(h, w) < 16 or h % 16 or w % 16:
+        raise argparse.ArgumentTypeError(f"height and width must be multiples of 16, got {text}")
+    return [h, w]
+
+
 def add_cluster_option(p: argparse.ArgumentParser) -> None:
     """``--ray ADDRESS|local``: render on a Ray cluster (shared by ``vivid edit`` and ``vivid batch``)."""
     p.add_argument(
@@ -126,8 +155,14 @@ def run(args: argparse.Namespace) -> int:
     from vivid_desktop.media.errors import MediaError
     from vivid_desktop.runtime_client import RuntimeClientError
 
+    if args.output is None and not args.dry_run:
+        print("vivid edit: the following arguments are required: -o/--output", file=sys.stderr)
+        return 2
     try:
         with _work_folder(args.work) as work:
+            if args.dry_run:
+                print(json.dumps(dry_run(args), indent=2))
+                return 0
             edit(args, work)
     except (Cancelled, KeyboardInterrupt):  # Ctrl-C outside a job: the runtime's shutdown cancels its work
         print("vivid edit: cancelled", file=sys.stderr)
@@ -159,11 +194,10 @@ class Shot:
         self.plan, self.clip, self.info, self.frames = plan, clip, info, frames
 
 
-def prepare_shot(sup: Supervisor, args: argparse.Namespace, work: Path) -> Shot:
-    """Check the inputs, prepare masks and keyframes in ``work`` (tracking when asked): the render plan."""
+def _inputs(args: argparse.Namespace) -> tuple[Path, Any, range, dict[int, Path]]:
+    """The clip, its probe, the frame range and the keyframes, checked."""
     from vivid_desktop.cli.export_cmd import parse_range
     from vivid_desktop.media.probe import probe
-    from vivid_desktop.protocol.jobs import DELETE_CAPTION, KeyframeSpec, RenderPlan, TrackMasksRequest
 
     clip = args.clip.expanduser().absolute()
     if not clip.is_file():
@@ -172,7 +206,6 @@ def prepare_shot(sup: Supervisor, args: argparse.Namespace, work: Path) -> Shot:
             f"the clip {clip} is a link that leads nowhere" if broken else f"clip not found: {clip}"
         )
     info = probe(clip)
-    size = (info.width, info.height)
     try:
         a, b = parse_range(args.range)
     except ValueError as exc:
@@ -184,6 +217,32 @@ def prepare_shot(sup: Supervisor, args: argparse.Namespace, work: Path) -> Shot:
     outside = [n for n in keyed if n not in frames]
     if outside:
         raise EditError(f"keyframe {outside[0]} is outside the frames {frames.start}:{frames.stop}")
+    return clip, info, frames, keyed
+
+
+def dry_run(args: argparse.Namespace) -> dict[str, object]:
+    """The plan ``edit`` would run: the engine's windows in execution order (no runtime, no rendering)."""
+    from vivid_desktop.protocol.windows import plan_json
+
+    clip, _info, frames, keyed = _inputs(args)
+    settings = _settings(args)
+    out: dict[str, object] = {"engine": args.engine, "clip": str(clip)}
+    if args.engine == "vivid":
+        out.update(plan_json(frames.start, frames.stop, sorted(keyed)))
+        out["resolution"] = settings.get("resolution")
+        out["framing"] = settings.get("framing", "auto")
+    else:  # the flow engine runs the range as one span
+        span = {"start": frames.start, "stop": frames.stop, "model_frames": None, "known": None}
+        out.update(start=frames.start, stop=frames.stop, windows=[{**span, "direction": "forward"}])
+    return out
+
+
+def prepare_shot(sup: Supervisor, args: argparse.Namespace, work: Path) -> Shot:
+    """Check the inputs, prepare masks and keyframes in ``work`` (tracking when asked): the render plan."""
+    from vivid_desktop.protocol.jobs import DELETE_CAPTION, KeyframeSpec, RenderPlan, TrackMasksRequest
+
+    clip, info, frames, keyed = _inputs(args)
+    size = (info.width, info.height)
     masks = prepare_masks(args.mask.expanduser().absolute(), work, size, frames, warn)
     settings = _settings(args)
     if args.track:
@@ -220,8 +279,8 @@ def _settings(args: argparse.Namespace) -> dict[str, object]:
         settings["model"] = str(args.model.expanduser().absolute())
     if args.lora:
         settings["loras"] = [str(p.expanduser().absolute()) for p in args.lora]
-    for key in ("steps", "guidance", "memory"):
-        if getattr(args, key) is not None:
+    for key in ("steps", "guidance", "memory", "resolution", "framing"):
+        if getattr(args, key, None) is not None:
             settings[key] = getattr(args, key)
     if args.engine == "vivid" and "model" not in settings:
         raise EditError("the vivid engine needs --model DIR")

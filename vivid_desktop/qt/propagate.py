@@ -34,13 +34,15 @@ from vivid_desktop.qt.tracking import TrackController
 log = logging.getLogger(__name__)
 
 
-def plan_windows_for(engine: str, start: int, stop: int, keyframes: list[int]) -> list[tuple[int, int]]:
-    """The windows drawn on the timeline: KIVE windows for vivid, one span for the flow engine."""
+def plan_windows_for(engine: str, start: int, stop: int, keyframes: list) -> list[tuple[int, int, str]]:
+    """The windows drawn on the timeline, ``(start, stop, direction)``: the vivid engine's own plan (only
+    keyframes with an edited image start windows, as in the runtime), one span for the flow engine."""
     if stop <= start:
         return []
     if engine == "vivid":
-        return [(w.start, w.stop) for w in plan_windows(start, stop, keyframes)]
-    return [(start, stop)]
+        keys = [k.frame for k in keyframes if getattr(k, "image", None)]
+        return [(w.start, w.stop, w.direction) for w in plan_windows(start, stop, keys)]
+    return [(start, stop, "forward")]
 
 
 def _prepare(store: ProjectStore, edit_id: str) -> Render | None:
@@ -63,7 +65,7 @@ class PropagateController(QObject):
     """Runs renders of the selected edit; one at a time."""
 
     stateChanged = Signal(bool, float, str)  # running, fraction, text
-    planChanged = Signal(list, object)  # windows [(start, stop)], (start, stop) | None
+    planChanged = Signal(list, object)  # windows [(start, stop, direction)], (start, stop) | None
     frameRendered = Signal(int, object)  # frame, preview QImage | None
     finished = Signal(str)  # succeeded / failed / cancelled
     resumable = Signal(bool)
@@ -116,9 +118,8 @@ class PropagateController(QObject):
             self.planChanged.emit([], None)
             return
         src = store.project.source
-        keys = [k.frame for k in edit.keyframes]
         self.planChanged.emit(
-            plan_windows_for(edit.engine, src.in_frame, src.stop, keys), (src.in_frame, src.stop)
+            plan_windows_for(edit.engine, src.in_frame, src.stop, edit.keyframes), (src.in_frame, src.stop)
         )
 
     def speed_book(self) -> SpeedBook:
@@ -147,7 +148,7 @@ class PropagateController(QObject):
             return None
         src = store.project.source
         frames = src.stop - src.in_frame
-        windows = plan_windows_for(edit.engine, src.in_frame, src.stop, [k.frame for k in edit.keyframes])
+        windows = plan_windows_for(edit.engine, src.in_frame, src.stop, edit.keyframes)
         book = self.speed_book()
         render_s, measured = book.seconds(edit.engine, src.width, src.height, frames)
         track_frames = frames if track_first and self.needs_tracking() else 0
@@ -268,7 +269,7 @@ class PropagateController(QObject):
         self._expected_fps = self.speed_book().speed(plan.engine, store.project.source.width,
                                                      store.project.source.height).fps  # fmt: skip
         self.planChanged.emit(
-            plan_windows_for(plan.engine, plan.start, plan.stop, [k.frame for k in plan.keyframes]),
+            plan_windows_for(plan.engine, plan.start, plan.stop, plan.keyframes),
             (plan.start, plan.stop),
         )
         store.project.set_render_status(render.id, "running", frames_done=self._done)

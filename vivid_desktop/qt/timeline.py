@@ -77,7 +77,7 @@ class QtTimeline(QWidget):
         self.selected_keyframe: int | None = None
         self.edited_keyframes: set[int] = set()
         self.track: tuple[int, int, bool] | None = None
-        self.windows: list[tuple[int, int]] = []
+        self.windows: list[tuple[int, int, str]] = []
         self.plan_range: tuple[int, int] | None = None
         self._thumbs: list[tuple[int, QImage]] = []
         self._thumb_frames: list[int] = []
@@ -136,9 +136,12 @@ class QtTimeline(QWidget):
         self.track = track
         self.update()
 
-    def set_plan(self, windows: list[tuple[int, int]], frame_range: tuple[int, int] | None = None) -> None:
-        """The render plan's windows ``[(start, stop), …]`` (stop exclusive) and its frame range."""
-        self.windows = list(windows)
+    def set_plan(self, windows: list[tuple], frame_range: tuple[int, int] | None = None) -> None:
+        """The render plan's windows ``[(start, stop[, direction]), …]`` (stop exclusive) and its range.
+
+        A ``"backward"`` window (frames before the first keyframe, propagated from it) is labelled ◀.
+        """
+        self.windows = [(w[0], w[1], w[2] if len(w) > 2 else "forward") for w in windows]
         self.plan_range = frame_range
         self.update()
 
@@ -352,18 +355,19 @@ class QtTimeline(QWidget):
         p.fillRect(
             QRectF(self.frame_to_x(0), r.top(), self.frame_count * self._ppf, r.height()), QColor(40, 40, 44)
         )
-        for i, (a, b) in enumerate(self.windows):
+        for i, (a, b, _d) in enumerate(self.windows):
             box = QRectF(self.frame_to_x(a), r.top(), (b - a) * self._ppf, r.height())
             p.fillRect(box, WINDOW_COLORS[i % 2])
         self._paint_rendered(p, r)
-        for i, (a, b) in enumerate(self.windows):
+        for i, (a, b, direction) in enumerate(self.windows):
             box = QRectF(self.frame_to_x(a), r.top() + 1, (b - a) * self._ppf - 1, r.height() - 2)
             p.setPen(QPen(WINDOW_COLORS[i % 2].lighter(170), 1))
             p.setBrush(Qt.BrushStyle.NoBrush)
             p.drawRect(box)
             p.setFont(QFont(self.font().family(), 7))
             if box.width() > 24 and len(self.windows) > 1:  # one window is just the range: no label
-                p.drawText(box.adjusted(3, 1, 0, 0), Qt.AlignmentFlag.AlignTop, f"W{i + 1}")
+                label = f"◀W{i + 1}" if direction == "backward" else f"W{i + 1}"
+                p.drawText(box.adjusted(3, 1, 0, 0), Qt.AlignmentFlag.AlignTop, label)
 
     def _paint_rendered(self, p: QPainter, r: QRectF) -> None:
         if not self._rendered_sorted:
