@@ -61,6 +61,7 @@ def write(folder: Path, layers: int, dtype: str, prefixed: bool) -> int:
     tdtype = {"bf16": torch.bfloat16, "fp16": torch.float16, "fp32": torch.float32}[dtype]
     gen = torch.Generator().manual_seed(0)
     shard: dict[str, torch.Tensor] = {}
+    weight_map: dict[str, str] = {}
     size = total = index = 0
     items = list(model.state_dict().items())
     for i, (name, meta) in enumerate(items):
@@ -70,8 +71,12 @@ def write(folder: Path, layers: int, dtype: str, prefixed: bool) -> int:
         size += meta.numel() * BYTES[dtype]
         if size >= SHARD_BYTES or i == len(items) - 1:
             index += 1
-            save_file(shard, str(folder / f"diffusion_pytorch_model-{index:05d}.safetensors"))
+            file = f"diffusion_pytorch_model-{index:05d}.safetensors"
+            save_file(shard, str(folder / file))
+            weight_map.update(dict.fromkeys(shard, file))
             total, shard, size = total + size, {}, 0
+    index_file = folder / "diffusion_pytorch_model.safetensors.index.json"
+    index_file.write_text(json.dumps({"metadata": {"total_size": total}, "weight_map": weight_map}))
     return total
 
 

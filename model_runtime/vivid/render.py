@@ -22,7 +22,7 @@ import numpy as np
 
 from model_runtime.engines.base import EngineError, JobContext
 from model_runtime.engines.composite import composite
-from model_runtime.vivid.frames import Letterbox
+from model_runtime.vivid import framing
 from model_runtime.vivid.runner import Runner, caption_for
 from model_runtime.vivid.settings import VividSettings
 from vivid_desktop.media.clip_frames import ClipFrames
@@ -66,7 +66,7 @@ def edit_keyframe(runner: Runner, settings: VividSettings, req: EditKeyframeRequ
         clip.clip_range(req.frame, req.frame + 1)
         source = clip.read(req.frame)
     mask = read_mask(req.mask, source.shape[:2])
-    box = Letterbox.fit(source.shape[:2], runner.resolution(settings))
+    box = framing.choose(settings.framing, [mask], runner.resolution(settings), settings.feather)
     result: list[np.ndarray] = []
 
     def on_step(i: int, total: int, preview) -> None:
@@ -84,7 +84,7 @@ def edit_keyframe(runner: Runner, settings: VividSettings, req: EditKeyframeRequ
         on_retry=result.clear,
         log=ctx.log,
     )
-    out = composite(source, box.from_model(result[0]), mask, settings.feather)
+    out = composite(source, box.from_model(result[0], source), mask, settings.feather)
     return write_frame(req.output, out)
 
 
@@ -111,7 +111,6 @@ class Propagation:
                 return
             self.shape = clip.shape
             self.masks = self._mask_reader()
-            self.box = Letterbox.fit(self.shape, self.runner.resolution(self.settings))
             units = len(todo) * (self.settings.steps + 1)
             for n, w in enumerate(todo):
                 self.ctx.check_cancelled()
@@ -127,6 +126,17 @@ class Propagation:
             mask = read_mask(self.plan.mask, self.shape)
             return lambda f: mask
         raise EngineError(ErrorCode.MASK_MISSING, "The plan names no mask: give a mask or a mask folder.")
+
+    def _framing(self, w: Window, masks: list[np.ndarray]) -> framing.CropBox | framing.WholeFrame:
+        """One framing for the whole window: a crop around all its masks (and its keyframe's), or all."""
+        if w.keyframe and w.known_frame is not None:
+            masks = [*masks, read_mask(self.keys[w.known_frame].mask, self.shape)]
+        res = self.runner.resolution(self.settings)
+        box = framing.choose(self.settings.framing, masks, res, self.plan.feather)
+        if isinstance(box, framing.CropBox):
+            where = f"{box.width}×{box.height} at ({box.left}, {box.top})"
+            self.ctx.log(f"window {w.start}–{w.stop - 1}: model runs on a crop of {where}")
+        return box
 
     def _known(self, w: Window, source: np.ndarray) -> np.ndarray:
         assert w.known_frame is not None
@@ -147,6 +157,7 @@ class Propagation:
             frames[0], cond_masks[0] = known, np.zeros_like(masks[0])  # known content: mask zero
         frames += [frames[-1]] * w.pad
         cond_masks += [cond_masks[-1]] * w.pad
+        box = self._framing(w, masks)
         written: list[Path] = []
         outputs: list[np.ndarray] = []
         out_idx: list[int] = []
@@ -168,7 +179,8 @@ class Propagation:
                 if known is not None and w.keyframe and idx == 0:
                     out = known  # the edited keyframe itself, unchanged
                 else:
-                    out = composite(sources[idx], self.box.from_model(img), masks[idx], self.plan.feather)
+                    model_out = box.from_model(img, sources[idx])
+                    out = composite(sources[idx], model_out, masks[idx], self.plan.feather)
                     outputs.append(out)
                     out_idx.append(idx)
                 path = write_frame(frame_path(self.out_dir, frame), out)
@@ -184,8 +196,8 @@ class Propagation:
 
         try:
             mode = self.runner.generate(
-                [self.box.to_model(f) for f in frames],
-                [self.box.to_model(m) for m in cond_masks],
+                [box.to_model(f) for f in frames],
+                [box.to_model(m) for m in cond_masks],
                 caption=self.caption,
                 seed=window_seed(self.plan.seed, w),
                 settings=self.settings,

@@ -21,6 +21,8 @@ window_length      49                          KIVE window (8k+1 frames: an odd 
 window_stride      window_length − 1           frames between window starts
 conditioning       {}                          overrides of ConditioningConfig fields
 feather            3                           feather (px) when compositing a keyframe preview
+framing            "auto"                      crop (a box around the masks at native resolution) |
+                                               letterbox (the whole frame) | auto (crop when small)
 =================  ==========================  =====================================================
 """
 
@@ -55,6 +57,7 @@ class VividSettings:
     window_stride: int | None = None  # None: window_length - 1 (one known frame of overlap)
     conditioning: dict[str, object] = field(default_factory=dict)
     feather: int = 3
+    framing: str = "auto"
 
     @classmethod
     def from_dict(cls, data: dict[str, object]) -> VividSettings:
@@ -75,6 +78,7 @@ class VividSettings:
             "compile": bool,
             "memory": str,
             "device": str,
+            "framing": str,
         }
         try:
             for name, conv in coerce.items():
@@ -107,5 +111,7 @@ class VividSettings:
             raise bad(f"window_stride must be in [1, {self.window_length - 1}], got {self.window_stride}")
         if self.dtype not in ("auto", "bf16", "fp16", "fp32"):
             raise bad(f"dtype must be auto, bf16, fp16 or fp32, got {self.dtype!r}")
+        if self.framing not in ("auto", "crop", "letterbox"):
+            raise bad(f"framing must be auto, crop or letterbox, got {self.framing!r}")
         if self.scheduler not in (None, "dpm", "ddim"):
             raise bad(f"scheduler must be dpm or ddim, got {self.scheduler!r}")

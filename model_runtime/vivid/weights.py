@@ -153,8 +153,9 @@ def transformer_config(folder: Path, log: Log) -> dict[str, object]:
 def load_fun_transformer(folder: Path, dtype: torch.dtype, log: Log):
     """A CogVideoX-Fun transformer: meta-device init, then filled from the files.
 
-    Keys already in diffusers' names go through ``from_pretrained``; prefixed keys (training wrappers)
-    are renamed and assigned shard by shard, each tensor cast to ``dtype`` as it is read.
+    Keys already in diffusers' names and diffusers' file names (one file, or shards with an index) go
+    through ``from_pretrained``; anything else (prefixed keys from training wrappers, shards without an
+    index) is renamed and assigned shard by shard, each tensor cast to ``dtype`` as it is read.
     """
     from diffusers import CogVideoXTransformer3DModel
     from safetensors import safe_open
@@ -165,7 +166,9 @@ def load_fun_transformer(folder: Path, dtype: torch.dtype, log: Log):
         model = CogVideoXTransformer3DModel(**config)
     expected = set(model.state_dict())
     keys = {k: f for f in files for k in check_safetensors(f)}
-    if expected <= set(keys):
+    name = "diffusion_pytorch_model.safetensors"
+    standard = (folder / name).is_file() or (folder / f"{name}.index.json").is_file()
+    if standard and expected <= set(keys):
         _report(set(keys), expected, log)
         return CogVideoXTransformer3DModel.from_pretrained(
             folder, torch_dtype=dtype, use_safetensors=True, local_files_only=True, low_cpu_mem_usage=True
