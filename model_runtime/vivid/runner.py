@@ -151,8 +151,13 @@ class Runner:
                 use_dynamic_cfg=settings.dynamic_cfg,
                 on_step=step,
             )
-            for first, chunk in self.pipe.decode_chunks(latents):
-                on_chunk(first, to_uint8(chunk))
+            try:
+                for first, chunk in self.pipe.decode_chunks(latents):
+                    on_chunk(first, to_uint8(chunk))
+            finally:
+                # with model offload, put the last component back on the CPU after each pass (as diffusers'
+                # pipelines do at the end of __call__), so the next job starts from the same state
+                self.pipe.maybe_free_model_hooks()
 
         def step_down(old: str, new: str) -> None:
             on_retry()
