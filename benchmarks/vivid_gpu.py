@@ -5,7 +5,9 @@ input widened to 33 channels) with random bf16 weights — speed does not need t
 measures: seconds per denoising step with and without classifier-free guidance, with and without
 ``torch.compile``; image-mode (one frame) latency; VAE decode time per chunk and for 49 frames; the time
 from the last step to the first decoded frames; T5 encode time; peak GPU memory per memory mode.
-``--tiny`` runs the same measurements on the tiny seeded model (CPU is fine); that is what a machine
+Each speed option (attention kernels, step caches, fp8, the fast preset with its PSNR against the exact
+output, regional compile) is measured at the same shape. ``--tiny`` runs the same measurements on the
+tiny seeded model (CPU is fine); that is what a machine
 without a GPU can check. Usage: ``python benchmarks/vivid_gpu.py [--tiny] [--steps 5] [--no-compile]``.
 """
 
@@ -13,12 +15,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import platform
 import sys
 import time
 
 import torch
 
+from model_runtime.vivid import speed
 from model_runtime.vivid.memory import LADDER, apply_memory_mode
 from model_runtime.vivid.pipeline import VividPipeline
 
@@ -157,11 +161,55 @@ def peak_memory(pipe, shape, device) -> dict:
     return out
 
 
+def speed_options(pipe, shape, device, steps: int) -> dict:
+    """Seconds per CFG step with each speed option (model_runtime/vivid/speed.py), one at a time, and
+    the fast preset's PSNR against the exact output on the same seed (full decode, ``steps`` steps)."""
+    out: dict[str, object] = {}
+    log = lambda _m: None  # noqa: E731
+    for kernel in speed.available_attention(device):
+        speed.set_attention(pipe.transformer, kernel, device, log)
+        try:
+            out[f"attention_{kernel}_step_s"] = round(per_step(pipe, shape, device, steps, 6.0), 4)
+        except RuntimeError as exc:  # a kernel that refuses this shape or dtype
+            out[f"attention_{kernel}_step_s"] = f"failed: {str(exc).splitlines()[0][:80]}"
+    speed.set_attention(pipe.transformer, "sdpa", device, log)
+    video, mask, pe, ne = inputs(pipe, shape, shape["frames"], device)
+
+    def window() -> torch.Tensor:
+        return pipe(video, mask, pe, ne, steps=steps, generator=torch.Generator().manual_seed(0)).float()
+
+    exact = window()
+    for cache in ("first_block", "taylorseer"):
+        try:
+            speed.apply_cache(pipe.transformer, cache)
+        except Exception as exc:  # report what this diffusers cannot do
+            out[f"cache_{cache}"] = f"unavailable: {exc}"
+            continue
+        t = timed(window, device)
+        out[f"cache_{cache}"] = {"window_s": round(t, 2), "psnr_db": psnr(window(), exact)}
+        speed.apply_cache(pipe.transformer, "none")
+    if speed.fp8_supported(device):
+        speed.quantize_fp8(pipe.transformer, device)
+        out["fp8_step_s"] = round(per_step(pipe, shape, device, steps, 6.0), 4)
+        speed.apply_cache(pipe.transformer, "first_block")
+        t = timed(window, device)
+        out["fast_preset"] = {"window_s": round(t, 2), "psnr_db": psnr(window(), exact)}
+    else:
+        out["fp8"] = "unsupported here (torchao and compute capability >= 8.9 needed)"
+    return out
+
+
+def psnr(a: torch.Tensor, b: torch.Tensor) -> float:
+    mse = float(((a - b) / 2).pow(2).mean())  # frames in [-1, 1] → [0, 1]
+    return round(10 * math.log10(1 / mse), 2) if mse > 0 else float("inf")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--tiny", action="store_true", help="the tiny seeded model (any device)")
     ap.add_argument("--steps", type=int, default=5, help="steps per timing run")
     ap.add_argument("--no-compile", action="store_true")
+    ap.add_argument("--no-options", action="store_true", help="skip attention kernels, caches and fp8")
     ap.add_argument("--window-steps", type=int, default=50, help="steps of the estimated full window")
     args = ap.parse_args(argv)
     device = "cuda" if torch.cuda.is_available() else "cpu"
@@ -186,9 +234,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     if device == "cuda":
         res["peak_memory_gb"] = peak_memory(pipe, shape, device)
+    if not args.no_options:  # before compiling: fp8 and caches change the graph
+        res["speed_options"] = speed_options(pipe, shape, device, args.steps)
     if not args.no_compile:
-        pipe.transformer.compile()
+        speed.compile_blocks(pipe.transformer)  # regional: each CogVideoXBlock
+        t0 = time.perf_counter()
         per_step(pipe, shape, device, 1, 6.0)  # compile
+        res["compile_s"] = round(time.perf_counter() - t0, 1)
         res["step_s_cfg_compiled"] = round(per_step(pipe, shape, device, args.steps, 6.0), 4)
     report = {
         "benchmark": "vivid_gpu",

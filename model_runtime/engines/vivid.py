@@ -93,10 +93,10 @@ class VividEngine(Engine):
         """The runner for these settings: reuse the loaded model, or load (replacing the old one)."""
         if reason := self._missing():
             raise EngineError(ErrorCode.ENGINE_UNAVAILABLE, reason)
-        from model_runtime.vivid.runner import Runner, pick_device, pick_dtype
+        from model_runtime.vivid.runner import Runner, runner_key
 
-        device = pick_device(settings.device)
-        key = (settings.model, device, pick_dtype(settings.dtype, device))
+        key = runner_key(settings)
+        device = key[1]
         if self._runner is None or self._runner.key != key:
             self.unload()
             ctx.progress(0, 1, f"loading model {Path(settings.model).name}")

@@ -9,6 +9,7 @@ import numpy as np
 import torch
 
 from model_runtime.engines.base import EngineError
+from model_runtime.vivid import speed
 from model_runtime.vivid.frames import mask_tensor, to_uint8, video_tensor
 from model_runtime.vivid.loading import LoadedModel, load_model
 from model_runtime.vivid.lora import apply_loras, parse_loras
@@ -46,6 +47,15 @@ def pick_dtype(name: str, device: str) -> torch.dtype:
     return _DTYPES[name]
 
 
+def runner_key(settings: VividSettings) -> tuple[object, ...]:
+    """What a loaded model depends on: reload when it changes (fp8 rewrites the weights)."""
+    device = pick_device(settings.device)
+    quantize = settings.quantize
+    if settings.preset == "fast" and quantize == "none" and speed.fp8_supported(device):
+        quantize = "fp8"
+    return (settings.model, device, pick_dtype(settings.dtype, device), quantize)
+
+
 def caption_for(task: str, caption: str) -> str:
     """The paper's fixed caption for deletion; the user's local caption otherwise."""
     return DELETE_CAPTION if task == "delete" else caption
@@ -57,11 +67,15 @@ class Runner:
     def __init__(self, settings: VividSettings, log: Log) -> None:
         self.device = pick_device(settings.device)
         self.dtype = pick_dtype(settings.dtype, self.device)
-        self.key = (settings.model, self.device, self.dtype)
+        self.key = runner_key(settings)
         self.loaded: LoadedModel = load_model(
             settings.model, dtype=self.dtype, scheduler=settings.scheduler, log=log
         )
         self.pipe = self.loaded.pipe
+        if self.key[3] == "fp8":
+            speed.quantize_fp8(self.pipe.transformer, self.device)
+            log("transformer quantized to fp8 (torchao)")
+        self._speed: tuple[object, ...] = ()
         self.pipe.set_progress_bar_config(disable=True)
         self.mode: str | None = None
         self.compiled = False
@@ -82,8 +96,19 @@ class Runner:
         if self.mode != wanted:
             apply_memory_mode(pipe, wanted, self.device)
             self.mode = wanted
+        self._apply_speed(settings, log)
+
+    def _apply_speed(self, settings: VividSettings, log: Log) -> None:
+        """Attention kernel, step cache, regional compile (model_runtime/vivid/speed.py)."""
+        cache = settings.cache if settings.preset == "exact" or settings.cache != "none" else "first_block"
+        wanted = (settings.attention, cache, settings.cache_threshold)
+        if wanted != self._speed:
+            used = speed.set_attention(self.pipe.transformer, settings.attention, self.device, log)
+            cached = speed.apply_cache(self.pipe.transformer, cache, settings.cache_threshold)
+            self._speed = wanted
+            log(f"attention {used}, step cache {cache if cached else 'none'}")
         if settings.compile and not self.compiled:
-            pipe.transformer.compile()
+            speed.compile_blocks(self.pipe.transformer)
             self.compiled = True
 
     def resolution(self, settings: VividSettings) -> tuple[int, int]:

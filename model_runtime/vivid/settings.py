@@ -16,11 +16,17 @@ resolution         the model's, else [480,720]  model frame size [height, width]
 memory             "auto"                      auto | gpu | model_offload | vae_tiling | sequential_offload
 device             "auto"                      auto (cuda if present) | cuda | cuda:N | cpu
 dtype              "auto"                      auto (bf16 on cuda, fp32 on cpu) | bf16 | fp16 | fp32
-compile            false                       torch.compile the transformer
+compile            false                       regional torch.compile (each CogVideoXBlock)
 window_length      49                          KIVE window (8k+1 frames: an odd latent count)
 window_stride      window_length − 1           frames between window starts
 conditioning       {}                          overrides of ConditioningConfig fields
 feather            3                           feather (px) when compositing a keyframe preview
+attention          "sdpa"                      attention kernel: sdpa | flash | cudnn | efficient | math |
+                                               sage | fa3 (unavailable ones fall back to sdpa)
+cache              "none"                      step cache: none | first_block | taylorseer | mag
+cache_threshold    0.1                         First-Block-Cache threshold
+quantize           "none"                      none | fp8 (torchao, GPU compute capability ≥ 8.9)
+preset             "exact"                     exact | fast (first_block cache + fp8 where supported)
 framing            "auto"                      crop (a box around the masks at native resolution) |
                                                letterbox (the whole frame) | auto (crop when small)
 =================  ==========================  =====================================================
@@ -58,6 +64,11 @@ class VividSettings:
     conditioning: dict[str, object] = field(default_factory=dict)
     feather: int = 3
     framing: str = "auto"
+    attention: str = "sdpa"
+    cache: str = "none"
+    cache_threshold: float = 0.1
+    quantize: str = "none"
+    preset: str = "exact"
 
     @classmethod
     def from_dict(cls, data: dict[str, object]) -> VividSettings:
@@ -79,6 +90,11 @@ class VividSettings:
             "memory": str,
             "device": str,
             "framing": str,
+            "attention": str,
+            "cache": str,
+            "cache_threshold": float,
+            "quantize": str,
+            "preset": str,
         }
         try:
             for name, conv in coerce.items():
@@ -111,6 +127,15 @@ class VividSettings:
             raise bad(f"window_stride must be in [1, {self.window_length - 1}], got {self.window_stride}")
         if self.dtype not in ("auto", "bf16", "fp16", "fp32"):
             raise bad(f"dtype must be auto, bf16, fp16 or fp32, got {self.dtype!r}")
+        choices = {
+            "attention": ("sdpa", "flash", "cudnn", "efficient", "math", "sage", "fa3"),
+            "cache": ("none", "first_block", "taylorseer", "mag"),
+            "quantize": ("none", "fp8"),
+            "preset": ("exact", "fast"),
+        }
+        for name, allowed in choices.items():
+            if getattr(self, name) not in allowed:
+                raise bad(f"{name} must be one of {', '.join(allowed)}, got {getattr(self, name)!r}")
         if self.framing not in ("auto", "crop", "letterbox"):
             raise bad(f"framing must be auto, crop or letterbox, got {self.framing!r}")
         if self.scheduler not in (None, "dpm", "ddim"):

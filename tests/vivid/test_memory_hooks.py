@@ -50,19 +50,20 @@ def test_sequential_offload_hooks_give_the_same_frames(tiny_model):
 
 def test_vae_tiling_mode_tiles_on_the_cpu_and_stays_close(tiny_model):
     pipe = load_model(tiny_model).pipe
-    plain = _pass(pipe, size=64)
-    apply_memory_mode(pipe, "vae_tiling", "cpu")
-    assert pipe.vae.use_tiling and pipe._vivid_memory_mode == "vae_tiling"
-    # the default tile (half the VAE's sample size: 16 px) is smaller than the tiny VAE's conv stack needs
-    pipe.vae.enable_tiling(tile_sample_min_height=32, tile_sample_min_width=32)
-    chunks = list(pipe.decode_chunks(torch.randn(1, 3, 4, 8, 8)))
-    assert len(chunks) == 1 and chunks[0][1].shape[2] == 9  # the tiled decoder ran once, all frames
-    tiled = _pass(pipe, size=64)
-    assert tiled.shape == plain.shape
-    # tiles are blended at their seams, so a random tiny VAE differs a little there (stated tolerance)
-    assert (tiled - plain).abs().mean() < 0.05
-    apply_memory_mode(pipe, "gpu", "cpu")
-    assert not pipe.vae.use_tiling and torch.equal(_pass(pipe, size=64), plain)
+    latents = torch.randn(1, 3, 4, 8, 8, generator=torch.Generator().manual_seed(0))  # 9 frames, 64×64
+    with torch.no_grad():
+        plain = torch.cat([c for _, c in pipe.decode_chunks(latents)], dim=2)
+        apply_memory_mode(pipe, "vae_tiling", "cpu")
+        assert pipe.vae.use_tiling and pipe._vivid_memory_mode == "vae_tiling"
+        # the default tile (half the VAE's sample size: 16 px) is too small for the tiny VAE's convolutions
+        pipe.vae.enable_tiling(32, 32, 0.25, 0.25)
+        chunks = list(pipe.decode_chunks(latents))
+        assert len(chunks) == 1 and chunks[0][1].shape == plain.shape  # the tiled decoder ran once
+        # tiles are blended at their seams, so a random tiny VAE differs a little there (stated tolerance)
+        assert 0 < (chunks[0][1] - plain).abs().mean() < 0.1
+        apply_memory_mode(pipe, "gpu", "cpu")
+        assert not pipe.vae.use_tiling
+        assert torch.equal(torch.cat([c for _, c in pipe.decode_chunks(latents)], dim=2), plain)
 
 
 def test_the_runner_frees_model_hooks_after_every_pass(tiny_model, monkeypatch):
