@@ -80,12 +80,12 @@ def test_the_runner_frees_model_hooks_after_every_pass(tiny_model, monkeypatch):
         runner.generate(
             frame,
             [frame[0][..., 0]],
-            "x",
-            seed,
-            settings,
-            lambda *a: None,
-            lambda *a: None,
-            lambda: None,
-            print,
+            caption="x",
+            seed=seed,
+            settings=settings,
+            on_step=lambda *a: None,
+            on_chunk=lambda *a: None,
+            on_retry=lambda: None,
+            log=print,
         )
     assert freed == [1, 1]

@@ -56,6 +56,15 @@ def test_frames_before_the_first_keyframe_propagate_backward_from_it():
     assert sorted(_written(ws)) == list(range(120))
 
 
+def test_a_keyframe_at_the_end_of_a_part_guides_it_backward():
+    # the farm splits [0, 60) with a keyframe at 10 into [0, 10) + [10, 60); the first part carries 10
+    whole = plan_windows(0, 60, [10])
+    part = plan_windows(0, 10, [10])
+    assert part == [w for w in whole if w.direction == "backward"]
+    assert part[0].known_frame == 10 and 10 not in part[0].writes
+    assert plan_windows(0, 10, [30])[0].known_frame is None  # a keyframe further away does not
+
+
 def test_every_keyframe_starts_a_window_and_is_written_by_it():
     ws = plan_windows(0, 120, [30, 100, 500])
     starts = {w.start: w for w in ws if w.direction == "forward"}
@@ -112,7 +121,8 @@ def test_every_frame_written_exactly_once(start, n, keys, k, data):
     assert inside <= {w.start for w in ws if w.keyframe and w.direction == "forward"}
     done: set[int] = set()
     for w in ws:
-        assert start <= w.start < w.stop <= stop and w.frames <= length
+        assert start <= w.start < w.stop <= stop + 1 and w.frames <= length
+        assert all(start <= f < stop for f in w.writes)
         edge = w.stop - 1 if w.direction == "backward" else w.start
         assert w.known_frame in (None, edge)
         if w.known_frame is not None and not w.keyframe:

@@ -12,6 +12,8 @@ Rules (the vivid engine, the timeline and the CLI all follow them):
   the edited keyframe. Keyframes outside the range are ignored.
 - Frames before the first keyframe are propagated **backward** from it: the segment reversed in time,
   the keyframe as known frame 0 (:attr:`Window.direction` ``"backward"``, :meth:`Window.model_frames`).
+  A keyframe at ``stop`` itself counts when none is inside the range (a farm part that ends on a
+  keyframe); its backward windows then read frame ``stop`` as their known frame but never write it.
 - Inside a segment windows chain with ``stride`` (48): frame 0 of window *i* is the last output frame of
   window *i−1* (in the window's direction), given as known content. A range without keyframes starts
   with a window that has no known frame.
@@ -119,9 +121,12 @@ def plan_windows(
     if length == 1:
         return [Window(f, f + 1, f if f in keys else None, f in keys) for f in range(start, stop)]
     windows: list[Window] = []
-    if keys and keys[0] > start:
-        windows.extend(_backward(start, keys[0], length, stride))
-    bounds = sorted({keys[0] if keys else start, *keys, stop})
+    # the first keyframe guides the frames before it; a keyframe right at ``stop`` does too (a part of a
+    # render split at its keyframes carries the keyframe that ends it)
+    first = keys[0] if keys else (stop if stop in keyframes and stop > start else None)
+    if first is not None and first > start:
+        windows.extend(_backward(start, first, length, stride))
+    bounds = sorted({start if first is None else first, *keys, stop})
     for seg_start, seg_stop in itertools.pairwise(bounds):
         windows.extend(_segment(seg_start, seg_stop, seg_start in keys, length, stride))
     return windows
