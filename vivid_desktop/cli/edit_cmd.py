@@ -196,10 +196,21 @@ class Shot:
 
 def _inputs(args: argparse.Namespace) -> tuple[Path, Any, range, dict[int, Path]]:
     """The clip, its probe, the frame range and the keyframes, checked."""
+    clip, info, frames = clip_and_range(args.clip, args.range)
+    keyed = dict(parse_keyframe(text) for text in args.keyframe)
+    outside = [n for n in keyed if n not in frames]
+    if outside:
+        raise EditError(f"keyframe {outside[0]} is outside the frames {frames.start}:{frames.stop}")
+    return clip, info, frames, keyed
+
+
+def clip_and_range(path: Path, range_text: str | None) -> tuple[Path, Any, range]:
+    """The clip (absolute, as given), its probe and the frames ``--range A:B`` names, checked
+    (shared by ``vivid edit`` and ``vivid track``)."""
     from vivid_desktop.cli.export_cmd import parse_range
     from vivid_desktop.media.probe import probe
 
-    clip = args.clip.expanduser().absolute()
+    clip = path.expanduser().absolute()
     if not clip.is_file():
         broken = clip.is_symlink()  # a broken link or a loop of links
         raise EditError(
@@ -207,17 +218,13 @@ def _inputs(args: argparse.Namespace) -> tuple[Path, Any, range, dict[int, Path]
         )
     info = probe(clip)
     try:
-        a, b = parse_range(args.range)
+        a, b = parse_range(range_text)
     except ValueError as exc:
         raise EditError(str(exc)) from None
     frames = range(a or 0, info.frame_count if b is None else b)
     if not 0 <= frames.start < frames.stop <= info.frame_count:
-        raise EditError(f"--range {args.range}: the clip has frames 0 to {info.frame_count - 1}")
-    keyed = dict(parse_keyframe(text) for text in args.keyframe)
-    outside = [n for n in keyed if n not in frames]
-    if outside:
-        raise EditError(f"keyframe {outside[0]} is outside the frames {frames.start}:{frames.stop}")
-    return clip, info, frames, keyed
+        raise EditError(f"--range {range_text}: the clip has frames 0 to {info.frame_count - 1}")
+    return clip, info, frames
 
 
 def dry_run(args: argparse.Namespace) -> dict[str, object]:

@@ -67,25 +67,10 @@ def parse_anchor(text: str) -> tuple[int, Path]:
 
 def track(args: argparse.Namespace, work: Path) -> None:
     """Prepare the anchors, run ``track_masks`` on a supervised runtime, write OUT."""
-    from vivid_desktop.cli.edit_cmd import _check_engine, _run_job, _runtime
-    from vivid_desktop.cli.export_cmd import parse_range
-    from vivid_desktop.media.probe import probe
+    from vivid_desktop.cli.edit_cmd import _check_engine, _run_job, _runtime, clip_and_range
     from vivid_desktop.protocol.jobs import KeyframeSpec, TrackMasksRequest
 
-    clip = args.clip.expanduser().absolute()
-    if not clip.is_file():
-        broken = clip.is_symlink()  # a broken link or a loop of links
-        raise EditError(
-            f"the clip {clip} is a link that leads nowhere" if broken else f"clip not found: {clip}"
-        )
-    info = probe(clip)
-    try:
-        a, b = parse_range(args.range)
-    except ValueError as exc:
-        raise EditError(str(exc)) from None
-    frames = range(a or 0, info.frame_count if b is None else b)
-    if not 0 <= frames.start < frames.stop <= info.frame_count:
-        raise EditError(f"--range {args.range}: the clip has frames 0 to {info.frame_count - 1}")
+    clip, info, frames = clip_and_range(args.clip, args.range)
     first = frames.start if args.frame is None else args.frame
     sources = dict([(first, args.mask.expanduser().absolute()), *(parse_anchor(t) for t in args.anchor)])
     anchors = []
