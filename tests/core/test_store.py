@@ -327,6 +327,21 @@ def test_mask_cache_keeps_dirty_masks_and_few_clean_ones():
     assert cache.get(("e", 5))[0, 0] == 5
 
 
+def test_a_late_file_read_never_replaces_unsaved_paint():
+    """A worker that read the (blank) mask file before the user painted puts it in the cache after the
+    stroke: the painted pixels stay (the brush-stroke GUI tests lost whole strokes to this race)."""
+    from vivid_desktop.core.mask_cache import MaskCache
+
+    cache = MaskCache()
+    painted = np.full((4, 4), 255, np.uint8)
+    cache.put(("e", 5), painted)  # the stroke, not saved yet
+    cache.put(("e", 5), np.zeros((4, 4), np.uint8), dirty=False)  # the worker's late read of the file
+    assert cache.get(("e", 5)).min() == 255
+    ((key, _saved),) = cache.take_dirty()  # saved: a later read of the file may refresh it again
+    cache.put(key, np.full((4, 4), 9, np.uint8), dirty=False)
+    assert cache.get(("e", 5))[0, 0] == 9
+
+
 def test_saving_after_removing_an_edit_with_unsaved_paint(store: ProjectStore):
     edit = store.project.add_edit()
     store.add_keyframe(edit.id, 1, np.full((HEIGHT, WIDTH), 255, np.uint8))

@@ -41,8 +41,12 @@ class MaskCache:
             return mask.copy()
 
     def put(self, key: MaskKey, mask: np.ndarray, dirty: bool = True) -> None:
-        """Remember ``mask`` (copied); ``dirty`` masks stay until a save takes them."""
+        """Remember ``mask`` (copied); ``dirty`` masks stay until a save takes them. A clean mask (read
+        from its file, perhaps on a worker thread that started reading before the user painted) never
+        replaces painted pixels that are not saved yet."""
         with self._lock:
+            if not dirty and key in self._dirty:
+                return
             self._masks[key] = mask.copy()
             self._masks.move_to_end(key)
             if dirty:

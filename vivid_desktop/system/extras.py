@@ -25,6 +25,8 @@ EXTRAS: dict[str, dict[str, str]] = {
         "peft": "peft",
         "safetensors": "safetensors",
         "accelerate": "accelerate",
+        "sentencepiece": "sentencepiece",
+        "protobuf": "google.protobuf",
     },
 }
 
