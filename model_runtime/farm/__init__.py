@@ -14,6 +14,7 @@ already delivered are not written twice. Parts whose frames are all on disk are 
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import sys
 import threading
@@ -73,9 +74,24 @@ def _drive(request: str, ctx: JobContext) -> int:
                 seen += 1
     finally:
         if driver.poll() is None:
-            driver.terminate()  # cancel: Ray cancels the driver's tasks when the driver goes
-        driver.wait()
+            _stop(driver)
     return driver.returncode
+
+
+def _stop(driver: subprocess.Popen) -> None:
+    """Cancel: an interrupt first, so the driver cancels its tasks and Ray shuts down what it started at
+    the driver's exit (checked: no raylet, GCS or worker left after a cancel); then terminate, then kill."""
+    for send, wait in (
+        (lambda: driver.send_signal(signal.SIGINT), 15),
+        (driver.terminate, 5),
+        (driver.kill, 5),
+    ):
+        send()
+        try:
+            driver.wait(wait)
+            return
+        except subprocess.TimeoutExpired:
+            continue
 
 
 def _relay(event: dict, ctx: JobContext) -> None:

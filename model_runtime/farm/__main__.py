@@ -48,6 +48,8 @@ def main() -> int:
         render_on_cluster(list(batch.plans), batch.cluster or "local", ctx, preview=False)
     except EngineError as exc:
         ctx._send(event="error", code=exc.code, message=exc.message)
+    except KeyboardInterrupt:  # the runtime cancels with an interrupt; Ray shuts down at exit
+        return 130
     return 0
 
 

@@ -71,7 +71,7 @@ def render_on_cluster(
     gpus = ray.cluster_resources().get("GPU", 0) > 0
     shipped: dict[str, Any] = {}
     running: dict[Any, tuple[RenderPlan, RenderPlan]] = {}
-    total = done = 0
+    total = done = sent = 0
     for plan in plans:
         out = Path(plan.output_dir)
         out.mkdir(parents=True, exist_ok=True)
@@ -84,6 +84,7 @@ def render_on_cluster(
             options = {"num_gpus": 1} if gpus and part.engine == "vivid" else {"num_cpus": 1}
             files = _ship(ray, part, shipped)
             running[task.options(**options).remote(part.model_dump_json(), files)] = (plan, part)
+            sent += 1
     ctx.log(f"cluster render: {len(running)} parts on {address}")
     ctx.progress(done, total, f"{done}/{total} frames")
     try:
@@ -107,7 +108,7 @@ def render_on_cluster(
         for gen in running:
             ray.cancel(gen, force=True)
         raise
-    return {"parts": len(running), "frames": done}
+    return {"parts": sent, "frames": done}
 
 
 def _next(ray: Any, gen: Any, part: RenderPlan) -> tuple[int, bytes] | None:

@@ -187,6 +187,12 @@ def test_batch_file_errors_name_the_line(tmp_path):
     jobs.write_text('{"clip": "a.mp4", "mask": "m/", "task": "delete", "output": "o.mov", "range": "0:9"}\n')
     (shot,) = read_batch(jobs)
     assert shot.clip == tmp_path / "a.mp4" and shot.output == tmp_path / "o.mov" and shot.range == "0:9"
+    line = (
+        '{"clip": "a.mp4", "mask": "m/", "task": "modify", "keyframe": ["12=k/hat.png"], "output": "o.mov"}'
+    )
+    jobs.write_text(line + "\n")
+    (shot,) = read_batch(jobs)
+    assert shot.keyframe == [f"12={tmp_path / 'k' / 'hat.png'}"]  # read from the file's folder, not here
 
 
 def test_cli_batch_of_two_shots_on_ray_equals_the_batch_here(shot, tmp_path, capsys):

@@ -57,6 +57,8 @@ def shot_arguments(line: dict, base: Path) -> list[str]:
             values[key] = str((base / str(values[key])).expanduser())
     if "lora" in values:
         values["lora"] = [str(base / str(p)) for p in _as_list(values["lora"])]
+    if "keyframe" in values:  # "N=IMAGE": the image, too, is read from the file's folder
+        values["keyframe"] = [_keyframe_from(str(k), base) for k in _as_list(values["keyframe"])]
     argv = [values.pop("clip")]
     for key, value in values.items():
         flag = "-o" if key == "output" else f"--{key.replace('_', '-')}"
@@ -68,6 +70,11 @@ def shot_arguments(line: dict, base: Path) -> list[str]:
             for item in _as_list(value):
                 argv += [flag, str(item)]
     return argv
+
+
+def _keyframe_from(text: str, base: Path) -> str:
+    number, sep, image = text.partition("=")
+    return f"{number}={(base / image).expanduser()}" if sep and image else text
 
 
 def _as_list(value: object) -> list[object]:
