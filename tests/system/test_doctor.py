@@ -33,7 +33,7 @@ def test_doctor_reports_this_machine(tmp_path):
     proc = _doctor(tmp_path, "--json", VIVID_MODEL_DIRS=str(models))
     found = {f["topic"]: f for f in json.loads(proc.stdout)}
     assert proc.returncode == (1 if any(f["problem"] for f in found.values()) else 0), proc.stderr
-    assert set(found) >= {"python", "gpu", "torch", "ffmpeg", "qt", "models", "engine flow", "engine vivid"}
+    assert set(found) >= {"python", "gpu", "torch", "ffmpeg", "qt", "audio", "models", "engine flow", "engine vivid"}
     assert found["python"]["found"].startswith(".".join(map(str, sys.version_info[:3])))
     assert found["ffmpeg"]["found"] == f"FFmpeg {av.ffmpeg_version_info} inside PyAV {av.__version__}"
     assert found["torch"]["found"].startswith(metadata.version("torch"))  # asked in a child process
@@ -106,3 +106,14 @@ def test_the_model_folders_set_in_the_editor_are_searched(tmp_path, monkeypatch)
     found = {f["topic"]: f for f in json.loads(proc.stdout)}
     assert "tiny-vivid" in found["models"]["found"] and str(models) in found["models"]["found"]
     assert found["engine vivid"]["found"].startswith("ready")
+
+
+def test_doctor_names_the_audio_library_as_a_hint(tmp_path):
+    """No PulseAudio client library: sound is optional, so the doctor hints the package and still passes
+    when nothing needed is missing."""
+    ldd = fake_ldd(tmp_path / "bin", "\tlibpulse.so.0 => not found\n")
+    path = f"{ldd.parent}{os.pathsep}{os.environ['PATH']}"
+    proc = _doctor(tmp_path, "--json", PATH=path, QT_QPA_PLATFORM="offscreen")
+    audio = {f["topic"]: f for f in json.loads(proc.stdout)}["audio"]
+    assert audio["problem"] is None and audio["found"] == "QtMultimedia cannot load"
+    assert "libpulse.so.0" in audio["hint"] and audio["hint"].startswith("no sound")

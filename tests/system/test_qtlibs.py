@@ -111,3 +111,35 @@ def test_vivid_desktop_says_what_to_install_instead_of_aborting(tmp_path):
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("vivid-desktop: cannot open its window: Qt's X11 plugin")
     assert "libxcb-icccm.so.4, libxcb-keysyms.so.1" in lines[0]
+
+
+LDD_NO_PULSE = """\
+\tlibQt6Core.so.6 => /venv/PySide6/Qt/lib/libQt6Core.so.6 (0x00007f0b1c000000)
+\tlibpulse.so.0 => not found
+"""
+
+
+def test_audio_without_pulseaudio_names_the_package(tmp_path):
+    """PySide6's wheel does not carry PulseAudio's client library: the check names it and the fix."""
+    ldd = fake_ldd(tmp_path / "bin", LDD_NO_PULSE)
+    libs = [tmp_path / "libQt6Multimedia.so.6", tmp_path / "libffmpegmediaplugin.so"]
+    check = qtlibs.check_audio(libs, ldd=str(ldd))
+    assert not check.ok and check.missing == ["libpulse.so.0"]  # named once for both libraries
+    line = qtlibs.audio_libs_line(check.missing, Distro("Debian", "apt"))
+    assert line.endswith("install with: sudo apt-get install -y libpulse0") and line.startswith("no sound")
+    assert qtlibs.audio_libs_line(check.missing, Distro("Fedora", "dnf")).endswith("pulseaudio-libs")
+    assert qtlibs.audio_libs_line(check.missing, Distro("Arch", "pacman")).endswith("libpulse")
+
+
+def test_audio_check_without_qtmultimedia_or_ldd(tmp_path):
+    assert qtlibs.check_audio([]).error == "QtMultimedia (PySide6-Addons) is not installed"
+    check = qtlibs.check_audio([tmp_path / "libQt6Multimedia.so.6"], ldd=str(tmp_path / "no-ldd"))
+    assert check.error and "cannot run" in check.error
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="ldd is Linux's")
+def test_the_installed_multimedia_libraries_are_found_and_checked():
+    libs = qtlibs.find_multimedia_libs()
+    assert any(lib.name == "libQt6Multimedia.so.6" for lib in libs)
+    check = qtlibs.check_audio(libs)
+    assert check.error is None and all(".so" in lib for lib in check.missing)

@@ -53,6 +53,7 @@ _FEDORA = {
     "libglib-2.0": "glib2",
     "libSM": "libSM",
     "libICE": "libICE",
+    "libpulse": "pulseaudio-libs",
 }
 _ARCH = {
     **{k: v for k, v in _FEDORA.items() if v.startswith("xcb-util")},
@@ -69,6 +70,7 @@ _ARCH = {
     "libglib-2.0": "glib2",
     "libSM": "libsm",
     "libICE": "libice",
+    "libpulse": "libpulse",
 }
 _DEBIAN = {"libglib-2.0": "libglib2.0-0"}
 _SUSE = {"libglib-2.0": "libglib-2_0-0"}

@@ -132,6 +132,20 @@ def qt_finding(env: dict[str, str] | None = None) -> Finding:
     return Finding("qt", found)
 
 
+def audio_finding() -> Finding:
+    """Sound in the editor (QtMultimedia): optional, so a missing library is a hint with its fix."""
+    if not extras.installed("PySide6.QtMultimedia"):
+        return Finding("audio", "QtMultimedia not installed", hint=f"for sound: {extras.install_hint('gui')}")
+    if not sys.platform.startswith("linux"):
+        return Finding("audio", "QtMultimedia installed")
+    check = qtlibs.check_audio()
+    if check.error:
+        return Finding("audio", f"QtMultimedia not checked: {check.error}")
+    if check.missing:
+        return Finding("audio", "QtMultimedia cannot load", hint=qtlibs.audio_libs_line(check.missing, detect()))
+    return Finding("audio", "QtMultimedia's libraries all present")
+
+
 def folder_findings() -> list[Finding]:
     out = []
     for name, path in folders.user_folders().items():
@@ -203,6 +217,7 @@ def run_checks() -> list[Finding]:
         torch,
         ffmpeg_finding(),
         qt_finding(),
+        audio_finding(),
         *folder_findings(),
         models,
         *engine_findings(torch, models),

@@ -71,6 +71,35 @@ def check_xcb(plugin: Path | None = None, ldd: str = "ldd") -> XcbCheck:
     return XcbCheck(plugin, missing)
 
 
+def find_multimedia_libs() -> list[Path]:
+    """QtMultimedia's library and its FFmpeg media plugin inside the installed PySide6 (the audio)."""
+    spec = importlib.util.find_spec("PySide6")
+    if spec is None or not spec.submodule_search_locations:
+        return []
+    found = []
+    for root in spec.submodule_search_locations:
+        for sub in ("Qt/lib/libQt6Multimedia.so.6", "Qt/plugins/multimedia/libffmpegmediaplugin.so"):
+            if Path(root, sub).is_file():
+                found.append(Path(root, sub))
+    return found
+
+
+def check_audio(libs: list[Path] | None = None, ldd: str = "ldd") -> XcbCheck:
+    """Which shared libraries keep QtMultimedia (audio playback) from loading: PulseAudio's client
+    library on most Linux desktops (``libpulse.so.0``), which PySide6's wheel does not carry."""
+    libs = find_multimedia_libs() if libs is None else libs
+    if not libs:
+        return XcbCheck(None, error="QtMultimedia (PySide6-Addons) is not installed")
+    missing: list[str] = []
+    for lib in libs:
+        try:
+            done = subprocess.run([ldd, str(lib)], capture_output=True, text=True, timeout=30, check=False)
+        except (OSError, subprocess.SubprocessError) as exc:
+            return XcbCheck(lib, error=f"cannot run {ldd}: {exc}")
+        missing += [name for name in missing_from_ldd(done.stdout + done.stderr) if name not in missing]
+    return XcbCheck(libs[0], missing)
+
+
 def _loads(soname: str) -> bool:
     try:
         ctypes.CDLL(soname)
@@ -117,3 +146,11 @@ def missing_libs_line(missing: list[str], distro: Distro) -> str:
     if command is None:
         return f"Qt's X11 plugin needs system libraries that are missing: {libs} (install their packages)"
     return f"Qt's X11 plugin needs system libraries that are missing ({libs}); install them with: {command}"
+
+
+def audio_libs_line(missing: list[str], distro: Distro) -> str:
+    """'no sound: QtMultimedia needs …; install it with: sudo apt-get install -y libpulse0' (one line)."""
+    libs = ", ".join(missing)
+    command = distro.install_command(missing)
+    fix = f"install with: {command}" if command else "install their packages"
+    return f"no sound in the editor: QtMultimedia needs system libraries that are missing ({libs}); {fix}"
