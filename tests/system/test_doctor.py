@@ -33,7 +33,17 @@ def test_doctor_reports_this_machine(tmp_path):
     proc = _doctor(tmp_path, "--json", VIVID_MODEL_DIRS=str(models))
     found = {f["topic"]: f for f in json.loads(proc.stdout)}
     assert proc.returncode == (1 if any(f["problem"] for f in found.values()) else 0), proc.stderr
-    assert set(found) >= {"python", "gpu", "torch", "ffmpeg", "qt", "audio", "models", "engine flow", "engine vivid"}
+    assert set(found) >= {
+        "python",
+        "gpu",
+        "torch",
+        "ffmpeg",
+        "qt",
+        "audio",
+        "models",
+        "engine flow",
+        "engine vivid",
+    }
     assert found["python"]["found"].startswith(".".join(map(str, sys.version_info[:3])))
     assert found["ffmpeg"]["found"] == f"FFmpeg {av.ffmpeg_version_info} inside PyAV {av.__version__}"
     assert found["torch"]["found"].startswith(metadata.version("torch"))  # asked in a child process

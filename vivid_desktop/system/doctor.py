@@ -142,7 +142,9 @@ def audio_finding() -> Finding:
     if check.error:
         return Finding("audio", f"QtMultimedia not checked: {check.error}")
     if check.missing:
-        return Finding("audio", "QtMultimedia cannot load", hint=qtlibs.audio_libs_line(check.missing, detect()))
+        return Finding(
+            "audio", "QtMultimedia cannot load", hint=qtlibs.audio_libs_line(check.missing, detect())
+        )
     return Finding("audio", "QtMultimedia's libraries all present")
 
 
