@@ -16,6 +16,7 @@ from vivid_desktop.core.store import create_project
 from vivid_desktop.core.timebase import timecode_to_frames
 from vivid_desktop.media import synth
 from vivid_desktop.media.errors import MediaError
+from vivid_desktop.media.export import ExportCancelled
 from vivid_desktop.media.export_timeline import export_timeline, source_timecode
 from vivid_desktop.media.probe import probe
 
@@ -128,3 +129,26 @@ def test_cli_writes_a_timeline_and_refuses_unknown_suffixes(project, tmp_path, c
 
     with pytest.raises(MediaError, match=r"\.otio, \.xml"):
         export_timeline(project, tmp_path / "edit.aaf")
+
+
+def test_a_cancelled_export_leaves_nothing_new_and_keeps_the_last_one(project, tmp_path):
+    """Cancelled during the mattes: the movies this export made and its new media folder are removed; a
+    second, cancelled export over a finished one leaves the finished one's files as they were."""
+    calls = {"n": 0}
+
+    def cancel_late() -> bool:
+        calls["n"] += 1
+        return calls["n"] > 30  # past the edited movie, inside the matte
+
+    with pytest.raises(ExportCancelled):
+        export_timeline(project, tmp_path / "cut.otio", cancel=cancel_late)
+    assert calls["n"] > 30
+    assert not (tmp_path / "cut.media").exists() and not (tmp_path / "cut.otio").exists()
+
+    done = export_timeline(project, tmp_path / "cut.otio")
+    before = {p.name: p.read_bytes() for p in (tmp_path / "cut.media").iterdir()}
+    assert len(before) == 2  # the edited movie and one matte
+    with pytest.raises(ExportCancelled):
+        export_timeline(project, tmp_path / "cut.otio", cancel=lambda: True)
+    assert {p.name: p.read_bytes() for p in (tmp_path / "cut.media").iterdir()} == before
+    assert done.is_file()

@@ -18,7 +18,9 @@ they are installed (``otio-fcp-adapter``, ``otio-cmx3600-adapter``); an EDL carr
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
+from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -84,25 +86,56 @@ def export_timeline(
     rate = Fraction(source.rate)
     tc0, drop = _start_timecode(source.path, rate)
     media = out.parent / f"{out.stem}.media"
-    media.mkdir(exist_ok=True)
     edits = [e for e in store.project.edits if e.enabled] if mattes else []
-    steps = _Steps(progress, (stop - start) * (1 + len(edits)))
+    planned = [media / f"{out.stem}-edited{_suffix(media_format)}"]
+    planned += [media / f"{out.stem}-matte-{i}.mov" for i in range(1, len(edits) + 1)]
+    made_folder = not media.exists()
+    existed = {path for path in planned if path.exists()}
+    media.mkdir(exist_ok=True)
+    try:
+        job = _Job(store, planned, edits, start, stop, media_format, quality, progress, cancel)
+        timeline = _build(otio, store, rate, tc0, start, stop, *_movies(job, tc0, rate, drop))
+        _write_timeline(otio, adapter, timeline, out)
+    except BaseException:
+        _remove_new(media, planned, existed, made_folder)
+        raise
+    return out
+
+
+@dataclass
+class _Job:
+    store: ProjectStore
+    planned: list[Path]  # the edited movie, then one matte per edit
+    edits: list
+    start: int
+    stop: int
+    media_format: str
+    quality: str
+    progress: Progress | None
+    cancel: Callable[[], bool] | None
+
+
+def _movies(job: _Job, tc0: int, rate: Fraction, drop: bool) -> tuple[Path, list[tuple[str, Path]]]:
+    """Export the edited movie and the mattes; return the movie and the (name, matte) pairs."""
+    steps = _Steps(job.progress, (job.stop - job.start) * (1 + len(job.edits)))
     edited = export_project(
-        store,
-        media / f"{out.stem}-edited{_suffix(media_format)}",
-        start=start,
-        stop=stop,
-        format=media_format,
-        quality=quality,
+        job.store,
+        job.planned[0],
+        start=job.start,
+        stop=job.stop,
+        format=job.media_format,
+        quality=job.quality,
         progress=steps.part(0),
-        cancel=cancel,
-        timecode=frames_to_timecode(tc0 + start, rate, drop_frame=drop),
+        cancel=job.cancel,
+        timecode=frames_to_timecode(tc0 + job.start, rate, drop_frame=drop),
     )
-    matte_files = []
-    for i, edit in enumerate(edits, start=1):
-        path = _export_matte(store, edit.id, media, out.stem, i, start, stop, steps, cancel)
-        matte_files.append((edit.name or f"Edit {i}", path))
-    timeline = _build(otio, store, rate, tc0, start, stop, edited, matte_files)
+    mattes = []
+    for i, edit in enumerate(job.edits, start=1):
+        mattes.append((edit.name or f"Edit {i}", _export_matte(job, edit.id, i, steps.part(i))))
+    return edited, mattes
+
+
+def _write_timeline(otio: Any, adapter: str, timeline: Any, out: Path) -> None:
     tracks = timeline.tracks
     if adapter == "cmx_3600":  # an EDL holds one picture track
         for track in list(tracks)[1:]:
@@ -111,22 +144,32 @@ def export_timeline(
         otio.adapters.write_to_file(timeline, str(out), adapter_name=adapter)
     except Exception as exc:  # an adapter's own refusal (e.g. an EDL limit): say which file failed
         raise MediaError(f"could not write the timeline {out.name}: {exc}") from exc
-    return out
 
 
-def _export_matte(store, edit_id, media, stem, i, start, stop, steps, cancel) -> Path:
-    source = store.project.source
+def _remove_new(media: Path, planned: list[Path], existed: set[Path], made_folder: bool) -> None:
+    """After a failed or cancelled export: remove the movies this export made (a file that was there
+    before is the previous export's, replaced only on success, so it stays) and the folder if it made it."""
+    for path in planned:
+        if path not in existed:
+            path.unlink(missing_ok=True)
+    if made_folder:
+        with contextlib.suppress(OSError):  # not empty: something else was put there meanwhile
+            media.rmdir()
+
+
+def _export_matte(job: _Job, edit_id: str, i: int, progress: Progress | None) -> Path:
+    source = job.store.project.source
     with FrameReader(source.path, cache_bytes=0) as reader:
         return export_masks(
-            edit_masks(store, edit_id, start, stop),
-            media / f"{stem}-matte-{i}.mov",
+            edit_masks(job.store, edit_id, job.start, job.stop),
+            job.planned[i],
             kind="matte",
-            frames=reader.iter_frames(start, stop),
+            frames=reader.iter_frames(job.start, job.stop),
             rate=Fraction(source.rate),
             format="prores",
-            total=stop - start,
-            progress=steps.part(i),
-            cancel=cancel,
+            total=job.stop - job.start,
+            progress=progress,
+            cancel=job.cancel,
         )
 
 
