@@ -223,3 +223,24 @@ def test_a_looping_link_is_one_line_in_every_command(tmp_path, capsys, argv):
     assert main([a.format(**names) for a in argv]) == 1
     lines = capsys.readouterr().err.strip().splitlines()
     assert len(lines) == 1 and "leads nowhere" in lines[0] and "unexpected" not in lines[0], lines
+
+
+def test_a_stray_repeated_timestamp_is_skipped_and_logged(tmp_path, caplog):
+    """One frame that repeats its neighbour's timestamp cannot be told apart in time: it is skipped (the
+    clip still opens) and the log says so, with the file's name."""
+    path = tmp_path / "stray.mkv"
+    with av.open(str(path), "w", format="matroska") as out:
+        s = out.add_stream("ffv1", rate=25)
+        s.width, s.height, s.pix_fmt = 32, 32, "yuv444p"
+        packets = []
+        for i in range(10):
+            frame = av.VideoFrame.from_ndarray(np.full((32, 32, 3), i * 20, np.uint8), format="rgb24")
+            packets += s.encode(frame)
+        packets += s.encode()
+        packets[6].pts = packets[6].dts = packets[5].pts
+        for p in packets:
+            out.mux(p)
+    with caplog.at_level("WARNING", logger="vivid_desktop.media.scan"):
+        info = probe(path)
+    assert info.frame_count in (9, 10)  # the constant-rate timeline may keep the slot (shown twice)
+    assert any("stray.mkv: 1 frame(s) repeat" in r.getMessage() for r in caplog.records)

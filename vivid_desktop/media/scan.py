@@ -8,6 +8,7 @@ decodes at all. Inputs an editor cannot use raise :class:`MediaError` here, once
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -30,6 +31,8 @@ _IMAGE_FORMATS = ("image2", "image2pipe")
 
 Progress = Callable[[int, int], None]
 Cancel = Callable[[], bool]
+
+_log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -199,6 +202,8 @@ def _order(packets, path: Path) -> tuple[np.ndarray, np.ndarray, int | None]:
             "(e.g. ffmpeg -i IN -vf setpts=N/FRAME_RATE/TB OUT.mp4).",
             path,
         )
+    if repeated:
+        _log.warning("%s: %d frame(s) repeat an earlier timestamp and are skipped", path.name, repeated)
     pts, key = pts[keep], key[keep]
     key[0] = True  # decoding always starts somewhere: the first frame is where a seek to 0 lands
     last = packets[int(order[-1])]
