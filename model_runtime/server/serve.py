@@ -42,6 +42,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--engine", action="append", default=[], metavar="NAME=MODULE:CLASS", help="register an extra engine"
     )
+    p.add_argument(
+        "--keep-days",
+        type=float,
+        default=14.0,
+        metavar="DAYS",
+        help="remove uploads, renders and caches unused for this many days (default 14; 0 keeps them)",
+    )
     p.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     p.add_argument("--log-file", type=Path, help="log here, rotating (default: standard error)")
     p.add_argument(
@@ -108,6 +115,7 @@ def main(argv: list[str]) -> int:
         return 2
     from model_runtime.server.app import RuntimeServer
     from model_runtime.server.remote import RemoteRules
+    from model_runtime.server.retention import keep_pruning
     from model_runtime.server.uploads import ServerFiles
     from vivid_desktop.protocol.uploads import UPLOADS_FEATURE
     from vivid_desktop.protocol.version import FEATURES
@@ -118,6 +126,7 @@ def main(argv: list[str]) -> int:
     server = RuntimeServer(token, features=(*FEATURES, UPLOADS_FEATURE))
     server.on_session = rules.attach
     stop = threading.Event()
+    keep_pruning(files, args.keep_days, stop)
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     if args.port_file is not None:

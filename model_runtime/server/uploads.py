@@ -15,6 +15,7 @@ make the runtime read or write nothing else.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -148,21 +149,31 @@ class ServerFiles:
             path = _inside(self.blobs / ident, self.blobs)
             if not path.is_file():
                 raise StoreError("file_not_found", f"{ref} was not uploaded")
-            return path
+            return self.touch(path)
         if want == "folder" and kind == "folder":
             path = _inside(self.folders / ident, self.folders)
             if not path.is_dir():
                 raise StoreError("file_not_found", f"{ref} does not exist")
-            return path
+            for linked in path.iterdir():  # a hard link: its blob is marked used too
+                self.touch(linked)
+            return self.touch(path)
         if kind == "render" and want == "render_dir" and name is None:
-            return _inside(self.renders / ident, self.renders)
+            return self.touch(_inside(self.renders / ident, self.renders))
         if kind == "render" and want == "render_file" and name is not None:
+            self.touch(_inside(self.renders / ident, self.renders))
             return _inside(self.renders / ident / name, self.renders / ident)
         raise StoreError("bad_reference", f"{ref[:80]!r} cannot be used here")
 
     def cache_for(self, source: Path) -> Path:
         """The engine cache folder of one uploaded source (its blob's name is its hash)."""
-        return _inside(self.cache / source.name, self.cache)
+        return self.touch(_inside(self.cache / source.name, self.cache))
+
+    @staticmethod
+    def touch(path: Path) -> Path:
+        """Mark ``path`` as used now (what ``--keep-days`` measures; see retention.py)."""
+        with contextlib.suppress(OSError):  # not made yet (a render folder before its job): nothing to mark
+            os.utime(path)
+        return path
 
     def to_ref(self, path: str) -> str:
         """A render path the runtime wrote, as the reference a client can fetch (else unchanged)."""
