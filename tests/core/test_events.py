@@ -2,11 +2,37 @@
 
 from __future__ import annotations
 
+import dataclasses
 import gc
+from dataclasses import dataclass
+from typing import TypeAlias
 
 import pytest
 
+from vivid_desktop.core import painter, project_events, store_events, undo
 from vivid_desktop.core.events import EmitterGroup, Event
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CaptionChanged(Event):
+    edit_id: str
+    old: str
+    value: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Added(Event):
+    index: int
+
+
+Change: TypeAlias = CaptionChanged | Added
+
+
+class Events(EmitterGroup[Change]):
+    def __init__(self) -> None:
+        super().__init__()
+        self.caption_changed = self.add(CaptionChanged)
+        self.added = self.add(Added)
 
 
 class View:
@@ -18,62 +44,87 @@ class View:
 
 
 def test_emit_reaches_emitter_and_group_callbacks():
-    model = object()
-    events = EmitterGroup(source=model, names=("caption_changed", "edit_added"))
-    own, everything = [], []
+    events = Events()
+    own: list[CaptionChanged] = []
+    everything: list[Change] = []
     events.caption_changed.connect(own.append)
     events.connect(everything.append)
-    events.caption_changed(edit_id="e1", old="a", value="b")
-    events.edit_added(edit_id="e2", index=0)
-    assert [(e.type, e.edit_id, e.old, e.value) for e in own] == [("caption_changed", "e1", "a", "b")]
-    assert [e.type for e in everything] == ["caption_changed", "edit_added"]
-    assert own[0].source is model
+    first = CaptionChanged(edit_id="e1", old="a", value="b")
+    assert events.emit(first) is first
+    events.emit(Added(index=0))
+    assert own == [first]
+    assert everything == [first, Added(index=0)]
     events.caption_changed.disconnect(own.append)
-    events.caption_changed(value="c")
+    events.emit(CaptionChanged(edit_id="e1", old="b", value="c"))
     assert len(own) == 1 and len(everything) == 3
 
 
+def test_events_are_frozen_and_carry_only_their_fields():
+    ev = CaptionChanged(edit_id="e1", old="a", value="b")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        ev.value = "c"  # type: ignore[misc]
+    with pytest.raises(AttributeError):
+        ev.frame  # type: ignore[attr-defined]  # noqa: B018
+    with pytest.raises(TypeError):
+        Added(index=1, frame=3)  # type: ignore[call-arg]
+
+
 def test_blockers():
-    events = EmitterGroup(names=("a", "b"))
+    events = Events()
     seen: list[str] = []
-    events.connect(lambda ev: seen.append(ev.type))
-    with events.a.blocker():
-        events.a()
-        events.b()
+    events.connect(lambda ev: seen.append(type(ev).__name__))
+    with events.caption_changed.blocker():
+        assert events.emit(CaptionChanged(edit_id="e", old="", value="x")) is None
+        events.emit(Added(index=0))
     with events.blocker():
-        events.a()
-        events.b()
-    events.a()
-    assert seen == ["b", "a"]
+        events.emit(CaptionChanged(edit_id="e", old="", value="x"))
+        events.emit(Added(index=1))
+    events.emit(CaptionChanged(edit_id="e", old="", value="x"))
+    assert seen == ["Added", "CaptionChanged"]
 
 
 def test_bound_methods_are_held_weakly():
-    events = EmitterGroup(names=("a",))
+    events = Events()
     view = View()
-    events.a.connect(view.on_event)
-    events.a.connect(view.on_event)  # connecting twice calls once
-    events.a(value=1)
-    assert [e.value for e in view.seen] == [1]
+    events.added.connect(view.on_event)
+    events.added.connect(view.on_event)  # connecting twice calls once
+    events.emit(Added(index=1))
+    assert view.seen == [Added(index=1)]
     del view
     gc.collect()
-    events.a(value=2)  # a closed view is neither kept alive nor called
-    assert events.a.callbacks == []
+    events.emit(Added(index=2))  # a closed view is neither kept alive nor called
+    assert events.added.callbacks == []
 
 
 def test_a_failing_callback_does_not_silence_the_others():
-    events = EmitterGroup(names=("a",))
-    seen = []
+    events = Events()
+    seen: list[Added] = []
 
-    def broken(ev):
+    def broken(ev: Added) -> None:
         raise RuntimeError("view bug")
 
-    events.a.connect(broken)
-    events.a.connect(seen.append)
+    events.added.connect(broken)
+    events.added.connect(seen.append)
     with pytest.raises(RuntimeError, match="view bug"):
-        events.a(value=1)
+        events.emit(Added(index=1))
     assert len(seen) == 1
 
 
-def test_unknown_event_name():
-    with pytest.raises(AttributeError):
-        EmitterGroup(names=("a",)).nope  # noqa: B018
+def test_a_group_refuses_events_it_does_not_emit():
+    with pytest.raises(TypeError, match="not an event of this group"):
+        Events().emit(project_events.NameChanged(old="a", value="b"))  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="already"):
+        Events().add(Added)
+
+
+@pytest.mark.parametrize(
+    "group",
+    [project_events.ProjectEvents, store_events.StoreEvents, painter.PainterEvents, undo.UndoEvents],
+)
+def test_every_group_keeps_one_emitter_attribute_per_event(group):
+    """Each kind is reachable as ``events.<name>`` (listeners connect there), and each is frozen."""
+    events = group()
+    emitters = [v for name, v in vars(events).items() if not name.startswith("_")]
+    assert [e.kind for e in emitters] == events.kinds and events.kinds
+    for kind in events.kinds:
+        assert dataclasses.is_dataclass(kind) and kind.__dataclass_params__.frozen  # type: ignore[attr-defined]

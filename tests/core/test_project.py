@@ -7,8 +7,19 @@ from fractions import Fraction
 import pytest
 from pydantic import ValidationError
 
-from vivid_desktop.core.events import Event
 from vivid_desktop.core.project import Project, ProjectError, SourceClip
+from vivid_desktop.core.project_events import (
+    EditAdded,
+    EditChanged,
+    EditMoved,
+    EditRemoved,
+    KeyframeAdded,
+    KeyframeChanged,
+    KeyframePainted,
+    KeyframeRemoved,
+    ProjectEvent,
+    SettingsChanged,
+)
 from vivid_desktop.protocol.jobs import DELETE_CAPTION
 
 
@@ -32,37 +43,36 @@ def test_rates_are_fractions_stored_as_text():
 
 def test_each_mutation_emits_one_event_with_old_and_new_values():
     p = _project()
-    seen: list[Event] = []
+    seen: list[ProjectEvent] = []
     p.events.connect(seen.append)
     a = p.add_edit(task="delete")
     b = p.add_edit(caption="a cat", engine="vivid")
     p.set_caption(b.id, "a dog")
     p.set_caption(b.id, "a dog")  # unchanged: no event
     p.move_edit(b.id, 0)
-    p.add_keyframe(a.id, 9)
-    p.add_keyframe(a.id, 2)
+    k9 = p.add_keyframe(a.id, 9)
+    k2 = p.add_keyframe(a.id, 2)
     p.set_keyframe_image(a.id, 9, "keyframes/x.png")
+    p.mask_painted(a.id, 9)
     p.remove_keyframe(a.id, 2)
     p.set_setting("proxy", False)
     p.remove_edit(a.id)
-
-    def simple(v: object) -> object:
-        return v if v is None or isinstance(v, str | bool | int) else type(v).__name__
-
-    got = [(e.type, e.edit_id, e.field, simple(e.old), simple(e.value)) for e in seen]
-    assert got == [
-        ("edit_added", a.id, None, None, "Edit"),
-        ("edit_added", b.id, None, None, "Edit"),
-        ("edit_changed", b.id, "caption", "a cat", "a dog"),
-        ("edit_moved", b.id, None, 1, 0),
-        ("keyframe_added", a.id, None, None, "Keyframe"),
-        ("keyframe_added", a.id, None, None, "Keyframe"),
-        ("keyframe_changed", a.id, "image", None, "keyframes/x.png"),
-        ("keyframe_removed", a.id, None, "Keyframe", None),
-        ("settings_changed", None, "proxy", True, False),
-        ("edit_removed", a.id, None, "Edit", None),
+    assert seen == [
+        EditAdded(edit_id=a.id, index=0, edit=a),
+        EditAdded(edit_id=b.id, index=1, edit=b),
+        EditChanged(edit_id=b.id, field="caption", old="a cat", value="a dog"),
+        EditMoved(edit_id=b.id, old=1, index=0),
+        KeyframeAdded(edit_id=a.id, frame=9, keyframe=k9),
+        KeyframeAdded(edit_id=a.id, frame=2, keyframe=k2),
+        KeyframeChanged(edit_id=a.id, frame=9, field="image", old=None, value="keyframes/x.png"),
+        KeyframePainted(edit_id=a.id, frame=9),
+        KeyframeRemoved(edit_id=a.id, frame=2, keyframe=k2),
+        SettingsChanged(field="proxy", old=True, value=False),
+        EditRemoved(edit_id=a.id, index=1, edit=a),
     ]
-    assert seen[7].old.frame == 2 and seen[9].old.id == a.id and seen[9].index == 1
+    removed_kf, removed_edit = seen[8], seen[10]
+    assert isinstance(removed_kf, KeyframeRemoved) and removed_kf.keyframe is k2  # the object itself
+    assert isinstance(removed_edit, EditRemoved) and removed_edit.edit is a
     assert [e.id for e in p.edits] == [b.id]
     assert b.engine == "vivid" and a.effective_caption == DELETE_CAPTION and b.effective_caption == "a dog"
 

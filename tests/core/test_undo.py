@@ -33,7 +33,7 @@ def test_one_stroke_is_one_step_and_undo_redo_restore_pixels(store: ProjectStore
     painter, eid = _painter(store, log)
     painter.set_brush(radius=4, hardness=1.0)
     repaint = []
-    painter.events.mask_changed.connect(lambda ev: repaint.append(ev.value))
+    painter.events.mask_changed.connect(lambda ev: repaint.append(ev.box))
     painter.begin_stroke()
     for x in range(10, 40, 3):
         painter.stroke_to(x, 20)

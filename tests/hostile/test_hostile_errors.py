@@ -27,8 +27,8 @@ def mode(path: Path) -> int:
 
 def test_a_backup_failure_is_a_warning_and_the_project_is_saved(store):
     warnings, failures = [], []
-    store.events.warned.connect(lambda ev: warnings.append(ev.value))
-    store.events.save_failed.connect(lambda ev: failures.append(ev.value))
+    store.events.warned.connect(lambda ev: warnings.append(ev.message))
+    store.events.save_failed.connect(lambda ev: failures.append(ev.message))
     for p in store.backups_dir.iterdir():
         p.unlink()
     store.backups_dir.rmdir()

@@ -152,7 +152,7 @@ def test_backups_linked_inside_are_never_written_or_pruned(store):
     (store.folder / "backups").symlink_to(target)
     s = open_project(store.folder)
     warnings = []
-    s.events.warned.connect(lambda ev: warnings.append(ev.value))
+    s.events.warned.connect(lambda ev: warnings.append(ev.message))
     s.save(backup=True)
     assert warnings and "backup could not be written" in warnings[0]
     assert [p.name for p in target.iterdir()] == ["project-19990101.json"]

@@ -1,16 +1,22 @@
 """A tiny, Qt-free observer: models emit typed change events, views subscribe with callbacks.
 
-Modelled on napari's ``EmitterGroup``: the model owns ``self.events``; a view connects a callback and the
-model never learns who listens. The Qt layer turns callbacks into queued signals where it needs threads.
+Modelled on napari's ``EmitterGroup`` and InvokeAI's one-class-per-event: every kind of change is its own
+frozen dataclass (``Event`` subclass) carrying exactly its fields; a model owns one group that has one
+emitter per kind; a view connects a callback and the model never learns who listens::
 
-Usage::
+    class ProjectEvents(EmitterGroup[ProjectEvent]):        # ProjectEvent = NameChanged | EditAdded | …
+        def __init__(self) -> None:
+            super().__init__()
+            self.name_changed = self.add(NameChanged)       # an EventEmitter[NameChanged]
 
-    events = EmitterGroup(source=model, names=("caption_changed", "edit_added"))
-    events.caption_changed.connect(lambda ev: print(ev.edit_id, ev.old, ev.value))
-    events.connect(on_any_change)            # every event of the group (autosave, undo recorder)
-    events.caption_changed(edit_id="e1", old="a", value="b")   # emit
-    with events.blocker():                   # nothing is emitted inside
+    events.name_changed.connect(lambda ev: print(ev.old, ev.value))   # mypy knows ev is a NameChanged
+    events.connect(on_any_change)          # every event of the group (autosave, undo recorder)
+    events.emit(NameChanged(old="a", value="b"))
+    with events.blocker():                 # nothing is emitted inside
         ...
+
+A listener of the whole group receives the union and dispatches on the class (``match``/``isinstance``),
+so mypy refuses a field that the event does not have.
 
 Bound methods are held weakly (a closed view does not keep the model alive, nor gets called); plain
 functions and lambdas are held strongly. A callback that raises does not stop the others; the first error
@@ -24,72 +30,59 @@ import logging
 import weakref
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 log = logging.getLogger(__name__)
 
-Callback = Callable[["Event"], Any]
 
-
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Event:
-    """One change of a model. ``type`` names it; the other fields say what changed (None = not relevant)."""
-
-    type: str
-    source: Any = None
-    #: the new value (an Edit, a caption, a status …)
-    value: Any = None
-    #: the value before the change, so listeners (undo) can invert it
-    old: Any = None
-    #: the field that changed, for ``*_changed`` events
-    field: str | None = None
-    edit_id: str | None = None
-    index: int | None = None
-    frame: int | None = None
-    render_id: str | None = None
+    """The base of every change event; subclasses are frozen dataclasses with their own fields."""
 
 
-class _Ref:
+E = TypeVar("E", bound=Event)
+K = TypeVar("K", bound=Event)
+
+
+class _Ref(Generic[E]):
     """A callback held weakly when it is a bound method, strongly otherwise."""
 
-    def __init__(self, cb: Callback) -> None:
-        self._strong: Callback | None = None
-        self._weak: weakref.WeakMethod | None = None
+    def __init__(self, cb: Callable[[E], Any]) -> None:
+        self._strong: Callable[[E], Any] | None = None
+        self._weak: weakref.WeakMethod[Callable[[E], Any]] | None = None
         if hasattr(cb, "__self__") and hasattr(cb, "__func__"):
             self._weak = weakref.WeakMethod(cb)
         else:
             self._strong = cb
 
-    def get(self) -> Callback | None:
+    def get(self) -> Callable[[E], Any] | None:
         return self._strong if self._weak is None else self._weak()
 
-    def matches(self, cb: Callback) -> bool:
+    def matches(self, cb: Callable[[E], Any]) -> bool:
         return self.get() == cb
 
 
-class EventEmitter:
-    """Emits one type of event to its callbacks (and to its group)."""
+class _Callbacks(Generic[E]):
+    """An ordered set of callbacks that can be blocked."""
 
-    def __init__(self, source: Any = None, type: str = "", group: EmitterGroup | None = None) -> None:
-        self.source = source
-        self.type = type
-        self._group = group
-        self._refs: list[_Ref] = []
+    def __init__(self) -> None:
+        self._refs: list[_Ref[E]] = []
         self._blocked = 0
 
-    def connect(self, callback: Callback) -> Callback:
+    def connect(self, callback: Callable[[E], Any]) -> Callable[[E], Any]:
         """Call ``callback(event)`` on every emission; returns the callback (usable as a decorator)."""
         if not any(r.matches(callback) for r in self._refs):
             self._refs.append(_Ref(callback))
         return callback
 
-    def disconnect(self, callback: Callback | None = None) -> None:
+    def disconnect(self, callback: Callable[[E], Any] | None = None) -> None:
         """Remove one callback, or all of them when ``callback`` is None."""
         self._refs = [] if callback is None else [r for r in self._refs if not r.matches(callback)]
 
     @property
-    def callbacks(self) -> list[Callback]:
-        """The live callbacks, in connection order."""
+    def callbacks(self) -> list[Callable[[E], Any]]:
+        """The live callbacks, in connection order (dead weak ones are dropped)."""
+        self._refs = [r for r in self._refs if r.get() is not None]
         return [cb for cb in (r.get() for r in self._refs) if cb is not None]
 
     @contextlib.contextmanager
@@ -101,76 +94,57 @@ class EventEmitter:
         finally:
             self._blocked -= 1
 
-    def __call__(self, **fields: Any) -> Event | None:
-        """Emit an event of this type with ``fields``; returns it (None when blocked)."""
-        if self._blocked or (self._group is not None and self._group._blocked):
+
+class EventEmitter(_Callbacks[E]):
+    """The callbacks of one kind of event (one ``Event`` subclass) of a group."""
+
+    def __init__(self, kind: type[E]) -> None:
+        super().__init__()
+        self.kind = kind
+
+
+class EmitterGroup(_Callbacks[E]):
+    """One emitter per kind of event of a model; connecting to the group receives every event.
+
+    ``E`` is the union of the group's event classes, so a group-wide callback takes that union.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._emitters: dict[type[Event], EventEmitter[Any]] = {}
+
+    def add(self, kind: type[K]) -> EventEmitter[K]:
+        """Add the emitter of events of class ``kind`` (keep it as an attribute named after the event)."""
+        if kind in self._emitters:
+            raise ValueError(f"{kind.__name__} is already emitted by this group")
+        emitter = EventEmitter(kind)
+        self._emitters[kind] = emitter
+        return emitter
+
+    @property
+    def kinds(self) -> list[type[Event]]:
+        """The event classes of the group, in the order they were added."""
+        return list(self._emitters)
+
+    def emit(self, event: E) -> E | None:
+        """Call the event's own callbacks, then the group-wide ones; returns it (None when blocked)."""
+        emitter = self._emitters.get(type(event))
+        if emitter is None:
+            raise TypeError(f"{type(event).__name__} is not an event of this group")
+        if self._blocked or emitter._blocked:
             return None
-        event = Event(type=self.type, source=fields.pop("source", self.source), **fields)
-        self._refs = [r for r in self._refs if r.get() is not None]
-        callbacks = self.callbacks + (self._group.callbacks if self._group is not None else [])
+        callbacks: list[Callable[[Any], Any]] = [*emitter.callbacks, *self.callbacks]
         _call_all(callbacks, event)
         return event
 
 
-def _call_all(callbacks: list[Callback], event: Event) -> None:
+def _call_all(callbacks: list[Callable[[Any], Any]], event: Event) -> None:
     first_error: BaseException | None = None
     for cb in callbacks:
         try:
             cb(event)
         except Exception as exc:  # one broken view must not silence the others
-            log.exception("error in a callback of %r", event.type)
+            log.exception("error in a callback of %s", type(event).__name__)
             first_error = first_error or exc
     if first_error is not None:
         raise first_error
-
-
-class EmitterGroup:
-    """Named emitters of one model; connecting to the group receives every event."""
-
-    def __init__(self, source: Any = None, names: tuple[str, ...] = ()) -> None:
-        self.source = source
-        self._emitters: dict[str, EventEmitter] = {}
-        self._all = EventEmitter(source, "*")
-        self._blocked = 0
-        for name in names:
-            self.add(name)
-
-    def add(self, name: str) -> EventEmitter:
-        """Add (or return) the emitter called ``name``."""
-        if name not in self._emitters:
-            self._emitters[name] = EventEmitter(self.source, name, group=self)
-        return self._emitters[name]
-
-    def __getattr__(self, name: str) -> EventEmitter:
-        emitters = self.__dict__.get("_emitters", {})
-        if name in emitters:
-            return emitters[name]
-        raise AttributeError(f"no event named {name!r}")
-
-    def __getitem__(self, name: str) -> EventEmitter:
-        return self._emitters[name]
-
-    @property
-    def names(self) -> list[str]:
-        return list(self._emitters)
-
-    @property
-    def callbacks(self) -> list[Callback]:
-        return self._all.callbacks
-
-    def connect(self, callback: Callback) -> Callback:
-        """Receive every event of every emitter in the group."""
-        return self._all.connect(callback)
-
-    def disconnect(self, callback: Callback | None = None) -> None:
-        """Stop receiving group-wide events (``None``: drop every group-wide callback)."""
-        self._all.disconnect(callback)
-
-    @contextlib.contextmanager
-    def blocker(self) -> Iterator[None]:
-        """Emit nothing from any emitter of the group inside the ``with`` block."""
-        self._blocked += 1
-        try:
-            yield
-        finally:
-            self._blocked -= 1

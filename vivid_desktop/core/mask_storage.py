@@ -14,13 +14,13 @@ from pathlib import Path
 
 import numpy as np
 
-from vivid_desktop.core.events import EmitterGroup
 from vivid_desktop.core.files import FileError, read_png, write_png
 from vivid_desktop.core.layout import ProjectLayout
 from vivid_desktop.core.mask_cache import MaskCache
 from vivid_desktop.core.masks import BBox
 from vivid_desktop.core.paths import check_id, inside
 from vivid_desktop.core.project import Project, ProjectError, keyframe_image_name, mask_name
+from vivid_desktop.core.store_events import MaskChanged, StoreEvents
 from vivid_desktop.render_folder import frame_name, nearest
 
 
@@ -28,7 +28,7 @@ class MaskStorage(ProjectLayout):
     """Mask and keyframe-image reading and writing (a part of ``ProjectStore``)."""
 
     project: Project
-    events: EmitterGroup
+    events: StoreEvents
     _masks: MaskCache
 
     def mask_path(self, edit_id: str, frame: int) -> Path:
@@ -64,14 +64,14 @@ class MaskStorage(ProjectLayout):
         return mask
 
     def set_mask(self, edit_id: str, frame: int, mask: np.ndarray, box: BBox | None = None) -> None:
-        """Replace a keyframe's mask pixels; written on the next save. Emits ``mask_changed`` with the
-        changed ``box`` as value (None = anywhere)."""
+        """Replace a keyframe's mask pixels; written on the next save. Emits ``MaskChanged`` with the
+        changed ``box`` (None = anywhere)."""
         self._check_mask(mask)
         self.mask_path(edit_id, frame)  # refuse an edit id that would lead outside before keeping it
         self._masks.put((edit_id, frame), mask)
         if self.project.edit(edit_id).keyframe(frame) is not None:
             self.project.mask_painted(edit_id, frame)
-        self.events.mask_changed(edit_id=edit_id, frame=frame, value=box)
+        self.events.emit(MaskChanged(edit_id=edit_id, frame=frame, box=box))
 
     def _check_mask(self, mask: np.ndarray) -> None:
         src = self.project.source

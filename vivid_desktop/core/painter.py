@@ -4,7 +4,7 @@ A viewer widget renders ``painter.mask`` and sends pointer intents; the painter 
 the store up to date and records one undo step per stroke or tool use::
 
     painter = MaskPainter(store, log)                  # log: the project's UndoLog
-    painter.events.mask_changed.connect(lambda ev: view.update_rect(ev.value))   # value: BBox | None
+    painter.events.mask_changed.connect(lambda ev: view.update_rect(ev.box))     # box: BBox | None
     painter.set_target(edit.id, frame)
     painter.radius, painter.hardness = 20, 0.8
     painter.begin_stroke(erase=False)                  # mouse press
@@ -20,14 +20,50 @@ Painting on a frame that is not a keyframe makes it one (an anchor), starting fr
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, TypeAlias
 
 import numpy as np
 
 from vivid_desktop.core.events import EmitterGroup, Event
 from vivid_desktop.core.masks import BBox, draw_stroke
 from vivid_desktop.core.store import ProjectStore
+from vivid_desktop.core.store_events import MaskChanged
 from vivid_desktop.core.undo import MaskEdit, UndoLog
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PainterMaskChanged(Event):
+    """The painted mask changed inside ``box`` (None: anywhere, e.g. a new target): repaint it."""
+
+    box: BBox | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TargetChanged(Event):
+    """The painter now shows ``edit_id``'s mask at ``frame`` (None: nothing to paint)."""
+
+    edit_id: str | None
+    frame: int | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BrushChanged(Event):
+    radius: float
+    hardness: float
+
+
+PainterEvent: TypeAlias = PainterMaskChanged | TargetChanged | BrushChanged
+
+
+class PainterEvents(EmitterGroup[PainterEvent]):
+    """``painter.events``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.mask_changed = self.add(PainterMaskChanged)
+        self.target_changed = self.add(TargetChanged)
+        self.brush_changed = self.add(BrushChanged)
 
 
 class MaskPainter:
@@ -36,7 +72,7 @@ class MaskPainter:
     def __init__(self, store: ProjectStore, log: UndoLog | None = None) -> None:
         self.store = store
         self.log = log if log is not None else UndoLog()
-        self.events = EmitterGroup(source=self, names=("mask_changed", "target_changed", "brush_changed"))
+        self.events = PainterEvents()
         self.radius: float = 16.0
         self.hardness: float = 0.8
         self.edit_id: str | None = None
@@ -56,7 +92,7 @@ class MaskPainter:
             self.end_stroke()
         self.edit_id, self.frame = edit_id, frame
         self._reload()
-        self.events.target_changed(edit_id=edit_id, frame=frame)
+        self.events.emit(TargetChanged(edit_id=edit_id, frame=frame))
 
     @property
     def is_keyframe(self) -> bool:
@@ -69,18 +105,18 @@ class MaskPainter:
         if self.edit_id is not None and self.frame is not None:
             mask = self.store.frame_mask(self.edit_id, self.frame)
         self.mask = mask if mask is not None else self.store.blank_mask()
-        self.events.mask_changed(value=None)
+        self.events.emit(PainterMaskChanged(box=None))
 
-    def _on_store_mask(self, ev: Event) -> None:
+    def _on_store_mask(self, ev: MaskChanged) -> None:
         if self._writing or self._stroke is not None or self.edit_id is None or self.frame is None:
             return
         if (ev.edit_id, ev.frame) == (self.edit_id, self.frame):
-            if ev.value is not None and self.is_keyframe:
-                self.mask[ev.value.slices] = self.store.read_mask(self.edit_id, self.frame)[ev.value.slices]
+            if ev.box is not None and self.is_keyframe:
+                self.mask[ev.box.slices] = self.store.read_mask(self.edit_id, self.frame)[ev.box.slices]
             else:
                 self._reload()
                 return
-            self.events.mask_changed(value=ev.value)
+            self.events.emit(PainterMaskChanged(box=ev.box))
 
     def set_brush(self, radius: float | None = None, hardness: float | None = None) -> None:
         """Change the brush (``[`` and ``]`` in the GUI)."""
@@ -88,7 +124,7 @@ class MaskPainter:
             self.radius = max(0.5, float(radius))
         if hardness is not None:
             self.hardness = min(1.0, max(0.0, float(hardness)))
-        self.events.brush_changed(value=(self.radius, self.hardness))
+        self.events.emit(BrushChanged(radius=self.radius, hardness=self.hardness))
 
     # ----------------------------------------------------------------- strokes
     def _require_target(self) -> tuple[str, int]:
@@ -111,7 +147,7 @@ class MaskPainter:
         points.append((float(x), float(y)))
         box = draw_stroke(self.mask, segment, self.radius, self.hardness, erase=erase)
         if box is not None:
-            self.events.mask_changed(value=box)
+            self.events.emit(PainterMaskChanged(box=box))
         return box
 
     def end_stroke(self) -> None:
@@ -128,7 +164,7 @@ class MaskPainter:
             before = self._stroke[0]
             self._stroke = None
             self.mask = before
-            self.events.mask_changed(value=None)
+            self.events.emit(PainterMaskChanged(box=None))
 
     # ------------------------------------------------------------------- tools
     def apply(self, tool: Callable[..., np.ndarray], label: str, *args: Any, **kwargs: Any) -> None:
@@ -159,4 +195,4 @@ class MaskPainter:
             finally:
                 self._writing = False
             self.log.push(edit)
-        self.events.mask_changed(value=edit.box)
+        self.events.emit(PainterMaskChanged(box=edit.box))

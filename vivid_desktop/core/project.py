@@ -5,9 +5,9 @@ freely; change the model only through ``Project`` methods, which validate, emit 
 safe to call while the autosaver snapshots from its thread. Views and the undo recorder listen::
 
     project.events.edit_changed.connect(lambda ev: print(ev.edit_id, ev.field, ev.old, ev.value))
-    project.events.connect(on_any_change)          # autosave
-    edit = project.add_edit(task="delete")         # emits edit_added(index, value=edit)
-    project.set_caption(edit.id, "a red car")      # emits edit_changed(field="caption")
+    project.events.connect(on_any_change)          # autosave (gets every ProjectEvent)
+    edit = project.add_edit(task="delete")         # emits EditAdded(edit_id, index, edit)
+    project.set_caption(edit.id, "a red car")      # emits EditChanged(field="caption", old, value)
     project.add_keyframe(edit.id, 12)              # mask name "masks/<edit id>/000012.png"
     render = project.add_render(edit.id, plan)     # plan: a RenderPlan (or its dict)
     project.set_render_status(render.id, "running", frames_done=10)
@@ -39,7 +39,24 @@ from pydantic import (
     WithJsonSchema,
 )
 
-from vivid_desktop.core.events import EmitterGroup
+from vivid_desktop.core.project_events import (
+    EditAdded,
+    EditChanged,
+    EditMoved,
+    EditRemoved,
+    KeyframeAdded,
+    KeyframeChanged,
+    KeyframePainted,
+    KeyframeRemoved,
+    NameChanged,
+    ProjectEvents,
+    RangeChanged,
+    RenderAdded,
+    RenderChanged,
+    RenderRemoved,
+    SettingsChanged,
+    SourceChanged,
+)
 from vivid_desktop.core.timebase import TimecodeError, format_rate, parse_rate
 from vivid_desktop.protocol.jobs import DELETE_CAPTION, MAX_FRAMES, MAX_SIDE, RenderPlan, Seed, Task
 from vivid_desktop.render_folder import frame_name
@@ -48,23 +65,6 @@ SCHEMA = "Project.1"
 
 Engine = Literal["flow", "vivid"]
 RenderStatus = Literal["queued", "running", "done", "failed", "cancelled"]
-
-PROJECT_EVENTS = (
-    "name_changed",
-    "source_changed",
-    "range_changed",
-    "settings_changed",
-    "edit_added",
-    "edit_removed",
-    "edit_moved",
-    "edit_changed",
-    "keyframe_added",
-    "keyframe_removed",
-    "keyframe_changed",
-    "render_added",
-    "render_changed",
-    "render_removed",
-)
 
 #: Edit fields that ``set_edit_field`` may change (keyframes and renders have their own methods).
 EDIT_FIELDS = ("name", "task", "caption", "engine", "settings", "enabled", "seed", "mask_track")
@@ -220,11 +220,11 @@ class Project(_Model):
 
     model_config = ConfigDict(extra="ignore", validate_assignment=True, populate_by_name=True)
 
-    _events: EmitterGroup = PrivateAttr()
+    _events: ProjectEvents = PrivateAttr()
     _lock: threading.RLock = PrivateAttr(default_factory=threading.RLock)
 
     def model_post_init(self, context: Any, /) -> None:
-        self._events = EmitterGroup(source=self, names=PROJECT_EVENTS)
+        self._events = ProjectEvents()
 
     def __eq__(self, other: object) -> bool:
         # Compare the persisted content only (pydantic would also compare the emitters and the lock).
@@ -235,7 +235,7 @@ class Project(_Model):
     __hash__ = None  # type: ignore[assignment]
 
     @property
-    def events(self) -> EmitterGroup:
+    def events(self) -> ProjectEvents:
         return self._events
 
     @property
@@ -276,7 +276,7 @@ class Project(_Model):
     def set_name(self, name: str) -> None:
         with self._lock:
             old, self.name = self.name, name
-        self._events.name_changed(old=old, value=name)
+        self._events.emit(NameChanged(old=old, value=name))
 
     def set_source_path(self, path: str, fingerprint: str | None = None) -> None:
         """Point the source at another file (relink); the store checks the fingerprint first."""
@@ -285,7 +285,7 @@ class Project(_Model):
             self.source.path = path
             if fingerprint is not None:
                 self.source.fingerprint = fingerprint
-        self._events.source_changed(old=old, value=self.source)
+        self._events.emit(SourceChanged(old=old, value=self.source))
 
     def set_range(self, in_frame: int, out_frame: int | None) -> None:
         """Set the in/out range (``out_frame`` exclusive; None = end of clip)."""
@@ -294,7 +294,7 @@ class Project(_Model):
         with self._lock:
             old = (self.source.in_frame, self.source.out_frame)
             self.source.in_frame, self.source.out_frame = in_frame, out_frame
-        self._events.range_changed(old=old, value=(in_frame, out_frame))
+        self._events.emit(RangeChanged(old=old, value=(in_frame, out_frame)))
 
     def set_setting(self, key: str, value: Any) -> None:
         """Change one of ``ProjectSettings``' fields (validated)."""
@@ -303,7 +303,7 @@ class Project(_Model):
         with self._lock:
             old = getattr(self.settings, key)
             setattr(self.settings, key, value)
-        self._events.settings_changed(field=key, old=old, value=getattr(self.settings, key))
+        self._events.emit(SettingsChanged(field=key, old=old, value=getattr(self.settings, key)))
 
     # ------------------------------------------------------------------- edits
     def add_edit(
@@ -332,13 +332,13 @@ class Project(_Model):
                 raise ProjectError(f"an edit {edit.id!r} is already in the project")
             index = len(self.edits) if index is None else max(0, min(index, len(self.edits)))
             self.edits.insert(index, edit)
-        self._events.edit_added(edit_id=edit.id, index=index, value=edit)
+        self._events.emit(EditAdded(edit_id=edit.id, index=index, edit=edit))
 
     def remove_edit(self, edit_id: str) -> Edit:
         with self._lock:
             index = self.edit_index(edit_id)
             edit = self.edits.pop(index)
-        self._events.edit_removed(edit_id=edit_id, index=index, old=edit)
+        self._events.emit(EditRemoved(edit_id=edit_id, index=index, edit=edit))
         return edit
 
     def move_edit(self, edit_id: str, index: int) -> None:
@@ -349,7 +349,7 @@ class Project(_Model):
             if old == index:
                 return
             self.edits.insert(index, self.edits.pop(old))
-        self._events.edit_moved(edit_id=edit_id, old=old, index=index, value=index)
+        self._events.emit(EditMoved(edit_id=edit_id, old=old, index=index))
 
     def set_edit_field(self, edit_id: str, field: str, value: Any) -> None:
         """Change one field of an edit (validated); emits ``edit_changed`` when the value differs."""
@@ -366,7 +366,7 @@ class Project(_Model):
                 raise ProjectError(f"{value!r} is not a valid {field} for an edit") from exc
             new = getattr(edit, field)
         if new != old:
-            self._events.edit_changed(edit_id=edit_id, field=field, old=old, value=new)
+            self._events.emit(EditChanged(edit_id=edit_id, field=field, old=old, value=new))
 
     def set_caption(self, edit_id: str, caption: str) -> None:
         self.set_edit_field(edit_id, "caption", caption)
@@ -406,7 +406,7 @@ class Project(_Model):
             edit.keyframes.append(keyframe)
             edit.keyframes.sort(key=lambda k: k.frame)
             self._mark_track_stale(edit)
-        self._events.keyframe_added(edit_id=edit_id, frame=keyframe.frame, value=keyframe)
+        self._events.emit(KeyframeAdded(edit_id=edit_id, frame=keyframe.frame, keyframe=keyframe))
 
     def remove_keyframe(self, edit_id: str, frame: int) -> Keyframe:
         with self._lock:
@@ -414,7 +414,7 @@ class Project(_Model):
             kf = self.keyframe(edit_id, frame)
             edit.keyframes.remove(kf)
             self._mark_track_stale(edit)
-        self._events.keyframe_removed(edit_id=edit_id, frame=frame, old=kf)
+        self._events.emit(KeyframeRemoved(edit_id=edit_id, frame=frame, keyframe=kf))
         return kf
 
     def set_keyframe_mask(self, edit_id: str, frame: int, mask: str) -> None:
@@ -429,9 +429,11 @@ class Project(_Model):
         with self._lock:
             self.keyframe(edit_id, frame)
             self._mark_track_stale(self.edit(edit_id))
-        self._events.keyframe_changed(edit_id=edit_id, frame=frame, field="pixels")
+        self._events.emit(KeyframePainted(edit_id=edit_id, frame=frame))
 
-    def _set_keyframe_field(self, edit_id: str, frame: int, field: str, value: str | None) -> None:
+    def _set_keyframe_field(
+        self, edit_id: str, frame: int, field: Literal["mask", "image"], value: str | None
+    ) -> None:
         with self._lock:
             kf = self.keyframe(edit_id, frame)
             old = getattr(kf, field)
@@ -439,7 +441,9 @@ class Project(_Model):
             if field == "mask":
                 self._mark_track_stale(self.edit(edit_id))
         if old != value:
-            self._events.keyframe_changed(edit_id=edit_id, frame=frame, field=field, old=old, value=value)
+            self._events.emit(
+                KeyframeChanged(edit_id=edit_id, frame=frame, field=field, old=old, value=value)
+            )
 
     @staticmethod
     def _mark_track_stale(edit: Edit) -> None:
@@ -459,7 +463,7 @@ class Project(_Model):
         render = Render(plan=data, id=render_id or new_id())
         with self._lock:
             self.edit(edit_id).renders.append(render)
-        self._events.render_added(edit_id=edit_id, render_id=render.id, value=render)
+        self._events.emit(RenderAdded(edit_id=edit_id, render_id=render.id, render=render))
         return render
 
     def set_render_status(
@@ -474,13 +478,11 @@ class Project(_Model):
                 render.frames_done = frames_done
             if message is not None:
                 render.message = message
-        self._events.render_changed(
-            edit_id=edit.id, render_id=render_id, field="status", old=old, value=status
-        )
+        self._events.emit(RenderChanged(edit_id=edit.id, render_id=render_id, old=old, value=status))
 
     def remove_render(self, render_id: str) -> Render:
         with self._lock:
             edit, render = self.find_render(render_id)
             edit.renders.remove(render)
-        self._events.render_removed(edit_id=edit.id, render_id=render_id, old=render)
+        self._events.emit(RenderRemoved(edit_id=edit.id, render_id=render_id, render=render))
         return render

@@ -16,23 +16,22 @@ from pathlib import Path
 
 import vivid_desktop
 from vivid_desktop.core.autosave import Autosaver
-from vivid_desktop.core.events import EmitterGroup
 from vivid_desktop.core.files import write_atomic
 from vivid_desktop.core.mask_cache import MaskCache
 from vivid_desktop.core.mask_storage import MaskStorage
 from vivid_desktop.core.paths import is_link
 from vivid_desktop.core.project import Project, ProjectError
+from vivid_desktop.core.project_events import ProjectEvent
+from vivid_desktop.core.store_events import Saved, SaveFailed, StoreEvents, Warned
 
 log = logging.getLogger(__name__)
-
-STORE_EVENTS = ("mask_changed", "saved", "save_failed", "warned")
 
 
 class ProjectSaving(MaskStorage):
     """Save, backups and the dirty flag (a part of ``ProjectStore``)."""
 
     project: Project
-    events: EmitterGroup
+    events: StoreEvents
     _masks: MaskCache
     #: why the project is read-only (entries of project.json that were refused); empty = writable
     problems: list[str]
@@ -62,7 +61,7 @@ class ProjectSaving(MaskStorage):
             f"opened read-only without them (nothing will be saved): {listed}"
         )
 
-    def _on_change(self, _event: object) -> None:
+    def _on_change(self, _event: ProjectEvent) -> None:
         with self._state_lock:
             self._changes += 1
 
@@ -88,13 +87,13 @@ class ProjectSaving(MaskStorage):
                     changes = self._changes
                 write_atomic(self.project_file, text.encode())
             except OSError as exc:
-                self.events.save_failed(value=str(exc))
+                self.events.emit(SaveFailed(message=str(exc)))
                 raise ProjectError(f"could not save the project in {self.folder}: {exc}") from exc
             with self._state_lock:
                 self._saved_changes = changes
             if backup or (backup is None and time.monotonic() - self._last_backup >= self.backup_interval_s):
                 self._backup(text)
-        self.events.saved(value=self.project_file)
+        self.events.emit(Saved(path=self.project_file))
 
     def _backup(self, text: str) -> None:
         """Write a backup; a failure is a warning (the project itself is saved)."""
@@ -103,7 +102,7 @@ class ProjectSaving(MaskStorage):
         except (OSError, ProjectError) as exc:
             message = f"the project was saved, but its backup could not be written: {exc}"
             log.warning(message)
-            self.events.warned(value=message)
+            self.events.emit(Warned(message=message))
 
     def _write_backup(self, text: str) -> None:
         folder = self.backups_dir

@@ -39,7 +39,6 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from vivid_desktop.core.autosave import Autosaver
-from vivid_desktop.core.events import EmitterGroup
 from vivid_desktop.core.files import FileError, find_by_fingerprint, fingerprint
 from vivid_desktop.core.junk import remove_project_temps
 from vivid_desktop.core.layout import PROJECT_FILE, SUBFOLDERS, SUFFIX
@@ -55,8 +54,9 @@ from vivid_desktop.core.render_plan import (
     final_layers,
     stored_plan,
 )
-from vivid_desktop.core.saving import STORE_EVENTS, ProjectSaving
+from vivid_desktop.core.saving import ProjectSaving
 from vivid_desktop.core.schema import UPGRADERS, upgrade
+from vivid_desktop.core.store_events import StoreEvents
 from vivid_desktop.core.timebase import TimecodeError, parse_rate
 from vivid_desktop.protocol.jobs import EditKeyframeRequest, RenderPlan, TrackMasksRequest
 
@@ -88,7 +88,7 @@ class ProjectStore(ProjectSaving):
         super().__init__(folder)
         self.project = project
         self.problems = list(problems or [])
-        self.events = EmitterGroup(source=self, names=STORE_EVENTS)
+        self.events = StoreEvents()
         self._masks = MaskCache()  # painted pixels until saved, and recently read masks
         self._init_saving()
 

@@ -32,6 +32,31 @@ import numpy as np
 from vivid_desktop.core.events import EmitterGroup, Event
 from vivid_desktop.core.masks import BBox, changed_bbox
 from vivid_desktop.core.project import Project
+from vivid_desktop.core.project_events import (
+    EditAdded,
+    EditChanged,
+    EditMoved,
+    EditRemoved,
+    KeyframeAdded,
+    KeyframeChanged,
+    KeyframeRemoved,
+    NameChanged,
+    ProjectEvent,
+    RangeChanged,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class UndoChanged(Event):
+    """The undo or redo stack changed (menus update their labels)."""
+
+
+class UndoEvents(EmitterGroup[UndoChanged]):
+    """``log.events``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.changed = self.add(UndoChanged)
 
 
 class Action:
@@ -153,7 +178,7 @@ class UndoLog:
         self.max_bytes = max_bytes
         #: steps with the same merge key merge only when the previous one is at most this old (None: always)
         self.merge_timeout_s = merge_timeout_s
-        self.events = EmitterGroup(source=self, names=("changed",))
+        self.events = UndoEvents()
         self._undo: list[Step] = []
         self._redo: list[Step] = []
         self._open: list[Step] = []  # nested transactions; the outermost collects
@@ -218,7 +243,7 @@ class UndoLog:
         self._merge_open = True
         self._redo.clear()
         self._trim()
-        self.events.changed()
+        self.events.emit(UndoChanged())
 
     def _trim(self) -> None:
         while len(self._undo) > max(self.limit, 1) or (
@@ -242,7 +267,7 @@ class UndoLog:
         self._apply(step.undo)
         self._redo.append(step)
         self._merge_open = False
-        self.events.changed()
+        self.events.emit(UndoChanged())
         return True
 
     def redo(self) -> bool:
@@ -253,7 +278,7 @@ class UndoLog:
         self._apply(step.redo)
         self._undo.append(step)
         self._merge_open = False
-        self.events.changed()
+        self.events.emit(UndoChanged())
         return True
 
     @property
@@ -285,7 +310,7 @@ class UndoLog:
     def clear(self) -> None:
         self._undo.clear()
         self._redo.clear()
-        self.events.changed()
+        self.events.emit(UndoChanged())
 
     def mark_clean(self) -> None:
         """Remember the current state (e.g. on save); ``is_clean`` tells when it is reached again."""
@@ -321,63 +346,56 @@ class ProjectRecorder:
     def close(self) -> None:
         self.project.events.disconnect(self._callback)
 
-    def _on_event(self, ev: Event) -> None:
+    def _on_event(self, ev: ProjectEvent) -> None:
         if self.log.applying:
             return
         action = self._action(ev)
         if action is not None:
             self.log.push(action)
 
-    def _action(self, ev: Event) -> Action | None:
+    def _action(self, ev: ProjectEvent) -> Action | None:
         p = self.project
-        # Project events of these types always carry these fields (see Project's methods).
-        eid, frame, index, field = ev.edit_id or "", _int(ev.frame), _int(ev.index), ev.field or ""
-        match ev.type:
-            case "edit_added":
+        match ev:
+            case EditAdded(edit_id=eid, index=index, edit=edit):
                 return CallbackAction(
-                    "Add edit", lambda: p.remove_edit(eid), lambda: p.insert_edit(ev.value, index)
+                    "Add edit", lambda: p.remove_edit(eid), lambda: p.insert_edit(edit, index)
                 )
-            case "edit_removed":
+            case EditRemoved(edit_id=eid, index=index, edit=edit):
                 return CallbackAction(
-                    "Delete edit", lambda: p.insert_edit(ev.old, index), lambda: p.remove_edit(eid)
+                    "Delete edit", lambda: p.insert_edit(edit, index), lambda: p.remove_edit(eid)
                 )
-            case "edit_moved":
-                old = _int(ev.old)
+            case EditMoved(edit_id=eid, old=old, index=index):
                 return CallbackAction(
                     "Move edit", lambda: p.move_edit(eid, old), lambda: p.move_edit(eid, index)
                 )
-            case "edit_changed":
+            case EditChanged(edit_id=eid, field=field):
                 setter = _setter(lambda v: p.set_edit_field(eid, field, v))
                 return ValueChange(
                     _LABELS.get(field, "Change edit"), ("edit", eid, field), setter, ev.old, ev.value
                 )
-            case "keyframe_added":
+            case KeyframeAdded(edit_id=eid, frame=frame, keyframe=kf):
                 return CallbackAction(
-                    "Add keyframe",
-                    lambda: p.remove_keyframe(eid, frame),
-                    lambda: p.insert_keyframe(eid, ev.value),
+                    "Add keyframe", lambda: p.remove_keyframe(eid, frame), lambda: p.insert_keyframe(eid, kf)
                 )
-            case "keyframe_removed":
+            case KeyframeRemoved(edit_id=eid, frame=frame, keyframe=kf):
                 return CallbackAction(
                     "Remove keyframe",
-                    lambda: p.insert_keyframe(eid, ev.old),
+                    lambda: p.insert_keyframe(eid, kf),
                     lambda: p.remove_keyframe(eid, frame),
                 )
-            case "keyframe_changed" if field in ("mask", "image"):
+            case KeyframeChanged(edit_id=eid, frame=frame, field=field):
                 fn = p.set_keyframe_mask if field == "mask" else p.set_keyframe_image
                 key = ("kf", eid, frame, field)
                 return ValueChange(
                     f"Change keyframe {field}", key, lambda v: fn(eid, frame, v), ev.old, ev.value
                 )
-            case "name_changed":
+            case NameChanged():
                 return ValueChange("Rename project", ("name",), p.set_name, ev.old, ev.value)
-            case "range_changed":
+            case RangeChanged():
                 return ValueChange("Set in/out", ("range",), lambda v: p.set_range(*v), ev.old, ev.value)
+        # Not undone: relinks (SourceChanged), project settings and view state, painted pixels (the
+        # painter records those as MaskEdit), renders.
         return None
-
-
-def _int(value: object) -> int:
-    return value if isinstance(value, int) else -1
 
 
 def _setter(fn: Callable[[Any], Any]) -> Callable[[Any], Any]:

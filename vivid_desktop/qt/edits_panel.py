@@ -29,8 +29,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from vivid_desktop.core.events import Event
 from vivid_desktop.core.project import ProjectError
+from vivid_desktop.core.project_events import EDIT_EVENTS, KeyframePainted, ProjectEvent, RenderAdded
 from vivid_desktop.protocol.jobs import DELETE_CAPTION
 from vivid_desktop.qt.session import EditorSession
 from vivid_desktop.qt.style import icon
@@ -304,12 +304,11 @@ class QtEditsPanel(QWidget):
             item = self.key_list.item(i)
             item.setSelected(int(item.data(Qt.ItemDataRole.UserRole)) == self.session.frame)
 
-    def _on_project_event(self, ev: Event) -> None:
-        if ev.type.startswith(("edit_", "keyframe_")) or ev.type == "render_added":
-            if ev.type == "keyframe_changed" and ev.field == "pixels":
-                self._thumbs.pop((ev.edit_id or "", ev.frame or 0), None)
-                self.thumbnailsWanted.emit()
-                return
+    def _on_project_event(self, ev: ProjectEvent) -> None:
+        if isinstance(ev, KeyframePainted):
+            self._thumbs.pop((ev.edit_id, ev.frame), None)
+            self.thumbnailsWanted.emit()
+        elif isinstance(ev, (*EDIT_EVENTS, RenderAdded)):
             self.refresh()
 
     # ---- intents --------------------------------------------------------------------------------

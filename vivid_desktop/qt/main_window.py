@@ -29,8 +29,18 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from vivid_desktop.core.events import Event
 from vivid_desktop.core.project import ProjectError
+from vivid_desktop.core.project_events import (
+    KEYFRAME_EVENTS,
+    EditAdded,
+    EditChanged,
+    EditRemoved,
+    KeyframeChanged,
+    ProjectEvent,
+    RangeChanged,
+    RenderAdded,
+    RenderRemoved,
+)
 from vivid_desktop.core.results import viewer_layers
 from vivid_desktop.core.timebase import frames_to_timecode
 from vivid_desktop.qt.audio import QtAudioPlayer
@@ -443,26 +453,27 @@ class MainWindow(WindowDialogs, QMainWindow):
         self._refresh_enabled()
         self.session.frames.refresh()
 
-    def _on_project_event(self, ev: Event) -> None:
-        if ev.type == "range_changed":
+    def _on_project_event(self, ev: ProjectEvent) -> None:
+        current = self.session.edit_id
+        if isinstance(ev, RangeChanged):
             self._refresh_marks()
             self.propagate.preview_plan()
             self.propagate_panel.refresh()
-        elif ev.type.startswith("keyframe_") and ev.edit_id == self.session.edit_id:
+        elif isinstance(ev, KEYFRAME_EVENTS) and ev.edit_id == current:
             self._refresh_keys()
             self._update_label()
-            if ev.field == "image":
+            if isinstance(ev, KeyframeChanged) and ev.field == "image":
                 self.session.frames.refresh()
             if not self.propagate.running:
                 self.propagate.preview_plan()
-        elif ev.type in ("edit_changed",) and ev.edit_id == self.session.edit_id:
+        elif isinstance(ev, EditChanged) and ev.edit_id == current:
             self._refresh_keys()
             self.propagate.preview_plan()
             self.propagate_panel.refresh()
-        elif ev.type in ("render_added", "render_removed") and ev.edit_id == self.session.edit_id:
+        elif isinstance(ev, RenderAdded | RenderRemoved) and ev.edit_id == current:
             self.propagate_panel.refresh()
-        elif ev.type in ("edit_removed", "edit_added") or (
-            ev.type == "edit_changed" and ev.field == "enabled"
+        elif isinstance(ev, EditRemoved | EditAdded) or (
+            isinstance(ev, EditChanged) and ev.field == "enabled"
         ):
             self.session.frames.refresh()
 

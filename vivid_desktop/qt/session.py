@@ -14,9 +14,15 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, QThread, Signal
 
-from vivid_desktop.core.events import Event
 from vivid_desktop.core.painter import MaskPainter
 from vivid_desktop.core.project import Edit, Project, ProjectError
+from vivid_desktop.core.project_events import (
+    EditAdded,
+    EditRemoved,
+    KeyframeAdded,
+    KeyframeRemoved,
+    ProjectEvent,
+)
 from vivid_desktop.core.store import ProjectStore, create_project, open_project
 from vivid_desktop.core.undo import ProjectRecorder, UndoLog
 from vivid_desktop.media.errors import MediaError
@@ -82,7 +88,7 @@ class EditorSession(QObject):
     opened = Signal()
     closed = Signal()
     frameChanged = Signal(int)
-    projectEvent = Signal(object)  # a core Event (edit/keyframe/render changes …)
+    projectEvent = Signal(object)  # a core ProjectEvent (edit/keyframe/render changes …)
     editSelected = Signal(object)  # edit id or None
     maskChanged = Signal(object)  # the painter's mask changed: BBox or None (= anywhere)
     maskTargetChanged = Signal()
@@ -161,11 +167,11 @@ class EditorSession(QObject):
         self.undo.clear()
         self._recorder = ProjectRecorder(store.project, self.undo)
         self.painter = MaskPainter(store, self.undo)
-        self.painter.events.mask_changed.connect(lambda ev: self._to_ui(self.maskChanged.emit, ev.value))
+        self.painter.events.mask_changed.connect(lambda ev: self._to_ui(self.maskChanged.emit, ev.box))
         self.painter.events.target_changed.connect(lambda ev: self._to_ui(self.maskTargetChanged.emit))
         store.project.events.connect(self._on_project_event)
         store.events.saved.connect(lambda _ev: self._to_ui(self.saved.emit))
-        store.events.warned.connect(lambda ev: self._to_ui(self.status.emit, str(ev.value)))
+        store.events.warned.connect(lambda ev: self._to_ui(self.status.emit, ev.message))
         if store.project.settings.autosave and not store.read_only:
             self._autosaver = store.autosaver()
         self.frames.set_result_lookup(store.final_layers)
@@ -241,16 +247,16 @@ class EditorSession(QObject):
         else:
             self.relay.post(fn, *args)
 
-    def _on_project_event(self, ev: Event) -> None:
+    def _on_project_event(self, ev: ProjectEvent) -> None:
         self._to_ui(self._project_event_ui, ev)
 
-    def _project_event_ui(self, ev: Event) -> None:
-        if ev.type == "edit_removed" and ev.edit_id == self.edit_id:
+    def _project_event_ui(self, ev: ProjectEvent) -> None:
+        if isinstance(ev, EditRemoved) and ev.edit_id == self.edit_id:
             remaining = self.project.edits if self.project else []
             self.select_edit(remaining[-1].id if remaining else None)
-        elif ev.type == "edit_added" and not self.undo.applying:
+        elif isinstance(ev, EditAdded) and not self.undo.applying:
             self.select_edit(ev.edit_id)
-        elif ev.type in ("keyframe_added", "keyframe_removed") and ev.edit_id == self.edit_id:
+        elif isinstance(ev, KeyframeAdded | KeyframeRemoved) and ev.edit_id == self.edit_id:
             # Later, not now: the painter itself may be adding this keyframe in the middle of a commit.
             self.relay.post(self._retarget_painter)
         self.projectEvent.emit(ev)
