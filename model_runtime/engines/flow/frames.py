@@ -84,7 +84,12 @@ class FrameBlocks:
         return self._blocks[key][n - key * self.block]
 
 
-def sample_points(image: np.ndarray, points: np.ndarray, border: int = cv2.BORDER_REPLICATE) -> np.ndarray:
+def sample_points(
+    image: np.ndarray,
+    points: np.ndarray,
+    border: int = cv2.BORDER_REPLICATE,
+    interpolation: int = cv2.INTER_LINEAR,
+) -> np.ndarray:
     """``image`` read (bilinear) at ``points`` (M, 2) of (x, y): (M,) or (M, C) float32/uint8 as ``image``.
 
     OpenCV's remap takes maps narrower than 32767, so the points are laid out in rows.
@@ -94,5 +99,5 @@ def sample_points(image: np.ndarray, points: np.ndarray, border: int = cv2.BORDE
     rows = max(1, -(-count // width))
     maps = np.zeros((rows * width, 2), np.float32)
     maps[:count] = points
-    out = cv2.remap(image, maps.reshape(rows, width, 2), None, cv2.INTER_LINEAR, borderMode=border)
+    out = cv2.remap(image, maps.reshape(rows, width, 2), None, interpolation, borderMode=border)
     return out.reshape(rows * width, *image.shape[2:])[:count]

@@ -9,7 +9,7 @@ All optional:
   range when it fits in ``memory_mb`` (768), else as many as fit, with 24 frames of margin).
 - ``context``: frames on each side that ``edit_keyframe`` looks at (default 10).
 - ``feather``: ``edit_keyframe`` only (plans carry their own).
-- ``seamless``: 1 (default) blends a deletion's fill in the gradient domain; 0 pastes it (faster).
+- ``seamless``: 1 (default) matches a deletion's fill to the frame around the hole; 0 pastes it.
 """
 
 from __future__ import annotations
