@@ -5,7 +5,9 @@ neighbouring frame:
 
 1. the probability moves along the dense flow (bilinear, so edges become uncertain); pixels that fail the
    forward-backward check near the object were hidden in the previous frame (background appearing from
-   behind the object, or the object coming out from behind something) and get an unknown prior (½);
+   behind the object, or the object coming out from behind something) and get an unknown prior (½); a
+   small share of the anchor's own shape, moved by the object's overall motion since the anchor, is mixed
+   in (:mod:`~model_runtime.engines.flow.shape`), so parts the flow lost can come back;
 2. the frame is segmented in a band around that prior (:mod:`~model_runtime.engines.flow.segment`): the
    prior's log-odds plus the colour evidence of the chain's own anchor (object versus the background
    around it), snapped to the picture's edges. Thin parts the flow left behind come back where their
@@ -31,6 +33,7 @@ from model_runtime.engines.flow.chain import identity_map
 from model_runtime.engines.flow.flow import ClipFlow
 from model_runtime.engines.flow.frames import FrameBlocks
 from model_runtime.engines.flow.segment import MAX_LOGIT, ColourModel, logit, segment
+from model_runtime.engines.flow.shape import ShapePrior
 
 #: How far (Gaussian sigma, working pixels) the moved prior is softened: an edge's per-step uncertainty.
 _PRIOR_SIGMA = 1.0
@@ -156,9 +159,16 @@ class MaskTracker:
         hidden[box] = error > 0.5 + 0.05 * scale
         return moved, hidden, box
 
-    def step(self, prob: np.ndarray, src: int, dst: int, anchor: int) -> np.ndarray:
-        """The object probability of frame dst from that of its neighbour src (chain from ``anchor``)."""
+    def step(
+        self, prob: np.ndarray, src: int, dst: int, anchor: int, shape: ShapePrior | None = None
+    ) -> np.ndarray:
+        """The object probability of frame dst from that of its neighbour src (chain from ``anchor``;
+        ``shape``: the chain's anchor shape, advanced to dst here)."""
         moved, hidden, box = self._warp(prob, src, dst)
+        if shape is not None:
+            shape.advance(prob, self._flows(src, dst)[1])
+            moved = shape.blend(moved)
+            box = _bbox(moved > 0.02, self.band + 2)
         out = np.zeros_like(prob)
         if box is None:
             return out
@@ -185,10 +195,11 @@ class MaskTracker:
     def chain(self, anchor: int, stop: int, check: Callable[[], None]) -> Iterator[tuple[int, np.ndarray]]:
         """(t, probability) from ``anchor`` towards ``stop`` (exclusive), one frame at a time."""
         prob, src = self.anchor_prob(anchor), anchor
+        shape = ShapePrior(prob)
         direction = 1 if stop > anchor else -1
         for t in range(anchor + direction, stop, direction):
             check()
-            prob, src = self.step(prob, src, t, anchor), t
+            prob, src = self.step(prob, src, t, anchor, shape), t
             yield t, prob
 
     def interval(
