@@ -7,10 +7,12 @@ import shutil
 import cv2
 import numpy as np
 import pytest
-from flow_helpers import FakeContext, far_from, psnr, read_rgb
+from flow_helpers import FakeContext, SceneClip, far_from, psnr, read_rgb, write_lossless, write_masks
 
 from model_runtime.engines.base import JobCancelled
 from model_runtime.engines.flow import FlowEngine
+from model_runtime.engines.flow.crop import fill_box
+from vivid_desktop.media.synth import pan_scene
 from vivid_desktop.protocol.jobs import EditKeyframeRequest, KeyframeSpec, RenderPlan
 
 DILATE, FEATHER = 3, 3
@@ -195,3 +197,22 @@ def test_an_edited_keyframe_is_known_content_for_its_neighbours(pan, deleted, tm
         assert greenness(frames[m], m) > greenness(plain[m], m) + 60
     for m in (0, 23):  # far away, the real background wins
         assert abs(greenness(frames[m], m) - greenness(plain[m], m)) < 30
+
+
+def test_a_small_hole_is_filled_in_a_crop_with_the_same_pixels_as_on_the_whole_frame(tmp_path):
+    """A small object on a larger frame: the fill works in a box around the holes; the result is the
+    whole-frame result (up to float rounding: positions are relative to the box), and every pixel
+    outside the feathered mask is the source's, bit for bit."""
+    scene = pan_scene(n_frames=12, width=320, height=192, object_size=0.1, seed=3)
+    assert fill_box([m > 0 for m in scene.masks], reach=4) is not None  # the case crops
+    video = write_lossless(tmp_path / "small.mkv", scene.frames)
+    clip = SceneClip(scene, video, write_masks(tmp_path / "masks", scene.masks))
+    whole, cropped = tmp_path / "whole" / "out", tmp_path / "cropped" / "out"
+    FlowEngine().propagate(delete_plan(clip, whole, crop=0), FakeContext())
+    FlowEngine().propagate(delete_plan(clip, cropped), FakeContext())
+    for n, (a, b) in enumerate(zip(outputs(whole, 12), outputs(cropped, 12), strict=True)):
+        diff = np.abs(a.astype(int) - b)
+        assert diff.max() <= 2 and (diff > 0).mean() < 1e-3
+        far = far_from(scene.masks[n], DILATE + FEATHER + 1)
+        np.testing.assert_array_equal(b[far], scene.frames[n][far])
+        assert psnr(b, scene.background[n], scene.masks[n] > 0) >= 27.0

@@ -17,6 +17,8 @@ import numpy as np
 #: A copy that differs from the frame across the hole's edge by more than this (grey levels) is not
 #: pulled to it there.
 _OUTLIER = 24.0
+#: Boxes at least this many pixels on their short side are smoothed at half resolution.
+_HALF_FROM = 48
 
 
 def membrane(values: np.ndarray, known: np.ndarray) -> np.ndarray:
@@ -44,33 +46,45 @@ def membrane(values: np.ndarray, known: np.ndarray) -> np.ndarray:
     return np.where(known[..., None], values, filled).astype(np.float32)
 
 
-def blend_fill(out: np.ndarray, area: np.ndarray, ey: np.ndarray, ex: np.ndarray, offsets: np.ndarray):
-    """Shift the fill of ``out`` (uint8 (H, W, 3)) inside ``area`` by a smooth correction, in place.
+def blend_fill(out: np.ndarray, hole: tuple[np.ndarray, np.ndarray], edge: tuple, offsets: np.ndarray):
+    """Shift the fill of ``out`` (uint8 (H, W, 3)) at the ``hole`` pixels (ys, xs) by a smooth correction,
+    in place.
 
-    ``ey, ex``: pixels just outside the area (one entry per pair across its edge, repeats allowed);
+    ``edge`` = (ey, ex): pixels just outside the area (one entry per pair across its edge, repeats allowed);
     ``offsets`` (E, 3): the frame there minus the copy read there. An offset far from the edge's median
     (an unmasked moving thing or misaligned detail) is left out, so it is not smeared inside.
     """
-    if not len(ey):
+    (ay, ax), (ey, ex) = hole, edge
+    if not len(ey) or not len(ay):
         return out
     offsets = offsets.astype(np.float32)
     keep = np.abs(offsets - np.median(offsets, axis=0)).max(axis=1) <= _OUTLIER
     ey, ex, offsets = ey[keep], ex[keep], offsets[keep]
     if not len(ey):
         return out
-    # Only the area's box (which holds the pixels around it too) takes part.
-    h, w = area.shape
-    y0, x0 = max(0, int(ey.min())), max(0, int(ex.min()))
-    y1, x1 = min(h, int(ey.max()) + 1), min(w, int(ex.max()) + 1)
+    # Only the box of the area and the pixels around it takes part.
+    h, w = out.shape[:2]
+    y0, x0 = max(0, min(int(ay.min()), int(ey.min()))), max(0, min(int(ax.min()), int(ex.min())))
+    y1, x1 = min(h, max(int(ay.max()), int(ey.max())) + 1), min(w, max(int(ax.max()), int(ex.max())) + 1)
     size = (y1 - y0) * (x1 - x0)
     flat = (ey - y0) * (x1 - x0) + (ex - x0)
     count = np.bincount(flat, minlength=size).astype(np.float32)
-    known = count > 0
     sums = np.stack([np.bincount(flat, offsets[:, c], minlength=size) for c in range(3)], axis=-1)
     values = (sums / np.maximum(count, 1)[:, None]).astype(np.float32).reshape(y1 - y0, x1 - x0, 3)
-    known = known.reshape(y1 - y0, x1 - x0)
-    correction = membrane(values, known)
-    box = out[y0:y1, x0:x1]
-    hole = area[y0:y1, x0:x1]
-    box[hole] = np.clip(np.rint(box[hole] + correction[hole]), 0, 255).astype(np.uint8)
+    correction = _smooth(values, count.reshape(y1 - y0, x1 - x0) > 0)
+    shifted = out[ay, ax] + correction[ay - y0, ax - x0]
+    out[ay, ax] = np.clip(np.rint(shifted), 0, 255).astype(np.uint8)
     return out
+
+
+def _smooth(values: np.ndarray, known: np.ndarray) -> np.ndarray:
+    """:func:`membrane` of ``values`` known at ``known``, computed at half resolution and scaled up for
+    a large box (the correction is smooth; the full-size pyramid level cost most of the blend)."""
+    h, w = known.shape
+    if min(h, w) < _HALF_FROM:
+        return membrane(values, known)
+    half = ((w + 1) // 2, (h + 1) // 2)
+    weight = cv2.resize(known.astype(np.float32), half, interpolation=cv2.INTER_AREA)
+    summed = cv2.resize(values * known[..., None], half, interpolation=cv2.INTER_AREA)
+    small = membrane(summed / np.maximum(weight, 1e-6)[..., None], weight > 0)
+    return cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)

@@ -41,7 +41,9 @@ class _Hits:
 class DeletionFill:
     """Temporal fill of the holes ``areas[i]`` in ``frames[i]`` (frames ``lo + i`` of the clip).
 
-    ``frames``: uint8 (N, H, W, 3); ``areas``: N boolean (H, W) maps of the pixels to fill.
+    ``frames``: uint8 (N, H, W, 3); ``areas``: N boolean (H, W) maps of the pixels to fill. Both may be
+    a crop of the clip's frames whose top-left corner is ``origin`` (x, y): everything is computed in
+    the crop, the flows are read at the matching place of the whole frame.
     """
 
     def __init__(
@@ -52,8 +54,10 @@ class DeletionFill:
         lo: int,
         check: Callable[[], None] | None = None,
         seamless: bool = True,
+        origin: tuple[int, int] = (0, 0),
     ) -> None:
         self.flows, self.frames, self.areas, self.lo = flows, frames, areas, lo
+        self.origin = origin
         self.check = check or (lambda: None)
         self.seamless = seamless
         self.height, self.width = frames.shape[1:3]
@@ -65,7 +69,12 @@ class DeletionFill:
         """Chunk frame ``i``'s hole at working resolution, grown (both passes use it: kept)."""
         if i not in self._holes:
             grow = max(4, round(max(self.flows.work_size) * FLOW_HOLE_GROW))
-            self._holes[i] = self.flows.hole_to_work(self.areas[i], grow)
+            area = self.areas[i]
+            if area.shape != (self.flows.height, self.flows.width):
+                (x, y), (h, w) = self.origin, area.shape
+                area = np.zeros((self.flows.height, self.flows.width), bool)
+                area[y : y + h, x : x + w] = self.areas[i]
+            self._holes[i] = self.flows.hole_to_work(area, grow)
         return self._holes[i]
 
     def _hole_flow(self, i: int, to_prev: bool) -> np.ndarray:
@@ -75,43 +84,50 @@ class DeletionFill:
         flow = complete_flow(raw, self._flow_hole(i))
         ys, xs = self._pixels[i]
         sx, sy = self.flows.scale
-        pos = np.stack([(xs + 0.5) / sx - 0.5, (ys + 0.5) / sy - 0.5], axis=-1)
+        x, y = self.origin
+        pos = np.stack([(xs + x + 0.5) / sx - 0.5, (ys + y + 0.5) / sy - 0.5], axis=-1)
         return sample_points(flow, pos) * np.array([sx, sy], np.float32)
 
     def _pass(self, order: Sequence[int], to_prev: bool) -> dict[int, _Hits]:
         """Chain hole pixels through ``order`` (consecutive chunk indices)."""
         hits: dict[int, _Hits] = {}
-        # Where a pixel of the previous frame sits in that frame's hole list (-1: visible pixel). Only
-        # the entries of the last hole are ever set, so resetting them keeps each step O(hole size).
-        slot = np.full((self.height, self.width), -1, np.int64)
+        size = self.height * self.width
+        # Where a pixel of the previous frame sits in that frame's hole list (-1: a visible pixel; the
+        # extra last entry, -2, stands for every place outside the frame). Only the entries of the last
+        # hole are ever set, so resetting them keeps each step O(hole size).
+        slot = np.full(size + 1, -1, np.int32)
+        slot[size] = -2
         prev: int | None = None
         for i in order:
             self.check()
             ys, xs = self._pixels[i]
-            found = np.full(len(ys), -1, np.int32)
-            pos = np.zeros((len(ys), 2), np.float32)
-            if prev is not None and len(ys):
-                p = np.stack([xs, ys], axis=-1) + self._hole_flow(i, to_prev)
-                q = np.rint(p).astype(np.int64)
-                ok = (q[:, 0] >= 0) & (q[:, 0] < self.width) & (q[:, 1] >= 0) & (q[:, 1] < self.height)
-                j = np.full(len(ys), -1, np.int64)
-                j[ok] = slot[q[ok, 1], q[ok, 0]]
-                seen = ok & (j < 0)  # landed on a visible pixel of the previous frame
-                found[seen], pos[seen] = prev, p[seen]
-                chained = ok & (j >= 0)
+            if prev is None or not len(ys):
+                found, pos = np.full(len(ys), -1, np.int32), np.zeros((len(ys), 2), np.float32)
+            else:
+                p = np.stack([xs, ys], axis=-1).astype(np.float32) + self._hole_flow(i, to_prev)
+                q = np.rint(p)
+                qx, qy = q[:, 0].astype(np.int64), q[:, 1].astype(np.int64)
+                inside = (qx >= 0) & (qx < self.width) & (qy >= 0) & (qy < self.height)
+                j = slot[np.where(inside, qy * self.width + qx, size)]
+                chained, at = j >= 0, np.maximum(j, 0)
                 before = hits[prev]
-                if chained.any():
-                    # Nearest neighbour plus the sub-pixel offset: exact for locally translating content,
-                    # and it never mixes two sources across the edge of what was found.
-                    found[chained] = before.src[j[chained]]
-                    pos[chained] = before.xy[j[chained]] + (p[chained] - q[chained])
+                if not len(before.src):  # nothing to chain to: every landing is visible or outside
+                    before = _Hits(np.full(1, -1, np.int32), np.zeros((1, 2), np.float32))
+                # Nearest neighbour plus the sub-pixel offset: exact for locally translating content,
+                # and it never mixes two sources across the edge of what was found.
+                landed = np.where(j == -1, prev, -1).astype(np.int32)
+                found = np.where(chained, before.src[at], landed)
+                pos = np.where(chained[:, None], before.xy[at] + (p - q), p)
             hits[i] = _Hits(found, pos)
             if prev is not None:
-                py, px = self._pixels[prev]
-                slot[py, px] = -1
-            slot[ys, xs] = np.arange(len(ys))
+                slot[self._flat(prev)] = -1
+            slot[self._flat(i)] = np.arange(len(ys), dtype=np.int32)
             prev = i
         return hits
+
+    def _flat(self, i: int) -> np.ndarray:
+        ys, xs = self._pixels[i]
+        return ys * self.width + xs
 
     def run(
         self, todo: Sequence[int], previous: Callable[[int], np.ndarray | None]
@@ -138,24 +154,29 @@ class DeletionFill:
         # The hole's edge: a hole pixel k and its neighbour outside the hole (ey, ex). The copy is read
         # there too (one pixel further in its source), so the blend compares like with like.
         k, ey, ex = _edges(self.areas[i], ys, xs)
-        total = np.zeros((len(ys), 3), np.float32)
-        weight = np.zeros(len(ys), np.float32)
-        beside = np.zeros((len(k), 3), np.float32)
-        beside_w = np.zeros(len(k), np.float32)
         step = np.stack([ex - xs[k], ey - ys[k]], axis=-1).astype(np.float32)
+        # Every read of both directions at once: the colour at each found position, and for the
+        # edge's pixels the copy one pixel further out. ``into``: where each read adds (hole pixels,
+        # then edge pairs after them); ``w``: the nearer frame counts more.
+        src, xy, into = [], [], []
         for hits in (fwd, bwd):
-            ok = hits.src >= 0
-            w = 1.0 / np.maximum(np.abs(hits.src - i), 1).astype(np.float32)
-            at = ok[k]
-            src = np.concatenate([hits.src[ok], hits.src[k[at]]])
-            xy = np.concatenate([hits.xy[ok], hits.xy[k[at]] + step[at]])
-            values, near = self._read(src, xy)
-            n = int(ok.sum())
-            total[ok] += values[:n] * w[ok, None]
-            weight[ok] += w[ok]
-            w_edge = w[k[at]] * ~near[n:]  # a neighbour in its source's own hole tells nothing
-            beside[at] += values[n:] * w_edge[:, None]
-            beside_w[at] += w_edge
+            ok = np.flatnonzero(hits.src >= 0)
+            edge = np.flatnonzero(hits.src[k] >= 0)
+            at = np.concatenate([ok, k[edge]])
+            src.append(hits.src[at])
+            xy.append(np.concatenate([hits.xy[ok], hits.xy[k[edge]] + step[edge]]))
+            into.append(np.concatenate([ok, len(ys) + edge]))
+        src_all = np.concatenate(src)
+        values, near = self._read(src_all, np.concatenate(xy))
+        w = 1.0 / np.maximum(np.abs(src_all - i), 1).astype(np.float32)
+        target = np.concatenate(into)
+        w[(target >= len(ys)) & near] = 0  # a neighbour in its source's own hole tells nothing
+        size = len(ys) + len(k)
+        weights = np.bincount(target, w, minlength=size).astype(np.float32)
+        sums = np.stack([np.bincount(target, values[:, c] * w, minlength=size) for c in range(3)], axis=-1)
+        sums = sums.astype(np.float32)  # (bincount gives integers when there is nothing to count)
+        total, weight = sums[: len(ys)], weights[: len(ys)]
+        beside, beside_w = sums[len(ys) :], weights[len(ys) :]
         done = weight > 0
         out[ys[done], xs[done]] = np.clip(np.rint(total[done] / weight[done, None]), 0, 255).astype(np.uint8)
         if not done.all():
@@ -166,7 +187,7 @@ class DeletionFill:
         read = beside_w > 0
         beside[read] /= beside_w[read, None]
         beside[~read] = out[ys[k[~read]], xs[k[~read]]]
-        return blend_fill(out, self.areas[i], ey, ex, self.frames[i][ey, ex] - beside)
+        return blend_fill(out, (ys, xs), (ey, ex), self.frames[i][ey, ex] - beside)
 
     def _read(self, src: np.ndarray, xy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Bilinear colours (M, 3) float32 of chunk frames ``src`` at positions ``xy``, and whether each
@@ -183,7 +204,8 @@ class DeletionFill:
         near = np.empty(m, bool)
         if not m:
             return values, near
-        order = np.argsort(src, kind="stable")
+        small = src.astype(np.int16) if len(self.areas) <= 32767 else src  # int16: numpy's radix sort
+        order = np.argsort(small, kind="stable")
         ordered = src[order]
         cuts = np.flatnonzero(ordered[1:] != ordered[:-1]) + 1
         points = xy[order]

@@ -11,6 +11,7 @@ import numpy as np
 from model_runtime.engines.base import JobContext
 from model_runtime.engines.composite import composite
 from model_runtime.engines.flow.carry import carry_keyframes
+from model_runtime.engines.flow.crop import fill_box, largest_motion
 from model_runtime.engines.flow.fill import DeletionFill
 from model_runtime.engines.flow.flow import ClipFlow
 from model_runtime.engines.flow.frames import FrameBlocks, FrameWriter
@@ -108,8 +109,21 @@ class Render:
                 sources[i] = stack[i].copy()
                 stack[i][areas[i]] = image[areas[i]]
                 areas[i] = np.zeros_like(areas[i])
-        fill = DeletionFill(self.flows, stack, areas, c0, self.ctx.check_cancelled, self.cfg.seamless)
-        for i, filled in fill.run([t - c0 for t in wanted], lambda i: previous(c0 + i)):
+        box = fill_box(areas, largest_motion(self.flows, c0, c1)) if self.cfg.crop else None
+        view = box or (slice(None), slice(None))
+        origin = (view[1].start or 0, view[0].start or 0)
+        holes = [a[view] for a in areas]
+        check, seamless = self.ctx.check_cancelled, self.cfg.seamless
+        fill = DeletionFill(self.flows, stack[:, view[0], view[1]], holes, c0, check, seamless, origin)
+
+        def before(i: int) -> np.ndarray | None:
+            done = previous(c0 + i)
+            return None if done is None else done[view]
+
+        for i, filled in fill.run([t - c0 for t in wanted], before):
+            if box is not None:
+                filled, crop = stack[i].copy(), filled
+                filled[box] = crop
             source = sources.get(i, stack[i])
             yield c0 + i, composite(source, filled, edits[i].astype(np.uint8) * 255, self.feather)
 

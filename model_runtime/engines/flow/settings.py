@@ -10,6 +10,8 @@ All optional:
 - ``context``: frames on each side that ``edit_keyframe`` looks at (default 10).
 - ``feather``: ``edit_keyframe`` only (plans carry their own).
 - ``seamless``: 1 (default) matches a deletion's fill to the frame around the hole; 0 pastes it.
+- ``crop``: 1 (default) fills a deletion in a box around its holes when they cover a small part of
+  the frame (faster); 0 always works on the whole frame.
 """
 
 from __future__ import annotations
@@ -52,6 +54,7 @@ class JobSettings:
     context: int
     feather: int
     seamless: bool = True
+    crop: bool = True
 
     @classmethod
     def parse(cls, settings: dict[str, object], task: str, output: Path) -> JobSettings:
@@ -71,6 +74,7 @@ class JobSettings:
             context=_whole(settings, "context", 10),
             feather=_whole(settings, "feather", 3),
             seamless=_whole(settings, "seamless", 1) > 0,
+            crop=_whole(settings, "crop", 1) > 0,
         )
 
     def flows(self, frames: FrameSource, source: str | Path) -> ClipFlow:
