@@ -10,11 +10,13 @@ scored on the frames that are *not* anchors:
 - ``JF``: their mean.
 
 Speed: tracking frames per second with the flows computed beforehand (not counted), at the clip's size
-and with the clip scaled to 854×480. ``--pictures DIR`` writes overlays (truth in green, tracked mask in
-magenta, both in white) of a few frames; ``--sheet`` also writes ``docs/images/tracking_<clip>.png``.
+and with the clip scaled to 854×480; the flows' own CPU time per frame pair beside it. Flows use the
+preset of tracking jobs (``fine``) unless ``--flow-preset`` says otherwise. ``--pictures DIR`` writes
+overlays (truth in green, tracked mask in magenta, both in white) of a few frames; ``--sheet`` also
+writes ``docs/images/tracking_<clip>.png``.
 
     python benchmarks/tracking.py [--data DIR] [--clips bmx-trees schoolgirls] [--pictures /tmp/track]
-                                  [--sheet] [--no-speed]
+                                  [--sheet] [--no-speed] [--flow-preset fine]
 """
 
 from __future__ import annotations
@@ -29,8 +31,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from model_runtime.engines.flow.flow import ClipFlow
-from model_runtime.engines.flow.track import track_masks
+from model_runtime.engines.flow.flow import ClipFlow, FlowSettings
+from model_runtime.engines.flow.track import TRACK_FLOW_PRESET, track_masks
 from vivid_desktop.media.clip_frames import ArrayFrames
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -146,14 +148,18 @@ def pictures(name, frames, masks, got, anchors, folder: Path, picks) -> list[np.
     return tiles
 
 
-def speed(frames, masks) -> dict:
-    """Tracking fps with flows ready, at the clip's size and scaled to 854×480 (one anchor / every 20)."""
-    result = {}
+def speed(frames, masks, settings: FlowSettings) -> dict:
+    """Tracking fps with flows ready, at the clip's size and scaled to 854×480 (one anchor / every 20),
+    and the CPU milliseconds per frame pair of the flows themselves."""
+    result: dict[str, float] = {}
     for label, size in (("clip_size", None), ("854x480", (854, 480))):
         fr = frames if size is None else [cv2.resize(f, size, interpolation=cv2.INTER_CUBIC) for f in frames]
         ms = masks if size is None else [cv2.resize(m, size, interpolation=cv2.INTER_NEAREST) for m in masks]
-        flows = ClipFlow(ArrayFrames(fr))
+        flows = ClipFlow(ArrayFrames(fr), settings)
+        cpu_start = time.process_time()
         flows.ensure(0, len(fr), frames=fr)
+        flow_cpu = time.process_time() - cpu_start
+        result[f"{label}_flow_cpu_ms_per_pair"] = round(1000 * flow_cpu / (len(fr) - 1))
         for setup in ("one_anchor", "anchors_every_20"):
             anchors = anchors_for(len(fr), SETUPS[setup])
             cpu: list[float] = []
@@ -168,7 +174,7 @@ def speed(frames, masks) -> dict:
 def clip_report(name: str, folder: Path, args) -> dict:
     frames, masks = load_clip(folder)
     report: dict[str, object] = {"frames": len(frames), "size": f"{frames[0].shape[1]}x{frames[0].shape[0]}"}
-    flows = ClipFlow(ArrayFrames(frames))
+    flows = ClipFlow(ArrayFrames(frames), FlowSettings(preset=args.flow_preset))
     sheet_rows = []
     for setup, step in SETUPS.items():
         anchors = anchors_for(len(frames), step)
@@ -190,7 +196,7 @@ def clip_report(name: str, folder: Path, args) -> dict:
         cv2.imwrite(str(path), sheet, [cv2.IMWRITE_PNG_COMPRESSION, 9])
         report["sheet"] = str(path.relative_to(ROOT))
     if not args.no_speed:
-        report["speed"] = speed(frames, masks)
+        report["speed"] = speed(frames, masks, FlowSettings(preset=args.flow_preset))
     return report
 
 
@@ -209,6 +215,7 @@ def main() -> None:
     parser.add_argument("--pictures", type=Path, help="write overlay PNGs here")
     parser.add_argument("--sheet", action="store_true", help="write docs/images/tracking_<clip>.png")
     parser.add_argument("--no-speed", action="store_true", help="skip the speed runs")
+    parser.add_argument("--flow-preset", default=TRACK_FLOW_PRESET, help="DIS preset (default: tracking's)")
     args = parser.parse_args()
     if args.sheet and not args.pictures:
         args.pictures = Path("/tmp/vivid_tracking")
@@ -219,7 +226,8 @@ def main() -> None:
             "load_average_at_start": [round(v, 2) for v in os.getloadavg()],
             "python": platform.python_version(),
             "opencv": cv2.__version__,
-        }
+        },
+        "flow_preset": args.flow_preset,
     }
     for name in args.clips:
         folder = args.data / name

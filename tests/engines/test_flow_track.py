@@ -13,9 +13,10 @@ from flow_helpers import FakeContext, iou, write_masks
 
 from model_runtime.engines.base import EngineError
 from model_runtime.engines.flow import FlowEngine, track_masks_job
-from model_runtime.engines.flow.flow import ClipFlow
+from model_runtime.engines.flow.cache import cache_key
+from model_runtime.engines.flow.flow import ClipFlow, FlowSettings
 from model_runtime.engines.flow.segment import ColourModel, segment
-from model_runtime.engines.flow.track import track_masks
+from model_runtime.engines.flow.track import TRACK_FLOW_PRESET, track_masks
 from vivid_desktop.media.clip_frames import ArrayFrames
 from vivid_desktop.protocol.jobs import KeyframeSpec, TrackMasksRequest
 
@@ -128,6 +129,26 @@ def test_track_masks_job_writes_every_frame_and_resumes(pan, tmp_path):
     assert again.frames == [10, 20]
     for n in (10, 20):
         np.testing.assert_array_equal(cv2.imread(str(out / f"{n:06d}.png"), cv2.IMREAD_GRAYSCALE), first[n])
+    # a tracking job computes (and caches) the fine flows unless its settings name a preset
+    fine = FlowSettings(preset=TRACK_FLOW_PRESET).cache_parts(*pan.scene.frames[0].shape[1::-1])
+    assert TRACK_FLOW_PRESET == "fine"
+    assert (tmp_path / ".vivid-flow-cache" / cache_key(pan.clip, fine)).is_dir()
+
+
+def test_fine_flow_follows_a_thin_limb_that_medium_flow_smooths_away():
+    rng = np.random.default_rng(1)
+    ground = cv2.resize(rng.integers(0, 255, (30, 50, 3), np.uint8), (200, 120))
+    limb = cv2.resize(rng.integers(0, 255, (13, 4, 3), np.uint8), (6, 40), interpolation=cv2.INTER_NEAREST)
+    frames = []
+    for t in range(2):  # a 6 px wide textured limb moving (3, 1) px over a still ground
+        frame = ground.copy()
+        frame[40 + t : 80 + t, 90 + 3 * t : 96 + 3 * t] = limb
+        frames.append(frame)
+    errors = {}
+    for preset in ("medium", "fine"):
+        flow = ClipFlow(ArrayFrames(frames), FlowSettings(preset=preset)).forward(0)
+        errors[preset] = float(np.linalg.norm(flow[40:80, 90:96] - (3, 1), axis=-1).mean())
+    assert errors["fine"] < 1.0 and errors["fine"] < 0.5 * errors["medium"], errors
 
 
 def test_track_masks_job_needs_an_anchor_in_the_range(pan, tmp_path):

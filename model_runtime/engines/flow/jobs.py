@@ -19,7 +19,7 @@ from model_runtime.engines.flow.flow import ClipFlow
 from model_runtime.engines.flow.masks import MaskSequence, edit_region, grow
 from model_runtime.engines.flow.render import Progress, Render
 from model_runtime.engines.flow.settings import JobSettings
-from model_runtime.engines.flow.track import track_masks
+from model_runtime.engines.flow.track import TRACK_FLOW_PRESET, track_masks
 from vivid_desktop.media.clip_frames import ClipFrames
 from vivid_desktop.protocol.errors import ErrorCode
 from vivid_desktop.protocol.jobs import EditKeyframeRequest, RenderPlan, TrackMasksRequest
@@ -118,7 +118,7 @@ def edit_keyframe(request: EditKeyframeRequest, ctx: JobContext) -> Path:
 def track_masks_job(request: TrackMasksRequest, ctx: JobContext) -> None:
     """Carry the request's anchor masks through its range into ``{frame:06d}.png`` files."""
     out_dir = Path(request.output_dir)
-    cfg = JobSettings.parse(dict(request.settings), "delete", out_dir)
+    cfg = JobSettings.parse({"flow_preset": TRACK_FLOW_PRESET, **request.settings}, "delete", out_dir)
     with ClipFrames(request.source) as frames:
         lo, hi = frames.clip_range(request.start, request.stop)
         anchors = {a.frame: read_mask(a.mask, frames.shape) for a in request.anchors if lo <= a.frame < hi}

@@ -3,7 +3,8 @@
 All optional:
 
 - ``cache_dir``: where flows are cached (default: ``.vivid-flow-cache`` beside the output).
-- ``flow_preset`` (``ultrafast`` | ``fast`` | ``medium``) and ``flow_max_side`` (working resolution).
+- ``flow_preset`` (``ultrafast`` | ``fast`` | ``medium`` | ``fine``; default ``medium``, mask tracking
+  jobs ``fine``) and ``flow_max_side`` (working resolution).
 - ``dilate``: pixels by which masks grow before editing (delete: 3, add / modify: 0).
 - ``window``, ``margin``: frames per deletion chunk and context frames on each side (default: the whole
   range when it fits in ``memory_mb`` (768), else as many as fit, with 24 frames of margin).
