@@ -34,9 +34,10 @@ class JobContext(Protocol):
     """What an engine may do while it runs a job."""
 
     def progress(
-        self, done: float, total: float, message: str = "", preview: np.ndarray | None = None
+        self, done: float, total: float, message: str = "", preview: np.ndarray | None = None, unit: str = ""
     ) -> None:
-        """Report progress; ``preview`` is a small RGB uint8 image (may be dropped or merged)."""
+        """Report progress; ``preview`` is a small RGB uint8 image (may be dropped or merged); ``unit`` says
+        what ``done`` counts (``step``: denoising steps, each reported, never merged; ``stage``)."""
 
     def frame_ready(self, frame: int, path: Path, preview: np.ndarray | None = None) -> None:
         """A finished frame is on disk at ``path`` (written atomically)."""

@@ -70,14 +70,20 @@ class ServerJobContext:
         # Throttled per kind: a burst of decoded frames must not starve the next window's latent previews.
         self._last_preview: dict[str, float] = {}
 
-    def progress(self, done: float, total: float, message: str = "", preview: Any = None) -> None:
+    def progress(
+        self, done: float, total: float, message: str = "", preview: Any = None, unit: str = ""
+    ) -> None:
         done, total = float(done), float(total)
         eta = None
         if 0 < done < total:
             eta = round((time.monotonic() - self._started) * (total - done) / done, 2)
         info, buffers = self._preview("progress", preview)
-        content = Progress(done=done, total=total, message=str(message), eta_s=eta, preview=info)
-        self._emit(content, self.job, buffers, ("progress", self.job.job_id), True)
+        content = Progress(
+            done=done, total=total, message=str(message), eta_s=eta, preview=info, unit=str(unit)
+        )
+        # Steps are few (each one a full transformer pass) and a client counts them: never merged.
+        merge_key = None if unit == "step" else ("progress", self.job.job_id)
+        self._emit(content, self.job, buffers, merge_key, True)
 
     def frame_ready(self, frame: int, path: Path, preview: Any = None) -> None:
         info, buffers = self._preview("frame_ready", preview)

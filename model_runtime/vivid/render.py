@@ -70,8 +70,8 @@ def edit_keyframe(runner: Runner, settings: VividSettings, req: EditKeyframeRequ
     result: list[np.ndarray] = []
 
     def on_step(i: int, total: int, preview) -> None:
-        ctx.check_cancelled()
-        ctx.progress(i + 1, total, f"keyframe {req.frame}: step {i + 1}/{total}", preview)
+        ctx.check_cancelled()  # between steps: a cancel stops the pass here
+        ctx.progress(i + 1, total, f"keyframe {req.frame}: step {i + 1}/{total}", preview, unit="step")
 
     runner.generate(
         [box.to_model(source)],
@@ -85,6 +85,7 @@ def edit_keyframe(runner: Runner, settings: VividSettings, req: EditKeyframeRequ
         log=ctx.log,
     )
     out = composite(source, box.from_model(result[0], source), mask, settings.feather)
+    ctx.check_cancelled()  # cancelled while decoding: no file, the previous preview stays
     return write_frame(req.output, out)
 
 

@@ -22,7 +22,7 @@ class FakeContext:
     cancel_after: int | None = None
     events: list[tuple] = field(default_factory=list)
 
-    def progress(self, done, total, message="", preview=None):
+    def progress(self, done, total, message="", preview=None, unit=""):
         assert preview is None or (preview.dtype == np.uint8 and max(preview.shape[:2]) <= 160)
         self.events.append(("progress", done, total, message))
 

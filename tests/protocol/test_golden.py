@@ -158,7 +158,12 @@ SAMPLES: dict[str, tuple[BaseModel, str | None]] = {
     "train_reply": (m.TrainReply(job_id="job-2"), "job-2"),
     "metrics": (m.Metrics(step=12, values={"loss": 0.1234, "lr": 0.0001}), "job-2"),
     "started": (m.Started(kind="propagate"), "job-1"),
-    "progress": (m.Progress(done=12, total=97, message="window 1/2", eta_s=31.5, preview=PREVIEW), "job-1"),
+    "progress": (
+        m.Progress(
+            done=3, total=50, message="keyframe 12: step 3/50", eta_s=31.5, preview=PREVIEW, unit="step"
+        ),
+        "job-1",
+    ),
     "frame_ready": (m.FrameReady(frame=12, path="/p/render/000012.png", preview=PREVIEW), "job-1"),
     "log": (m.Log(level="warning", message="memory mode: model offload"), "job-1"),
     "succeeded": (m.Succeeded(result={"output_dir": "/p/render", "frames": 97, "missing": 0}), "job-1"),

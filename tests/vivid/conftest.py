@@ -57,9 +57,11 @@ class RecordingContext:
     progress_calls: list[tuple[float, float, str, object]] = field(default_factory=list)
     frames: list[tuple[int, Path]] = field(default_factory=list)
     logs: list[str] = field(default_factory=list)
+    units: list[str] = field(default_factory=list)
 
-    def progress(self, done, total, message="", preview=None) -> None:
+    def progress(self, done, total, message="", preview=None, unit="") -> None:
         self.progress_calls.append((done, total, message, preview))
+        self.units.append(unit)
 
     def frame_ready(self, frame, path, preview=None) -> None:
         assert Path(path).is_file()

@@ -187,13 +187,16 @@ class Started(Content):
 
 
 class Progress(Content):
-    """Progress of a job; may be merged or dropped under back-pressure."""
+    """Progress of a job; may be merged or dropped under back-pressure (``unit: step`` is never merged)."""
 
     done: float
     total: float
     message: str = ""
     eta_s: float | None = None
     preview: PreviewInfo | None = None
+    #: what ``done`` and ``total`` count: ``step`` (denoising steps of a keyframe preview), ``stage``;
+    #: empty when unstated (protocol 1.2)
+    unit: str = ""
 
 
 class FrameReady(Content):

@@ -99,7 +99,7 @@ def edit_keyframe(request: EditKeyframeRequest, ctx: JobContext) -> Path:
         mask = read_mask(request.mask, frames.shape)
         lo, hi = max(0, f - cfg.context), min(frames.frame_count, f + cfg.context + 1)
         flows = cfg.flows(frames, request.source)
-        progress = Progress(ctx, len(flows.missing(lo, hi)) + 2)
+        progress = Progress(ctx, len(flows.missing(lo, hi)) + 2, unit="stage")
         stack = np.stack([img for _, img in frames.iter_frames(lo, hi)])
         flows.ensure(lo, hi, on_pair=lambda i: progress.step("optical flow"), frames=stack)
         tracked = dict(track_masks(flows, {f: mask}, lo, hi, check=ctx.check_cancelled))
@@ -110,6 +110,7 @@ def edit_keyframe(request: EditKeyframeRequest, ctx: JobContext) -> Path:
         fill = DeletionFill(flows, stack, areas, lo, ctx.check_cancelled, cfg.seamless)
         ((_, filled),) = fill.run([f - lo], lambda i: None)
         out = composite(stack[f - lo], filled, edits[f - lo].astype(np.uint8) * 255, cfg.feather)
+        ctx.check_cancelled()  # no file after a cancel: the previous preview stays
         write_frame(output, out)
         progress.step("done", out)
         return output

@@ -23,14 +23,18 @@ from vivid_desktop.render_folder import frame_path, frame_preview, read_done_fra
 class Progress:
     """Counts finished work units (flow pairs, frames) for ``ctx.progress``."""
 
-    def __init__(self, ctx: JobContext, total: int) -> None:
-        self.ctx, self.total, self.done = ctx, max(1, total), 0
+    def __init__(self, ctx: JobContext, total: int, unit: str = "") -> None:
+        self.ctx, self.total, self.done, self.unit = ctx, max(1, total), 0, unit
 
     def step(self, message: str, image: np.ndarray | None = None) -> None:
         """One unit done; also the place where long phases (optical flow) notice a cancel."""
         self.ctx.check_cancelled()
         self.done += 1
-        self.ctx.progress(self.done, self.total, message, None if image is None else frame_preview(image))
+        preview = None if image is None else frame_preview(image)
+        if self.unit:  # what ``done`` counts (a keyframe preview's stages), protocol 1.2
+            self.ctx.progress(self.done, self.total, message, preview, unit=self.unit)
+        else:
+            self.ctx.progress(self.done, self.total, message, preview)
 
     def writer(self) -> FrameWriter:
         """Writes frames in the background; each is announced (``frame_ready``, progress) once on disk."""

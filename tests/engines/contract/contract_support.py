@@ -16,7 +16,7 @@ from pydantic import BaseModel
 from model_runtime.server.runners import RUNNERS
 from model_runtime.server.worker import Job, JobQueue
 from vivid_desktop.protocol.jobs import RenderPlan
-from vivid_desktop.protocol.messages import Cancelled, Failed, FrameReady, Succeeded
+from vivid_desktop.protocol.messages import Cancelled, Failed, FrameReady, Progress, Succeeded
 
 FRAMES, WIDTH, HEIGHT = 17, 48, 32
 TERMINAL = (Succeeded, Failed, Cancelled)
@@ -68,11 +68,21 @@ class Run:
     def frames(self) -> list[int]:
         return [e.frame for e in self.events if isinstance(e, FrameReady)]
 
+    @property
+    def units(self) -> list[Progress]:
+        """Progress events that count something (``unit``: a preview's steps or stages)."""
+        return [e for e in self.events if isinstance(e, Progress) and e.unit]
+
 
 def run_job(
-    kind: str, request: BaseModel, cancel_after_frames: int | None = None, timeout: float = 240
+    kind: str,
+    request: BaseModel,
+    cancel_after_frames: int | None = None,
+    timeout: float = 240,
+    cancel_after_units: int | None = None,
 ) -> Run:
-    """Run one job on the runtime's job queue; cancel it once that many frames were announced."""
+    """Run one job on the runtime's job queue; cancel it once that many frames were announced (or that
+    many counted progress units, ``progress.unit`` set, were reported)."""
     run = Run()
     ended = threading.Event()
 
@@ -81,6 +91,8 @@ def run_job(
             assert Path(content.path).is_file(), "frame_ready comes after the file is whole on disk"
         run.events.append(content)
         if cancel_after_frames is not None and len(run.frames) >= cancel_after_frames:
+            job.cancel.set()
+        if cancel_after_units is not None and len(run.units) >= cancel_after_units:
             job.cancel.set()
         if isinstance(content, TERMINAL):
             ended.set()

@@ -108,21 +108,42 @@ def test_a_finished_render_is_not_redone(subject, full):
     assert {n: frame_path(full, n).stat().st_mtime_ns for n in range(FRAMES)} == stamps
 
 
-def test_a_keyframe_edit_ends_once_and_keeps_the_source_outside_the_mask(subject, tmp_path):
-    clip, frame = subject.clip, 8
-    request = EditKeyframeRequest(
-        source=str(clip.path),
+def _keyframe_request(subject: Subject, output: Path, frame: int = 8) -> EditKeyframeRequest:
+    return EditKeyframeRequest(
+        source=str(subject.clip.path),
         frame=frame,
-        mask=str(frame_path(clip.masks, frame)),
+        mask=str(frame_path(subject.clip.masks, frame)),
         task="delete",
         engine=subject.engine,
         seed=5,
         settings={**subject.settings, "feather": 2},
-        output=str(tmp_path / "key.png"),
+        output=str(output),
     )
-    run = run_job("edit_keyframe", request)
+
+
+def test_a_keyframe_edit_ends_once_and_keeps_the_source_outside_the_mask(subject, tmp_path):
+    clip, frame = subject.clip, 8
+    run = run_job("edit_keyframe", _keyframe_request(subject, tmp_path / "key.png", frame))
     assert [type(t) for t in run.terminals] == [Succeeded] and run.events[-1] is run.terminals[0]
     out = read_image(tmp_path / "key.png", (HEIGHT, WIDTH))
     outside = _far_from_mask(clip.mask_arrays[frame])
     np.testing.assert_array_equal(out[outside], clip.frames[frame][outside])
     assert (out != clip.frames[frame]).any()
+
+
+def test_a_keyframe_preview_counts_its_steps_and_a_cancel_leaves_no_file(subject, tmp_path):
+    run = run_job("edit_keyframe", _keyframe_request(subject, tmp_path / "key.png"))
+    assert [type(t) for t in run.terminals] == [Succeeded]
+    units = run.units
+    assert {u.unit for u in units} == {"step" if subject.engine == "vivid" else "stage"}
+    total = int(units[0].total)
+    assert [u.done for u in units] == list(range(1, total + 1)) and {u.total for u in units} == {total}
+    if subject.engine == "vivid":
+        assert total == subject.settings["steps"]  # one event per denoising step
+
+    out = tmp_path / "cancelled" / "key.png"
+    cancelled = run_job("edit_keyframe", _keyframe_request(subject, out), cancel_after_units=1)
+    assert [type(t) for t in cancelled.terminals] == [Cancelled]
+    assert cancelled.events[-1] is cancelled.terminals[0]
+    assert len(cancelled.units) == 1  # stopped at the next step
+    assert not out.exists() and [p for p in out.parent.iterdir() if p.is_file()] == []  # no temp file
