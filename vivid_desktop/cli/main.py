@@ -12,6 +12,7 @@ COMMAND_MODULES = (
     "vivid_desktop.cli.media_cmds",  # probe, proxy
     "vivid_desktop.cli.export_cmd",  # export
     "vivid_desktop.cli.edit_cmd",  # edit
+    "vivid_desktop.cli.preview_cmd",  # preview
     "vivid_desktop.cli.track_cmd",  # track
     "vivid_desktop.cli.batch_cmd",  # batch
     "vivid_desktop.cli.model_cmd",  # model tiny / model list
