@@ -4,6 +4,7 @@ no OUT."""
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -68,14 +69,16 @@ def test_preview_input_errors_are_one_line(tiny_model, clip, box_mask, tmp_path,
 def test_ctrl_c_cancels_the_runtime_job_in_one_line(tiny_model, clip, box_mask, tmp_path):
     out, work = tmp_path / "key.png", tmp_path / "work"
     args = _args(clip, box_mask, tiny_model, out, 400, "--resolution", "96x96", "--work", str(work))
+    # not a heartbeat test: on a loaded shared machine the runtime may go unscheduled for over 1.5 s
+    env = {**os.environ, "VIVID_RUNTIME_HEARTBEAT_TIMEOUT": "10"}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "vivid_desktop.cli.main", *args], stderr=subprocess.PIPE, text=True
+        [sys.executable, "-m", "vivid_desktop.cli.main", *args], stderr=subprocess.PIPE, text=True, env=env
     )
     lines: list[str] = []
     reader = threading.Thread(target=lambda: lines.extend(iter(proc.stderr.readline, "")), daemon=True)
     reader.start()
     try:
-        deadline = time.monotonic() + 120
+        deadline = time.monotonic() + 300
         while not any("keyframe 4: step" in line for line in lines):
             assert time.monotonic() < deadline and proc.poll() is None, lines
             time.sleep(0.05)
@@ -86,9 +89,9 @@ def test_ctrl_c_cancels_the_runtime_job_in_one_line(tiny_model, clip, box_mask, 
         if proc.poll() is None:
             proc.kill()
             proc.wait()
-    assert proc.returncode == 130
+    assert proc.returncode == 130, lines
     after = [line.strip() for line in lines if "keyframe 4: step" not in line]
-    assert after == ["vivid preview: cancelled"]  # one line, no traceback
+    assert after == ["vivid preview: cancelled"], lines  # one line, no traceback
     log = (work / "runtime.log").read_text()
     assert "(edit_keyframe) ended: cancelled" in log
     assert not out.exists() and not (work / "preview" / "000004.png").exists()

@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
 from vivid_desktop.core.project import ProjectError
 from vivid_desktop.core.project_events import EDIT_EVENTS, KeyframePainted, ProjectEvent, RenderAdded
 from vivid_desktop.protocol.jobs import DELETE_CAPTION
+from vivid_desktop.qt.preview_progress import QtPreviewProgress
 from vivid_desktop.qt.session import EditorSession
 from vivid_desktop.qt.style import icon
 
@@ -56,6 +57,7 @@ class QtEditsPanel(QWidget):
     keyframeActivated = Signal(int)
     thumbnailsWanted = Signal()
     masksDropped = Signal(str, object)  # edit id, Path of a mask video, PNG folder or PNG
+    previewCancelRequested = Signal()
 
     def __init__(self, session: EditorSession, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -203,6 +205,9 @@ class QtEditsPanel(QWidget):
         for b in (self.preview_button, self.external_button, self.import_button):
             row.addWidget(b)
         col.addLayout(row)
+        self.preview_progress = QtPreviewProgress()
+        self.preview_progress.cancelRequested.connect(self.previewCancelRequested)
+        col.addWidget(self.preview_progress)
         self.preview_status = QLabel("")
         self.preview_status.setWordWrap(True)
         col.addWidget(self.preview_status)
@@ -267,8 +272,7 @@ class QtEditsPanel(QWidget):
         if edit is None:
             return
         for kf in edit.keyframes:
-            text = f"Frame {kf.frame}" + (" · edited" if kf.image else "")
-            item = QListWidgetItem(text)
+            item = QListWidgetItem(self._keyframe_text(kf.frame, bool(kf.image)))
             item.setData(Qt.ItemDataRole.UserRole, kf.frame)
             thumb = self._thumbs.get((edit.id, kf.frame))
             if thumb is not None:
@@ -286,9 +290,36 @@ class QtEditsPanel(QWidget):
             if int(item.data(Qt.ItemDataRole.UserRole)) == frame:
                 item.setIcon(QIcon(QPixmap.fromImage(image)))
 
+    def _keyframe_text(self, frame: int, edited: bool) -> str:
+        """A keyframe's caption in the filmstrip; the one being previewed shows the step count."""
+        bar = self.preview_progress
+        if bar.frame == frame and bar.isVisibleTo(self):
+            return f"Frame {frame} · {bar.bar.format().partition(' · ')[2] or 'preview'}"
+        return f"Frame {frame}" + (" · edited" if edited else "")
+
+    def _relabel_keyframes(self) -> None:
+        edit = self.session.edit
+        for i in range(self.key_list.count()):
+            item = self.key_list.item(i)
+            frame = int(item.data(Qt.ItemDataRole.UserRole))
+            kf = edit.keyframe(frame) if edit is not None else None
+            item.setText(self._keyframe_text(frame, bool(kf is not None and kf.image)))
+
+    def show_preview_progress(self, frame: int, done: float, total: float, unit: str, message: str) -> None:
+        """A keyframe preview runs: the bar and the keyframe's caption show its steps."""
+        self.preview_progress.show_progress(frame, done, total, unit, message)
+        self._relabel_keyframes()
+
+    def show_preview_cancelling(self, frame: int) -> None:
+        self.preview_progress.show_cancelling(frame)
+        self._relabel_keyframes()
+
     def show_preview_state(self, running: bool, text: str) -> None:
         self.preview_status.setText(text)
         self.preview_button.setEnabled(not running and self._at_keyframe())
+        if not running and self.preview_progress.isVisibleTo(self):
+            self.preview_progress.show_idle()
+            self._relabel_keyframes()
 
     def _at_keyframe(self) -> bool:
         edit = self.session.edit

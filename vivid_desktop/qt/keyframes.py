@@ -52,6 +52,9 @@ class KeyframeController(QObject):
     """Previews and external edits of the selected edit's keyframes."""
 
     previewState = Signal(bool, str)  # running, text
+    #: frame, done, total, unit ("": nothing counted yet, e.g. loading the model), message
+    previewProgress = Signal(int, float, float, str, str)
+    previewCancelling = Signal(int)  # frame: a cancel was asked for; the job ends between two steps
     beforeAfter = Signal(int, object, object)  # frame, before QImage, after QImage | None
     thumbnailReady = Signal(str, int, QImage)  # edit id, frame, thumbnail
     imported = Signal(int)  # a keyframe image was (re)imported
@@ -65,6 +68,7 @@ class KeyframeController(QObject):
         self.runtime = runtime
         self.settings = settings
         self.job: QtJob | None = None
+        self.preview_frame: int | None = None  # the keyframe being previewed
         #: how files are opened in the user's image editor (tests replace it); False = nothing opened
         self.open_external: Callable[[Path], object] = self._open_in_editor
         self.watcher = QFileSystemWatcher(self)
@@ -117,32 +121,46 @@ class KeyframeController(QObject):
         )
         edit_id = edit.id
         job = self.runtime.submit(request, parent=self)
-        job.progress.connect(
-            lambda d, t, m, _e: self.previewState.emit(
-                True, f"{m or 'Previewing'} {d / t * 100 if t else 0:.0f} %"
-            )
-        )
+        job.progress.connect(lambda d, t, m, _e: self._progress(frame, d, t, m))
+        job.counted.connect(lambda d, t, unit: self.previewProgress.emit(frame, d, t, unit, ""))
         job.succeeded.connect(
             lambda result: self._preview_done(edit_id, frame, Path(result.get("output", output)))
         )
         job.failed.connect(lambda code, msg: self.previewState.emit(False, msg))
-        job.cancelled.connect(lambda _m: self.previewState.emit(False, "Preview cancelled."))
-        self.job = job
+        job.cancelled.connect(
+            lambda _m: self.previewState.emit(
+                False, f"Preview of keyframe {frame} cancelled; the keyframe keeps its image."
+            )
+        )
+        job.finished.connect(lambda _t: setattr(self, "preview_frame", None))
+        self.job, self.preview_frame = job, frame
+        self.previewProgress.emit(frame, 0.0, 0.0, "", "starting")
         self.previewState.emit(True, f"Previewing keyframe {frame} with the {edit.engine} engine …")
         return job
 
+    def _progress(self, frame: int, done: float, total: float, message: str) -> None:
+        self.previewState.emit(True, f"{message or 'Previewing'} {done / total * 100 if total else 0:.0f} %")
+        if self.job is not None and not self.job.done and message and done == 0:
+            self.previewProgress.emit(frame, 0.0, 0.0, "", message)  # before the steps: loading …
+
     def cancel(self) -> None:
+        """Stop the running preview (Cancel, Esc): the runtime stops between two steps and writes
+        nothing, so the keyframe keeps the image it had; the job's ``cancelled`` ends the preview."""
         if self.running and self.job is not None:
             self.job.cancel()
+            self.previewCancelling.emit(self.preview_frame if self.preview_frame is not None else -1)
 
     def abandon(self) -> None:
         """The project closed: stop the preview, drop its late events, forget the watched files."""
+        was_running = self.running
         if self.job is not None:
             if not self.job.done:
                 self.job.cancel()
             self.job.blockSignals(True)
-        self.job = None
+        self.job, self.preview_frame = None, None
         self.clear_watches()
+        if was_running:
+            self.previewState.emit(False, "")  # its terminal event is dropped: the views go idle now
 
     def _preview_done(self, edit_id: str, frame: int, output: Path) -> None:
         store = self.session.store

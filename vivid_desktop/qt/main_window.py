@@ -111,6 +111,7 @@ class MainWindow(WindowDialogs, QMainWindow):
         self._build_widgets()
         self._build_tools()
         build_menus(self)
+        self.actions_by_name["cancel_preview"].setEnabled(False)  # Esc cancels drawings until a preview runs
         self._build_toolbar()
         self._build_status_bar()
         self._wire()
@@ -300,6 +301,10 @@ class MainWindow(WindowDialogs, QMainWindow):
         self.keyframes.thumbnailReady.connect(ep.set_thumbnail)
         self.keyframes.beforeAfter.connect(self._show_before_after)
         self.keyframes.previewState.connect(ep.show_preview_state)
+        self.keyframes.previewState.connect(lambda running, _t: self._preview_keys(running))
+        self.keyframes.previewProgress.connect(ep.show_preview_progress)
+        self.keyframes.previewCancelling.connect(ep.show_preview_cancelling)
+        ep.previewCancelRequested.connect(self.keyframes.cancel)
         self.keyframes.imported.connect(lambda _f: s.frames.refresh())
         self.keyframes.exchanged.connect(self._show_exchange)
         self.runtime.stateChanged.connect(self._on_runtime_state)
@@ -564,6 +569,11 @@ class MainWindow(WindowDialogs, QMainWindow):
 
     def cancel_tool(self) -> None:
         self.mask_tools.cancel()
+
+    def _preview_keys(self, running: bool) -> None:
+        """While a keyframe preview runs, Esc cancels it anywhere in the window (and not a drawing)."""
+        self.actions_by_name["cancel_preview"].setEnabled(running)
+        self.actions_by_name["cancel_tool"].setEnabled(not running)  # one Esc at a time: no ambiguity
 
     def mask_operation(self, op: str) -> None:
         self.mask_tools.operation(op)

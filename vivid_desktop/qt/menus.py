@@ -149,6 +149,7 @@ MENUS: tuple[tuple[str, tuple[Entry | Submenu | None, ...]], ...] = (
     ("&Render", (
         Entry("preview", "&Preview keyframe", lambda w: lambda: w.keyframes.preview(), ("Ctrl+P",),
               "preview"),
+        Entry("cancel_preview", "Cancel keyframe preview", lambda w: w.keyframes.cancel, ("Escape",)),
         Entry("external", "Edit keyframe in image editor…", lambda w: lambda: w.keyframes.edit_externally(),
               ("Ctrl+Shift+E",)),
         Entry("propagate", "Pro&pagate", lambda w: w.run_propagate, ("Ctrl+Return", "Ctrl+Enter"),

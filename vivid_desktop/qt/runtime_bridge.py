@@ -53,6 +53,7 @@ class QtJob(QObject):
 
     started = Signal()
     progress = Signal(float, float, str, object)  # done, total, message, eta_s (float | None)
+    counted = Signal(float, float, str)  # done, total, unit: progress that counts steps or stages
     previewReady = Signal(QImage)
     frameReady = Signal(int, str, object)  # frame, path, QImage | None
     logged = Signal(str, str)  # level, message
@@ -89,6 +90,8 @@ class QtJob(QObject):
                 self.started.emit()
             case "progress":
                 self.progress.emit(float(c.done), float(c.total), c.message, c.eta_s)
+                if c.unit:
+                    self.counted.emit(float(c.done), float(c.total), c.unit)
                 if preview is not None:
                     self.previewReady.emit(preview)
             case "frame_ready":

@@ -17,7 +17,8 @@ TERMINAL = ("succeeded", "failed", "cancelled")
 
 @pytest.fixture(scope="module")
 def runtime():
-    client = RuntimeClient(LaunchSpec(start_timeout=30.0))
+    # not a heartbeat test: on a loaded shared machine the runtime may go unscheduled for over 1.5 s
+    client = RuntimeClient(LaunchSpec(start_timeout=30.0, heartbeat_timeout=10.0))
     client.start()
     try:
         yield client
