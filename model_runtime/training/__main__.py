@@ -5,6 +5,7 @@ docs/training.md). ``REQUEST.json`` is a :class:`~vivid_desktop.protocol.jobs.Tr
 process prints one JSON object per line on stdout: ``{"event": "progress" | "metrics" | "validation" |
 "log", ...}`` and ends with exactly one of ``succeeded`` (exit 0), ``failed`` (exit 1) or ``cancelled``
 (exit 130). SIGINT/SIGTERM stop the run after the current step, with a checkpoint to resume from.
+Preset settings the file leaves out follow the machine (:mod:`.machine`).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Any
 
 from model_runtime.engines.base import EngineError, JobCancelled
 from model_runtime.training.datasets import check_dataset
+from model_runtime.training.machine import gpu_memory_gib, needs_machine, with_machine_defaults
 from vivid_desktop.protocol.errors import ErrorCode
 from vivid_desktop.protocol.jobs import TrainRequest
 
@@ -53,17 +55,27 @@ class StreamContext:
         self.emit("log", message=str(message))
 
 
+def read_request(path: Path, ctx: StreamContext) -> TrainRequest:
+    """The request, with the machine's preset for the preset settings it leaves out."""
+    raw = json.loads(path.read_text())
+    if isinstance(raw, dict) and needs_machine(raw):
+        raw, preset, filled = with_machine_defaults(raw, gpu_memory_gib())
+        ctx.log(f"settings for this machine: the {preset.name} preset's {', '.join(filled)}")
+    return TrainRequest.model_validate(raw)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 1:
         print("usage: python -m model_runtime.training REQUEST.json", file=sys.stderr)
         return 2
-    # Check the dataset before torch is imported: a broken one is refused in a second, not after loading.
+    # Check the dataset before the model loads: a broken one is refused in seconds, not after loading
+    # (torch comes first only when the machine's preset is needed, to see the GPU).
     ctx = StreamContext(sys.stdout, quiet=os.environ.get("RANK", "0") != "0")
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: ctx.stop.set())
     try:
-        request = TrainRequest.model_validate_json(Path(args[0]).read_text())
+        request = read_request(Path(args[0]), ctx)
         check_dataset(request.data, request.num_frames)
     except EngineError as exc:
         ctx.emit("failed", code=exc.code, message=exc.message)

@@ -5,7 +5,9 @@ Each unit (:mod:`.units`) is encoded once into ``<cache>/latents/<key>.safetenso
 * ``target``: VAE latents of the original pixels ``(Lf, C, h, w)`` (the training target);
 * ``cond.<variant>``: the conditioning (mask channel + masked-video latents, ``(Lf, 1 + C, h, w)``) for
   each mask augmentation (``original``, ``expand`` … ``box_expand``, radii drawn once per unit) and each
-  deletion variant (``delete0``, ``delete1``: a silhouette moved along the flow).
+  deletion variant (``delete0``, ``delete1``: a silhouette moved along the flow). In a ``kive`` run a
+  video unit's conditioning has its first frame known (the clip's own, mask 0 there), built by the
+  engine's :func:`~model_runtime.vivid.frames.kive_inputs`.
 
 Captions go to ``<cache>/text/<key>.safetensors`` (``embeds``: ``(L, D)``). A key hashes everything the
 tensors depend on: the bytes of the unit's files, the frame range, the training size, the encoders'
@@ -32,6 +34,7 @@ from safetensors.torch import save_file
 from model_runtime.training.augment import AUGMENTATIONS, augment_mask, expand_radius
 from model_runtime.training.deletion import deletion_masks, entity_shapes
 from model_runtime.training.units import Unit, unit_pixels
+from model_runtime.vivid.frames import kive_inputs
 from vivid_desktop.protocol.jobs import DELETE_CAPTION
 
 CACHE_VERSION = 1
@@ -110,9 +113,11 @@ def _atomic_write(path: Path, data: bytes) -> None:
     os.replace(tmp, path)
 
 
-def unit_key(unit: Unit, digests: FileDigests, size: tuple[int, int], encoders: str) -> str:
+def unit_key(
+    unit: Unit, digests: FileDigests, size: tuple[int, int], encoders: str, kive: bool = False
+) -> str:
     spec = unit.sample.spec
-    parts = {
+    parts: dict[str, object] = {
         "v": CACHE_VERSION,
         "media": digests.digest(spec.media) if spec.target is None else None,
         "target": digests.digest(spec.target) if spec.target is not None else None,
@@ -124,6 +129,8 @@ def unit_key(unit: Unit, digests: FileDigests, size: tuple[int, int], encoders: 
         "delete": spec.is_delete and spec.target is None,
         "encoders": encoders,
     }
+    if kive and unit.is_video:
+        parts["kive"] = True  # only then: the keys of standard runs stay what they were
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:32]
 
 
@@ -184,23 +191,25 @@ def build_cache(
     size: tuple[int, int],
     shard: tuple[int, int] = (0, 1),
     on_unit: Callable[[int, int, str], None] | None = None,
+    kive: bool = False,
 ) -> tuple[list[CachedUnit], CacheStats]:
     """Encode every unit that is not cached yet; return the index of all units and what was done.
 
     ``shard = (rank, world)``: this process encodes units ``i`` with ``i % world == rank`` (the others
     encode the rest); the index lists every unit either way. ``on_unit(done, total, name)`` reports.
+    ``kive``: video units are conditioned with their first frame known (the module docstring).
     """
     digests = FileDigests(folder / "digests.json")
     stats = CacheStats()
     index: list[CachedUnit] = []
     delete_text = _ensure_text(folder, DELETE_CAPTION, encoders)
     for i, unit in enumerate(units):
-        key = unit_key(unit, digests, size, encoders.encoders_fingerprint)
+        key = unit_key(unit, digests, size, encoders.encoders_fingerprint, kive)
         path = folder / "latents" / f"{key}.safetensors"
         mine = i % shard[1] == shard[0]
         meta = _read_meta(path)
         if meta is None and mine:
-            meta = _encode_unit(unit, key, path, encoders, size)
+            meta = _encode_unit(unit, key, path, encoders, size, kive)
             stats.computed.append(unit.name)
         elif meta is not None:
             stats.reused.append(unit.name)
@@ -232,17 +241,29 @@ def _expected_variants(unit: Unit) -> list[str]:
     return augment + [f"delete{i}" for i in range(DELETION_VARIANTS)]
 
 
+def kive_masks(frames: np.ndarray, masks: np.ndarray) -> np.ndarray:
+    """A KIVE sample's conditioning masks: frame 0 known (its own pixels, mask 0), as the engine builds it."""
+    _, out = kive_inputs(list(frames), list(masks), known=frames[0])
+    return np.stack(out)
+
+
 def _encode_unit(
-    unit: Unit, key: str, path: Path, encoders: Encoders, size: tuple[int, int]
+    unit: Unit, key: str, path: Path, encoders: Encoders, size: tuple[int, int], kive: bool = False
 ) -> dict[str, object]:
     frames, masks = unit_pixels(unit, *size)
     # Variants depend on the content only, so a recomputed unit gets the same augmentation radii.
     rng = np.random.default_rng(int(key[:16], 16))
     tensors = {"target": encoders.encode_target(frames)}
     variants = variant_masks(unit, frames, masks, rng)
+    if kive and unit.is_video:
+        variants = {name: kive_masks(frames, m) for name, m in variants.items()}
     for name, cond in zip(variants, encoders.encode_conditions(frames, list(variants.values())), strict=True):
         tensors[f"cond.{name}"] = cond
-    meta = {"unit": unit.name, "variants": [k[5:] for k in tensors if k.startswith("cond.")]}
+    meta = {
+        "unit": unit.name,
+        "variants": [k[5:] for k in tensors if k.startswith("cond.")],
+        "kive": kive and unit.is_video,
+    }
     _save_tensors(path, tensors, meta)
     return meta
 

@@ -27,6 +27,7 @@ from model_runtime.training.datasets import check_dataset
 from model_runtime.training.distributed import World
 from model_runtime.training.errors import TrainingError
 from model_runtime.training.lora_io import adapter_config, save_lora, write_adapter
+from model_runtime.training.loss_log import LossLog
 from model_runtime.training.model import (
     ADAPTER_NAME,
     TrainModel,
@@ -38,6 +39,7 @@ from model_runtime.training.model import (
 from model_runtime.training.objective import v_prediction_loss
 from model_runtime.training.sampler import Sampler, step_generator
 from model_runtime.training.units import units_of
+from model_runtime.training.val_loss import ValUnit, prepare_val_loss, validation_loss
 from model_runtime.training.validation import prepare_validation, render_validation
 from vivid_desktop.datasets import Dataset
 from vivid_desktop.protocol.errors import ErrorCode
@@ -58,7 +60,10 @@ IDENTITY_FIELDS = (
     "lr_schedule",
     "warmup_steps",
     "weight_decay",
+    "variant",
 )
+#: what a checkpoint written before a field existed was trained with
+LEGACY_IDENTITY = {"variant": "standard"}
 
 
 @dataclass
@@ -85,26 +90,6 @@ def lr_factor(request: TrainRequest, index: int) -> float:
     if request.lr_schedule == "linear":
         return 1.0 - progress
     return 0.5 * (1.0 + math.cos(math.pi * progress))
-
-
-class LossLog:
-    """JSON lines, one object per step; a resumed run first drops the lines after its checkpoint."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-
-    def truncate(self, step: int) -> None:
-        if not self.path.exists():
-            return
-        keep = [
-            ln for ln in self.path.read_text().splitlines() if ln.strip() and json.loads(ln)["step"] <= step
-        ]
-        self.path.write_text("".join(ln + "\n" for ln in keep))
-
-    def append(self, entry: dict[str, object]) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with open(self.path, "a") as f:
-            f.write(json.dumps(entry) + "\n")
 
 
 def _metrics(ctx: JobContext, step: int, values: dict[str, float]) -> None:
@@ -167,10 +152,18 @@ class Trainer:
             (r.height, r.width),
             (self.world.rank, self.world.size),
             on_unit,
+            kive=r.variant == "kive",
         )
         self.world.barrier()
         self.ctx.log(f"cache: {len(stats.computed)} encoded, {len(stats.reused)} reused")
         self.validation = prepare_validation(dataset.validation, model, (r.height, r.width))
+        self.val_units: list[ValUnit] = []
+        if r.val_loss_every and self.world.is_main:
+            self.val_units = prepare_val_loss(
+                dataset.validation, model, (r.height, r.width), r.num_frames, r.variant == "kive", r.seed
+            )
+            if not self.val_units:
+                self.ctx.log("no validation samples to compute val_loss on")
         model.start_training()
         sampler = Sampler(index, r.seed, r.batch_size, r.image_video_ratio, r.deletion_share)
         return dataset, model, sampler
@@ -200,6 +193,8 @@ class Trainer:
         rotary_video = model.pipe._rotary(r.height, r.width, (r.num_frames - 1) // 4 + 1, model.device)
         saved = start
         step = start
+        if start == 0:
+            self._val_loss(0, model)  # the base model's value: where the curve starts
         t0 = time.monotonic()
         try:
             for step in range(start + 1, r.steps + 1):
@@ -220,6 +215,8 @@ class Trainer:
                 self._report(step, loss_value, lr, batch.variants, t0, start)
                 if step % r.checkpoint_every == 0 or step == r.steps:
                     saved = self._save(step, model, params, optimizer, schedule, loss_value)
+                if r.val_loss_every and (step % r.val_loss_every == 0 or step == r.steps):
+                    self._val_loss(step, model)
                 if r.validate_every and step % r.validate_every == 0:
                     self._validate(step, model)
         except JobCancelled:
@@ -247,7 +244,7 @@ class Trainer:
             return 0, None
         wanted = self.identity(model)
         found = ckpt.checkpoint_identity(latest)
-        changed = sorted(k for k in wanted if found.get(k) != wanted[k])
+        changed = sorted(k for k in wanted if found.get(k, LEGACY_IDENTITY.get(k)) != wanted[k])
         if changed:
             raise TrainingError(
                 ErrorCode.CHECKPOINT_MISMATCH,
@@ -275,6 +272,15 @@ class Trainer:
             self.ctx.log(f"checkpoint {path.name}")
         self.world.barrier()
         return step
+
+    def _val_loss(self, step: int, model: TrainModel) -> None:
+        """Log the validation loss (``{"step", "val_loss", "samples"}``) and stream it as a metric."""
+        if not self.val_units:
+            return
+        value = validation_loss(model, self.val_units, (self.request.height, self.request.width))
+        self.log.append({"step": step, "val_loss": value, "samples": len(self.val_units)})
+        _metrics(self.ctx, step, {"val_loss": value})
+        self.ctx.log(f"step {step}: val_loss {value:.4f}")
 
     def _validate(self, step: int, model: TrainModel) -> None:
         if not self.world.is_main or not self.validation:
@@ -319,6 +325,7 @@ class Trainer:
                 "conditioning": model.pipe.conditioning.to_dict(),
                 "resolution": [r.height, r.width],
                 "num_frames": r.num_frames,
+                "variant": r.variant,
             }
             dtype = torch.bfloat16 if model.dtype == torch.bfloat16 else torch.float32
             save_lora(out, state, adapter_config(r.rank, alpha, lora_targets(r.train_ff)), info, embed, dtype)

@@ -46,6 +46,23 @@ def draw_noise(batch: Batch, scheduler, generator: torch.Generator) -> tuple[tor
     return noise.to(device, batch.target.dtype), timesteps.to(device)
 
 
+def weighted_loss(
+    transformer: torch.nn.Module,
+    scheduler,
+    batch: Batch,
+    noise: torch.Tensor,
+    timesteps: torch.Tensor,
+    rotary,
+    order: tuple[str, ...],
+) -> torch.Tensor:
+    """The x0 error weighted by ``1 / (1 − ᾱ_t)``, averaged over the batch, for given noise and timesteps."""
+    x0, _ = _predict_x0(transformer, scheduler, batch, noise, timesteps, rotary, order)
+    alphas = scheduler.alphas_cumprod.to(timesteps.device)[timesteps].float()
+    weights = (1.0 / (1.0 - alphas)).view(-1, 1, 1, 1, 1)
+    error = weights * (x0 - batch.target.float()) ** 2
+    return error.reshape(error.shape[0], -1).mean(dim=1).mean()
+
+
 def v_prediction_loss(
     transformer: torch.nn.Module,
     scheduler,
@@ -54,13 +71,31 @@ def v_prediction_loss(
     rotary,
     order: tuple[str, ...],
 ) -> torch.Tensor:
-    """The weighted x0 error of one batch (a scalar with gradients into the trained weights)."""
+    """The training loss of one batch: random noise and timesteps (a scalar with gradients)."""
     noise, timesteps = draw_noise(batch, scheduler, generator)
-    x0, _ = _predict_x0(transformer, scheduler, batch, noise, timesteps, rotary, order)
-    alphas = scheduler.alphas_cumprod.to(timesteps.device)[timesteps].float()
-    weights = (1.0 / (1.0 - alphas)).view(-1, 1, 1, 1, 1)
-    error = weights * (x0 - batch.target.float()) ** 2
-    return error.reshape(error.shape[0], -1).mean(dim=1).mean()
+    return weighted_loss(transformer, scheduler, batch, noise, timesteps, rotary, order)
+
+
+@torch.no_grad()
+def fixed_loss(
+    transformer: torch.nn.Module,
+    scheduler,
+    batch: Batch,
+    rotary,
+    order: tuple[str, ...],
+    timesteps: tuple[int, ...],
+    seed: int,
+) -> float:
+    """The training loss at fixed timesteps, with noise drawn from ``seed`` (the same on every call)."""
+    generator = torch.Generator().manual_seed(seed)
+    device = batch.target.device
+    total = 0.0
+    for t in timesteps:
+        noise = torch.randn(batch.target.shape, generator=generator, dtype=torch.float32)
+        steps = torch.full((batch.target.shape[0],), int(t), device=device, dtype=torch.long)
+        noise = noise.to(device, batch.target.dtype)
+        total += float(weighted_loss(transformer, scheduler, batch, noise, steps, rotary, order))
+    return total / len(timesteps)
 
 
 def edit_region(cond: torch.Tensor, config: ConditioningConfig, scaling: float) -> torch.Tensor:

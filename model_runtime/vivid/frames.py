@@ -62,3 +62,19 @@ def to_uint8(video: torch.Tensor) -> list[np.ndarray]:
     """``(1, 3, f, H, W)`` in [-1, 1] → uint8 RGB frames."""
     arr = ((video[0].float().clamp(-1, 1) + 1.0) * 127.5).round().to(torch.uint8)
     return list(arr.permute(1, 2, 3, 0).cpu().numpy())
+
+
+def kive_inputs(
+    frames: list[np.ndarray], masks: list[np.ndarray], known: np.ndarray | None, pad: int = 0
+) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """The frames and masks a KIVE window is conditioned on (DESIGN.md §1).
+
+    With a ``known`` frame (an edited keyframe, the previous window's last output, or, when the trainer
+    builds a KIVE sample, the clip's own first frame), model frame 0 shows it and its mask is 0: known
+    content to propagate from. ``pad`` copies of the last frame and mask fill the window to the model's
+    length. The engine's windows and the trainer's KIVE samples are both built here.
+    """
+    frames, masks = list(frames), list(masks)
+    if known is not None:
+        frames[0], masks[0] = known, np.zeros_like(masks[0])
+    return frames + [frames[-1]] * pad, masks + [masks[-1]] * pad

@@ -23,6 +23,7 @@ import numpy as np
 from model_runtime.engines.base import EngineError, JobContext
 from model_runtime.engines.composite import composite
 from model_runtime.vivid import framing
+from model_runtime.vivid.frames import kive_inputs
 from model_runtime.vivid.runner import Runner, caption_for
 from model_runtime.vivid.settings import VividSettings
 from vivid_desktop.media.clip_frames import ClipFrames
@@ -151,13 +152,8 @@ class Propagation:
         order = w.model_frames()  # source frame of each model frame (reversed for backward windows)
         sources = [clip.read(f) for f in order]
         masks = [self.masks(f) for f in order]
-        frames, cond_masks = list(sources), list(masks)
-        known = None
-        if w.known_frame is not None:
-            known = self._known(w, sources[0])
-            frames[0], cond_masks[0] = known, np.zeros_like(masks[0])  # known content: mask zero
-        frames += [frames[-1]] * w.pad
-        cond_masks += [cond_masks[-1]] * w.pad
+        known = self._known(w, sources[0]) if w.known_frame is not None else None
+        frames, cond_masks = kive_inputs(sources, masks, known, w.pad)  # known content: mask zero
         box = self._framing(w, masks)
         written: list[Path] = []
         outputs: list[np.ndarray] = []

@@ -12,9 +12,12 @@ from trainer_helpers import broken_dataset, good_dataset
 from vivid_desktop.core.files import write_png
 from vivid_desktop.core.project import Project, SourceClip
 from vivid_desktop.datasets import DatasetError, Problem, problems_from_failure
+from vivid_desktop.protocol.messages import RuntimeFacts
 from vivid_desktop.qt.runtime_bridge import QtRuntime
-from vivid_desktop.qt.trainer_presets import PRESETS, gpu_memory_gb, preset_for_memory
+from vivid_desktop.qt.trainer_run import LossPoint, LossTail, ValLossPoint
 from vivid_desktop.qt.trainer_tab import TrainerTab, add_lora_to_edit
+from vivid_desktop.qt.trainer_widgets import LossPlot
+from vivid_desktop.train_presets import PRESETS, gpu_memory_gb, preset_for_memory
 
 TINY = dict(rank=4, width=32, height=32, num_frames=5, learning_rate=2e-3, gradient_checkpointing=False)
 
@@ -134,6 +137,58 @@ def test_presets_fill_the_settings(qtbot, tab):
     assert preset_for_memory(47.5).name == "48 GB"
     assert gpu_memory_gb([{"memory_bytes": 24 * 2**30}, {"memory_bytes": 48 * 2**30}]) == 48
     assert tab.request().rank == 128 and tab.request().batch_size == 4
+    # the variant and the val_loss interval are fields of the request like the others
+    assert tab.request().variant == "standard" and tab.request().val_loss_every == 100
+    form.variant.setCurrentIndex(form.variant.findData("kive"))
+    form.set_values({"val_loss_every": 20})
+    assert tab.request().variant == "kive" and tab.request().val_loss_every == 20
+    assert form.preset_name() == "80 GB"  # neither is part of a preset
+
+
+def test_defaults_follow_the_machine(qtbot, relay):
+    """A runtime without a GPU gets the CPU preset, one with a GPU the preset for its memory."""
+    for gpus, expected in (([], "CPU"), ([{"name": "x", "memory_bytes": int(23.6 * 2**30)}], "24 GB")):
+        runtime = QtRuntime(relay)
+        t = TrainerTab(runtime, relay)
+        qtbot.addWidget(t)
+        try:
+            runtime.factsReady.emit(RuntimeFacts(torch="2", gpus=gpus))
+            assert t.settings.preset_name() == expected
+            if expected == "CPU":
+                assert t.request().height <= 240 and t.request().num_frames == 9
+        finally:
+            t.shutdown()
+            runtime.stop()
+
+
+def _append(path: Path, *entries: dict) -> None:
+    with open(path, "a") as f:
+        f.writelines(json.dumps(e) + "\n" for e in entries)
+
+
+def test_val_loss_is_its_own_series_in_the_plot(qtbot, tmp_path):
+    log = tmp_path / "loss.jsonl"
+    tail, plot = LossTail(log), LossPlot()
+    qtbot.addWidget(plot)
+    _append(log, {"step": 0, "val_loss": 0.9, "samples": 2}, *({"step": s, "loss": 1.0 / s} for s in (1, 2)))
+    reset, points = tail.read()
+    assert not reset and points[0] == ValLossPoint(0, 0.9) and points[1] == LossPoint(1, 1.0, 0.0)
+    plot.add_points(points)
+    # a read between a step's loss and its val_loss record continues (no false "log rewritten")
+    _append(log, {"step": 2, "val_loss": 0.7, "samples": 2})
+    reset, points = tail.read()
+    assert (reset, points) == (False, [ValLossPoint(2, 0.7)])
+    plot.add_points(points)
+    assert plot.steps == [1, 2] and plot.val_steps == [0, 2]
+    x, y = plot.val.getData()
+    assert list(x) == [0, 2] and list(y) == pytest.approx([0.9, 0.7])
+    assert list(plot.raw.getData()[0]) == [1, 2]  # the training curve holds training steps only
+    legend = [label.text for _item, label in plot.plot.getPlotItem().legend.items]
+    assert legend == ["loss", "average", "val_loss"]
+    # a resumed run cuts the log back: the tail starts over, the plot is rebuilt from the top
+    log.write_text(json.dumps({"step": 0, "val_loss": 0.9}) + "\n")
+    reset, points = tail.read()
+    assert reset and points == [ValLossPoint(0, 0.9)]
 
 
 def test_use_this_lora_updates_the_edit(tmp_path):
@@ -163,7 +218,9 @@ def test_train_stop_resume_and_use_lora(qtbot, relay, model, tmp_path):
 def _train_stop_resume(qtbot, tab: TrainerTab, runtime: QtRuntime, model: Path, tmp_path: Path) -> None:
     c = tab.controller
     tab.set_model(str(model))
-    tab.settings.set_values({**TINY, "steps": 400, "checkpoint_every": 2, "validate_every": 2})
+    tab.settings.set_values(
+        {**TINY, "steps": 400, "checkpoint_every": 2, "validate_every": 2, "val_loss_every": 2}
+    )
     tab.output_edit.setText(str(tmp_path / "mine.safetensors"))
     scanned(qtbot, tab, good_dataset(tmp_path / "data"))
     assert tab.summary.ok and tab.summary.validation == 1
@@ -193,8 +250,13 @@ def _train_stop_resume(qtbot, tab: TrainerTab, runtime: QtRuntime, model: Path, 
     qtbot.waitUntil(lambda: c.state in ("finished", "failed"), timeout=60000)
     assert c.state == "finished", tab.status.text()
     qtbot.waitUntil(lambda: tab.plot.steps[-1:] == [stopped_at + 3], timeout=5000)
+    # the last val_loss record follows the last loss line: wait for the read after the job ended
+    qtbot.waitUntil(lambda: tab.plot.val_steps[-1:] == [stopped_at + 3], timeout=5000)
     # the curve continues where it stopped: every step once
     assert tab.plot.steps == list(range(1, stopped_at + 4))
+    # val_loss at step 0, every 2 steps and at the last, each once, as its own series
+    expected = sorted({*range(0, stopped_at + 3, 2), stopped_at + 3})
+    assert tab.plot.val_steps == expected and all(np.isfinite(tab.plot.val_losses))
     assert tab.use_button.isEnabled()
     with qtbot.waitSignal(tab.useLora, timeout=2000) as used:
         tab.weight.setValue(0.7)

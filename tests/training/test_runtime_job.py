@@ -16,7 +16,9 @@ def test_train_job_streams_metrics_and_renders_then_refuses_a_broken_dataset(tmp
     data = make_dataset(tmp_path / "data", images=2, clips=0)
     (data / "validation").mkdir()
     write_image_sample(data / "validation", "val", seed=9)
-    request = small_request(data, tiny_model, tmp_path / "lora.safetensors", steps=6, validate_every=3)
+    request = small_request(
+        data, tiny_model, tmp_path / "lora.safetensors", steps=6, validate_every=3, val_loss_every=3
+    )
     broken = make_dataset(tmp_path / "broken", images=2, clips=0)
     (broken / "img1.mask.png").unlink()
 
@@ -39,8 +41,11 @@ def test_train_job_streams_metrics_and_renders_then_refuses_a_broken_dataset(tmp
         with lock:
             metrics = [(e.content.step, e.content.values) for e in events if e.msg_type == "metrics"]
             frames = [(e.content.frame, e.content.path) for e in events if e.msg_type == "frame_ready"]
-        assert [s for s, _ in metrics] == [1, 2, 3, 4, 5, 6]  # never merged or dropped
-        assert all(set(v) == {"loss", "lr"} for _, v in metrics)
+        losses = [(s, v) for s, v in metrics if "loss" in v]
+        assert [s for s, _ in losses] == [1, 2, 3, 4, 5, 6]  # never merged or dropped
+        assert all(set(v) == {"loss", "lr"} for _, v in losses)
+        # val_loss as metrics of its own: before the first step, every 3 steps
+        assert [(s, set(v)) for s, v in metrics if "loss" not in v] == [(s, {"val_loss"}) for s in (0, 3, 6)]
         assert [f for f, _ in frames] == [3, 6] and all(Path(p).is_file() for _, p in frames)
 
         refused = client.submit(small_request(broken, tiny_model, tmp_path / "b.safetensors"))

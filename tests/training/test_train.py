@@ -83,10 +83,16 @@ def test_training_learns_the_masked_region(trained):
     # The error inside the mask on samples the run never saw drops clearly below its step-0 value (to 0.46
     # of it with the locked torch; the margin is for other versions' initialisation and arithmetic).
     assert trained["after"] < 0.75 * trained["before"], (trained["before"], trained["after"])
-    steps = [s for s, _ in trained["ctx"].metrics_calls]
+    steps = [s for s, v in trained["ctx"].metrics_calls if "loss" in v]
     assert steps == list(range(1, STEPS + 1))
-    log = [json.loads(line) for line in trained["result"].log.read_text().splitlines()]
+    records = [json.loads(line) for line in trained["result"].log.read_text().splitlines()]
+    log = [e for e in records if "loss" in e]
     assert [e["step"] for e in log] == steps and all(np.isfinite(e["loss"]) for e in log)
+    # val_loss (default every 100 steps) at the start and at the last step, on the one validation sample
+    val = [(e["step"], e["samples"], e["val_loss"]) for e in records if "val_loss" in e]
+    assert [v[:2] for v in val] == [(0, 1), (STEPS, 1)]
+    assert val[1][2] < 0.9 * val[0][2]  # it learns: 0.755 → 0.515 with the locked torch
+    assert [s for s, v in trained["ctx"].metrics_calls if "val_loss" in v] == [0, STEPS]
     checkpoints = sorted(
         p.name for p in (trained["root"] / "lora.safetensors.work" / "checkpoints").iterdir()
     )

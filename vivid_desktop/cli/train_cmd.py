@@ -5,7 +5,9 @@ The trainer runs in a child process (``python -m model_runtime.training``; with 
 a progress bar on a terminal (plain ``train: step …`` lines when stderr is piped), writes the JSON-lines
 loss log (``--log``, default ``LORA.loss.jsonl``) and prints the LoRA's path on stdout. Ctrl-C stops after
 the current step with a checkpoint; the same command again resumes there. A broken dataset is refused
-with every problem listed, before anything is trained.
+with every problem listed, before anything is trained. Settings a preset sets (rank, size, frames, batch,
+checkpointing, feed-forward) and that are not given follow the machine: the trainer process, which sees
+the GPU, fills them from the machine's preset (the CPU one without a GPU); ``--preset`` picks one.
 """
 
 from __future__ import annotations
@@ -23,20 +25,21 @@ from typing import Any, TextIO
 from vivid_desktop.cli.progress import Progress
 from vivid_desktop.protocol.jobs import TrainRequest
 from vivid_desktop.system.extras import require
+from vivid_desktop.train_presets import ALL_PRESETS, preset_by_id, preset_id
 
 #: TrainRequest fields set from options of the same name (dashes for underscores): type, metavar, help
 _OPTIONS: list[tuple[str, type, str, str]] = [
     ("steps", int, "N", "optimizer steps (default 1000)"),
-    ("rank", int, "R", "LoRA rank (default 64)"),
+    ("rank", int, "R", "LoRA rank (default: the machine's preset)"),
     ("alpha", float, "A", "LoRA alpha (default: the rank)"),
     ("learning_rate", float, "LR", "peak learning rate (default 1e-4)"),
     ("lr_schedule", str, "{constant,linear,cosine}", "the schedule after the warm-up (default cosine)"),
     ("warmup_steps", int, "N", "linear warm-up steps (default 50)"),
-    ("batch_size", int, "N", "samples per step and process (default 1)"),
+    ("batch_size", int, "N", "samples per step and process (default: the machine's preset)"),
     ("seed", int, "N", "random seed (default 0)"),
-    ("height", int, "PX", "training height (default 480)"),
-    ("width", int, "PX", "training width (default 720)"),
-    ("num_frames", int, "N", "frames of a video sample, 4k+1 (default 49)"),
+    ("height", int, "PX", "training height (default: the machine's preset)"),
+    ("width", int, "PX", "training width (default: the machine's preset)"),
+    ("num_frames", int, "N", "frames of a video sample, 4k+1 (default: the machine's preset)"),
     ("image_video_ratio", float, "X", "image samples per video sample (default 10)"),
     ("image_frames_per_clip", int, "N", "frames of each clip also trained as images (default 8)"),
     ("deletion_share", float, "X", "share of deletion samples, 0..1 (default 0.15)"),
@@ -44,6 +47,8 @@ _OPTIONS: list[tuple[str, type, str, str]] = [
     ("keep_checkpoints", int, "K", "checkpoints kept (default 3)"),
     ("validate_every", int, "N", "steps between validation renders, 0 = never (default 100)"),
     ("validation_steps", int, "N", "sampling steps of a validation render (default 20)"),
+    ("val_loss_every", int, "N", "steps between val_loss evaluations, 0 = never (default 100)"),
+    ("variant", str, "{standard,kive}", "kive: video samples with a known first frame (default standard)"),
     ("precision", str, "{auto,bf16,fp32}", "auto = bf16 on CUDA, fp32 on CPU"),
     ("train_patch_embed", str, "{auto,always,never}", "train the widened patch embedding fully"),
     ("work_dir", str, "DIR", "checkpoints, latent cache, renders (default LORA.safetensors.work)"),
@@ -68,6 +73,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     for name, kind, metavar, text in _OPTIONS:
         p.add_argument("--" + name.replace("_", "-"), type=kind, dest=name, metavar=metavar, help=text)
+    p.add_argument(
+        "--preset",
+        choices=[preset_id(p) for p in ALL_PRESETS],
+        help="the settings of this preset for what is not given (default: the machine's: cpu without "
+        "a GPU, else the largest that fits the GPU's memory)",
+    )
     p.add_argument(
         "--train-ff", action="store_true", default=None, help="LoRA on the feed-forward layers too"
     )
@@ -110,6 +121,9 @@ def build_request(args: argparse.Namespace) -> TrainRequest:
         value = getattr(args, name, None)
         if value is not None:
             fields[name] = str(Path(value).absolute()) if name in ("work_dir", "cache_dir") else value
+    preset = preset_by_id(args.preset) if getattr(args, "preset", None) else None
+    if preset is not None:
+        fields = {**preset.fields(), **fields}
     return TrainRequest(**fields)
 
 
@@ -154,7 +168,8 @@ def run_train(args: argparse.Namespace) -> int:
     work = Path(request.work_dir or request.output + ".work")
     work.mkdir(parents=True, exist_ok=True)
     request_file = work / "request.json"
-    request_file.write_text(request.model_dump_json(indent=2))
+    # Only what was given: the trainer fills the preset settings left out for the machine it runs on.
+    request_file.write_text(request.model_dump_json(indent=2, exclude_unset=True))
     cmd, env = trainer_command(request_file, args.processes)
     child = subprocess.Popen(cmd, stdout=subprocess.PIPE, env=env, text=True, bufsize=1)
     view = _View(request.steps, sys.stderr)
@@ -216,6 +231,8 @@ class _View:
             self.note(f"train: {event.get('message', '')}")
         elif kind == "validation":
             self.note(f"train: validation render at step {event.get('step')}: {event.get('path')}")
+        elif kind == "metrics" and "val_loss" in event:
+            self.note(f"train: val_loss {float(event['val_loss']):.4f} at step {event.get('step')}")
         elif kind == "metrics":
             loss, lr = float(event.get("loss", 0.0)), float(event.get("lr", 0.0))
             self.progress.describe(f"loss {loss:.4f} lr {lr:.2e}")

@@ -216,5 +216,11 @@ class TrainRequest(_Content):
     validate_every: int = Field(default=100, ge=0, le=10_000_000)
     validation_steps: int = Field(default=20, ge=1, le=1000)
     validation_guidance: float = Field(default=6.0, ge=1, le=100)
+    #: ``val_loss`` every N steps (0 = never): the loss on the validation samples at fixed timesteps and
+    #: fixed seeded noise, so every evaluation compares like with like
+    val_loss_every: int = Field(default=100, ge=0, le=10_000_000)
+    #: ``standard``: video samples are plain video edits; ``kive``: every video sample has a known first
+    #: frame (its own original, mask 0 there), as the vivid engine conditions a KIVE window
+    variant: Literal["standard", "kive"] = "standard"
     #: continue from the newest checkpoint in ``work_dir`` when there is one
     resume: bool = True

@@ -3,8 +3,9 @@
 The runtime trains (DESIGN.md §6); this controller submits the :class:`TrainRequest`, relays the job's
 events, and reads what the trainer leaves in its work folder (docs/training.md):
 
-- ``<work>/loss.jsonl``: one JSON object per step (``step``, ``loss``, ``lr``). It is the source of the
-  plot: complete (no event is ever merged away), and after a resume it still holds the steps before it;
+- ``<work>/loss.jsonl``: one JSON object per step (``step``, ``loss``, ``lr``), and ``val_loss`` records
+  (``step``, ``val_loss``) every N steps. It is the source of the plot: complete (no event is ever merged
+  away), and after a resume it still holds the steps before it;
 - ``<work>/checkpoints/step-NNNNNN/`` (``state.json`` has the step's loss);
 - ``<work>/validation/step-NNNNNN/*.png``: the validation renders, also announced by ``frame_ready``.
 
@@ -39,6 +40,33 @@ class LossPoint:
 
 
 @dataclass(frozen=True)
+class ValLossPoint:
+    """The validation loss after ``step`` steps (step 0: the model before training)."""
+
+    step: int
+    val_loss: float
+
+
+#: what the loss log holds, in file order (a step's val_loss follows its loss)
+LogPoint = LossPoint | ValLossPoint
+
+
+def _order(point: LogPoint) -> tuple[int, int]:
+    return (point.step, 1 if isinstance(point, ValLossPoint) else 0)
+
+
+def parse_log_line(line: bytes | str) -> LogPoint | None:
+    """One loss-log line as a point; None for anything else (a partial or foreign line)."""
+    try:
+        entry = json.loads(line)
+        if "val_loss" in entry:
+            return ValLossPoint(int(entry["step"]), float(entry["val_loss"]))
+        return LossPoint(int(entry["step"]), float(entry["loss"]), float(entry.get("lr", 0.0)))
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return None
+
+
+@dataclass(frozen=True)
 class CheckpointInfo:
     step: int
     path: Path
@@ -57,49 +85,44 @@ def loss_log_of(request: TrainRequest) -> Path:
 class LossTail:
     """Reads the lines added to the loss log since the last call; notices a rewritten log.
 
-    A resumed run first cuts the log back to its checkpoint's step, so a shorter file, or a step that
-    does not follow the last one read, means: start over from the top (``reset`` is True).
+    A resumed run first cuts the log back to its checkpoint's step, so a shorter file, or a point that
+    does not follow the last one read, means: start over from the top (``reset`` is True). A step's
+    ``val_loss`` record follows its loss record (and step 0's comes first).
     """
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self.offset = 0
-        self.last_step = 0
+        self.last: tuple[int, int] = (-1, 1)
         self._partial = b""
 
-    def read(self) -> tuple[bool, list[LossPoint]]:
+    def read(self) -> tuple[bool, list[LogPoint]]:
         try:
             size = self.path.stat().st_size
         except OSError:
             return False, []
         reset = size < self.offset
         if reset:
-            self.offset, self.last_step, self._partial = 0, 0, b""
+            self._restart()
         points = self._read_new()
-        if points and points[0].step <= self.last_step and not reset:
-            self.offset, self.last_step, self._partial = 0, 0, b""
+        if points and _order(points[0]) <= self.last and not reset:
+            self._restart()
             return True, self.read()[1]
         if points:
-            self.last_step = points[-1].step
+            self.last = _order(points[-1])
         return reset, points
 
-    def _read_new(self) -> list[LossPoint]:
+    def _restart(self) -> None:
+        self.offset, self.last, self._partial = 0, (-1, 1), b""
+
+    def _read_new(self) -> list[LogPoint]:
         with open(self.path, "rb") as f:
             f.seek(self.offset)
             data = f.read()
         self.offset += len(data)
         lines = (self._partial + data).split(b"\n")
         self._partial = lines.pop()  # an unfinished last line is read again next time
-        points = []
-        for line in lines:
-            try:
-                entry = json.loads(line)
-                points.append(
-                    LossPoint(int(entry["step"]), float(entry["loss"]), float(entry.get("lr", 0.0)))
-                )
-            except (ValueError, KeyError, TypeError):
-                continue
-        return points
+        return [p for p in map(parse_log_line, lines) if p is not None]
 
 
 def list_checkpoints(work: Path) -> list[CheckpointInfo]:
@@ -157,7 +180,7 @@ class TrainerController(QObject):
     stateChanged = Signal(str, str)  # state, a line for the status label
     progressChanged = Signal(int, int)  # step, total steps
     lossReset = Signal()
-    lossAdded = Signal(object)  # list[LossPoint]
+    lossAdded = Signal(object)  # list[LossPoint | ValLossPoint]
     validationAdded = Signal(int, str, QImage)  # step, png path, thumbnail
     checkpointsChanged = Signal(object)  # list[CheckpointInfo]
     loraChanged = Signal(str)  # the finished LoRA file ("" = none yet)
@@ -169,7 +192,7 @@ class TrainerController(QObject):
         self.state = "idle"
         self.request: TrainRequest | None = None
         self.job: QtJob | None = None
-        self.points: list[LossPoint] = []
+        self.points: list[LogPoint] = []
         self.checkpoints: list[CheckpointInfo] = []
         self.lora = ""
         self._pool = WorkerPool(relay, max_workers=1, name="vivid-trainer")
@@ -304,7 +327,7 @@ class TrainerController(QObject):
         self._reading = True
         tail, work, request = self._tail, work_dir_of(self.request), self.request
 
-        def read() -> tuple[bool, list[LossPoint], list[CheckpointInfo], list[tuple[int, Path]], bool]:
+        def read() -> tuple[bool, list[LogPoint], list[CheckpointInfo], list[tuple[int, Path]], bool]:
             reset, points = tail.read()
             renders = list_renders(work) if full else []
             return reset, points, list_checkpoints(work), renders, full and Path(request.output).is_file()

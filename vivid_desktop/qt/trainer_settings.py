@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -22,9 +22,19 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from vivid_desktop.qt.trainer_presets import ALL_PRESETS, PRESETS, matching_preset, preset_named
+from vivid_desktop.train_presets import ALL_PRESETS, PRESETS, matching_preset, preset_named
 
 CUSTOM = "Custom"
+#: the training variants (``TrainRequest.variant``): label, value, tooltip
+VARIANTS = (
+    ("Standard", "standard", "Video samples are plain video edits"),
+    (
+        "KIVE (known first frame)",
+        "kive",
+        "Every video sample starts with a known frame (its own, mask 0 there), as the vivid engine runs a "
+        "window after an edited keyframe: the LoRA learns to carry a keyframe through the clip",
+    ),
+)
 
 
 def _spin(low: int, high: int, value: int, step: int = 1, suffix: str = "") -> QSpinBox:
@@ -74,6 +84,16 @@ class TrainSettingsForm(QGroupBox):
         self.checkpoint_every = _spin(1, 1_000_000, 100, 50, " steps")
         self.validate_every = _spin(0, 1_000_000, 100, 50, " steps")
         self.validate_every.setSpecialValueText("never")
+        self.val_loss_every = _spin(0, 1_000_000, 100, 50, " steps")
+        self.val_loss_every.setSpecialValueText("never")
+        self.val_loss_every.setToolTip(
+            "The loss on the validation samples at fixed timesteps and noise, plotted as val_loss"
+        )
+        self.variant = QComboBox()
+        self.variant.setObjectName("variantCombo")
+        for label, value, tip in VARIANTS:
+            self.variant.addItem(label, value)
+            self.variant.setItemData(self.variant.count() - 1, tip, Qt.ItemDataRole.ToolTipRole)
         grid = QGridLayout()
         grid.setHorizontalSpacing(10)
         pairs = [
@@ -81,14 +101,15 @@ class TrainSettingsForm(QGroupBox):
             ("Learning rate", self.learning_rate), ("Batch", self.batch_size),
             ("Width", self.width_), ("Height", self.height_),
             ("Frames per video", self.num_frames), ("Checkpoint every", self.checkpoint_every),
-            ("Validate every", self.validate_every),
+            ("Validate every", self.validate_every), ("val_loss every", self.val_loss_every),
+            ("Variant", self.variant),
         ]  # fmt: skip
         for i, (label, box) in enumerate(pairs):
             r, c = divmod(i, 2)
             grid.addWidget(QLabel(label), r, 2 * c)
             grid.addWidget(box, r, 2 * c + 1)
-        grid.addWidget(self.gradient_checkpointing, 5, 0, 1, 2)
-        grid.addWidget(self.train_ff, 5, 2, 1, 2)
+        grid.addWidget(self.gradient_checkpointing, 6, 0, 1, 2)
+        grid.addWidget(self.train_ff, 6, 2, 1, 2)
         grid.setColumnStretch(1, 1)
         grid.setColumnStretch(3, 1)
         col.addLayout(grid)
@@ -96,8 +117,9 @@ class TrainSettingsForm(QGroupBox):
         self._applying = False
         self.preset.currentIndexChanged.connect(self._preset_chosen)
         for box in (self.steps, self.rank, self.width_, self.height_, self.num_frames, self.batch_size,
-                    self.checkpoint_every, self.validate_every):  # fmt: skip
+                    self.checkpoint_every, self.validate_every, self.val_loss_every):  # fmt: skip
             box.valueChanged.connect(self._edited)
+        self.variant.currentIndexChanged.connect(self._edited)
         self.learning_rate.valueChanged.connect(self._edited)
         self.gradient_checkpointing.toggled.connect(self._edited)
         self.train_ff.toggled.connect(self._edited)
@@ -166,6 +188,8 @@ class TrainSettingsForm(QGroupBox):
             "train_ff": self.train_ff.isChecked(),
             "checkpoint_every": self.checkpoint_every.value(),
             "validate_every": self.validate_every.value(),
+            "val_loss_every": self.val_loss_every.value(),
+            "variant": str(self.variant.currentData()),
         }
 
     def set_values(self, values: dict[str, Any]) -> None:
@@ -173,7 +197,7 @@ class TrainSettingsForm(QGroupBox):
         boxes = {"steps": self.steps, "rank": self.rank, "learning_rate": self.learning_rate,
                  "width": self.width_, "height": self.height_, "num_frames": self.num_frames,
                  "batch_size": self.batch_size, "checkpoint_every": self.checkpoint_every,
-                 "validate_every": self.validate_every}  # fmt: skip
+                 "validate_every": self.validate_every, "val_loss_every": self.val_loss_every}  # fmt: skip
         for key, value in values.items():
             if key in boxes:
                 boxes[key].setValue(value)
@@ -181,6 +205,8 @@ class TrainSettingsForm(QGroupBox):
                 self.gradient_checkpointing.setChecked(bool(value))
             elif key == "train_ff":
                 self.train_ff.setChecked(bool(value))
+            elif key == "variant" and self.variant.findData(value) >= 0:
+                self.variant.setCurrentIndex(self.variant.findData(value))
         if not self._applying:
             self._edited()
 

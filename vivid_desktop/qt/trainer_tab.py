@@ -40,11 +40,11 @@ from vivid_desktop.datasets import DatasetSummary, SampleRow, scan_dataset
 from vivid_desktop.protocol.jobs import TrainRequest
 from vivid_desktop.qt.runtime_bridge import QtRuntime
 from vivid_desktop.qt.style import icon
-from vivid_desktop.qt.trainer_presets import CPU_PRESET, gpu_memory_gb, preset_for_memory
 from vivid_desktop.qt.trainer_run import CheckpointInfo, TrainerController, lora_adapter_of
 from vivid_desktop.qt.trainer_settings import TrainSettingsForm
 from vivid_desktop.qt.trainer_widgets import CheckpointList, LossPlot, RenderGallery, SampleTable
 from vivid_desktop.qt.workers import Job, MainThreadRelay, WorkerPool
+from vivid_desktop.train_presets import CPU_PRESET, gpu_memory_gb, preset_for_memory
 
 SOURCES = (("project", "Current project"), ("folder", "Folder of clips…"), ("records", "VIVID-10M records…"))
 

@@ -2,7 +2,9 @@
 
 Each one renders what it is given and keeps no training state of its own (the controller and the scan
 own it). The plot draws the raw loss thin and an exponential moving average bold, because the loss of
-diffusion training is noisy by nature (every step draws a new timestep and noise).
+diffusion training is noisy by nature (every step draws a new timestep and noise). The validation loss
+(fixed timesteps and noise on the validation samples, every N steps) is its own series, points joined by a
+line: it is steady, so it shows what the noisy training curve hides.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from PySide6.QtWidgets import (
 
 from vivid_desktop.datasets import SampleRow
 from vivid_desktop.qt.images import qimage_from_rgb
-from vivid_desktop.qt.trainer_run import CheckpointInfo, LossPoint
+from vivid_desktop.qt.trainer_run import CheckpointInfo, LogPoint, ValLossPoint
 
 PROBLEM_BG = QColor("#4a2328")
 PROBLEM_FG = QColor("#ff9a9a")
@@ -123,7 +125,7 @@ def ema(values: np.ndarray, alpha: float = EMA_ALPHA) -> np.ndarray:
 
 
 class LossPlot(QWidget):
-    """The live loss curve (pyqtgraph): raw loss per step, and its moving average."""
+    """The live loss curve (pyqtgraph): raw loss per step, its moving average, and the validation loss."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -140,18 +142,33 @@ class LossPlot(QWidget):
         item.setMenuEnabled(False)
         self.raw = self.plot.plot([], [], pen=pg.mkPen("#5a80d6", width=1), name="loss")
         self.smooth = self.plot.plot([], [], pen=pg.mkPen("#f0c05a", width=2), name="average")
+        self.val = self.plot.plot(
+            [],
+            [],
+            pen=pg.mkPen("#6fd08c", width=2),
+            symbol="o",
+            symbolSize=6,
+            symbolBrush="#6fd08c",
+            name="val_loss",
+        )
         layout.addWidget(self.plot)
         self.steps: list[int] = []
         self.losses: list[float] = []
+        self.val_steps: list[int] = []
+        self.val_losses: list[float] = []
 
     def reset(self) -> None:
-        self.steps, self.losses = [], []
+        self.steps, self.losses, self.val_steps, self.val_losses = [], [], [], []
         self._redraw()
 
-    def add_points(self, points: list[LossPoint]) -> None:
+    def add_points(self, points: list[LogPoint]) -> None:
         for p in points:
-            self.steps.append(p.step)
-            self.losses.append(p.loss)
+            if isinstance(p, ValLossPoint):
+                self.val_steps.append(p.step)
+                self.val_losses.append(p.val_loss)
+            else:
+                self.steps.append(p.step)
+                self.losses.append(p.loss)
         self._redraw()
 
     def _redraw(self) -> None:
@@ -159,6 +176,9 @@ class LossPlot(QWidget):
         y = np.asarray(self.losses, dtype=np.float64)
         self.raw.setData(x, y)
         self.smooth.setData(x, ema(y) if len(y) else y)
+        self.val.setData(
+            np.asarray(self.val_steps, dtype=np.float64), np.asarray(self.val_losses, dtype=np.float64)
+        )
 
 
 class RenderGallery(QListWidget):

@@ -1,7 +1,9 @@
-"""Trainer presets by GPU memory: the settings each one implies (Qt-free).
+"""Trainer presets by GPU memory: the settings each one implies (Qt-free, torch-free).
 
-A preset sets :class:`~vivid_desktop.protocol.jobs.TrainRequest` fields; the trainer tab shows them and
-lets the user change any of them (the preset then reads "Custom"). The sizes follow the issue's budget:
+A preset sets :class:`~vivid_desktop.protocol.jobs.TrainRequest` fields. The trainer tab picks the one for
+the runtime's GPU (the CPU preset on a machine without one), shows it and lets the user change any field
+(the preset then reads "Custom"); ``vivid train`` fills every setting not given on the command line from
+the machine's preset (``--preset`` picks another). The sizes follow the issue's budget:
 the 5B model at 49×480×720 with cached latents, gradient checkpointing and rank 64 is meant to fit in
 24 GB (measured figures: docs/benchmarks.md); more memory buys a larger batch and a higher rank, not a
 different frame size, because the model was trained at 49×480×720 and generalises best there.
@@ -87,6 +89,20 @@ ALL_PRESETS = (CPU_PRESET, *PRESETS)
 
 def preset_named(name: str) -> TrainPreset | None:
     return next((p for p in ALL_PRESETS if p.name == name), None)
+
+
+def preset_id(preset: TrainPreset) -> str:
+    """The command line's name of a preset: ``cpu``, ``24gb``, ``48gb``, ``80gb``."""
+    return preset.name.lower().replace(" ", "")
+
+
+def preset_by_id(key: str) -> TrainPreset | None:
+    return next((p for p in ALL_PRESETS if preset_id(p) == key.lower()), None)
+
+
+def machine_preset(gpu_memory: float | None) -> TrainPreset:
+    """The preset for a machine: the CPU one without a GPU, else the largest that fits its memory (GiB)."""
+    return CPU_PRESET if gpu_memory is None else preset_for_memory(gpu_memory)
 
 
 def preset_for_memory(memory_gb: float | None) -> TrainPreset:
