@@ -72,7 +72,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--log", metavar="FILE", help="loss log, one JSON object per step (default LORA.loss.jsonl)"
     )
     for name, kind, metavar, text in _OPTIONS:
-        p.add_argument("--" + name.replace("_", "-"), type=kind, dest=name, metavar=metavar, help=text)
+        choices = metavar[1:-1].split(",") if metavar.startswith("{") else None  # a one-line refusal
+        flag = "--" + name.replace("_", "-")
+        p.add_argument(flag, type=kind, dest=name, metavar=metavar, choices=choices, help=text)
     p.add_argument(
         "--preset",
         choices=[preset_id(p) for p in ALL_PRESETS],
