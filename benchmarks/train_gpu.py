@@ -6,7 +6,9 @@ channels) and the 5B VAE with random bf16 weights, attaches the trainer's LoRA (
 weights, AdamW, gradient clipping, gradient checkpointing unless ``--no-checkpointing``) on a 49×480×720
 video batch whose latents, conditioning and caption embeddings come *cached* (as the trainer's cache
 serves them: no VAE or T5 in the step). The T5 encoder is not built: after caching the trainer moves it
-off the GPU. Goals on an H100: ≤ 24 GB peak, ≤ 4 s per step at rank 64 and 128.
+off the GPU. Goals on an H100: ≤ 24 GB peak, ≤ 4 s per step at rank 64 and 128. It also times one
+``val_loss`` evaluation of that sample (:mod:`model_runtime.training.val_loss`: 5 fixed timesteps, no
+backward pass), the cost of one validation clip every ``val_loss_every`` steps.
 
 ``--tiny`` runs the same step on the tiny seeded model on the CPU (what a machine without a GPU checks).
 Usage: ``python benchmarks/train_gpu.py [--tiny] [--ranks 64,128] [--steps 5] [--no-checkpointing]``.
@@ -26,6 +28,7 @@ from vivid_gpu import FULL_TRANSFORMER  # the 5B shape, shared with the engine's
 from model_runtime.training.loop import lr_factor, train_step
 from model_runtime.training.model import TrainModel, attach_lora
 from model_runtime.training.sampler import Batch
+from model_runtime.training.val_loss import ValUnit, validation_loss
 from model_runtime.vivid.pipeline import VividPipeline
 from model_runtime.vivid.tiny import SCHEDULER_CONFIG
 from vivid_desktop.protocol.jobs import TrainRequest
@@ -73,8 +76,8 @@ def measure(tiny: bool, rank: int, steps: int, warmup: int, checkpointing: bool,
     pipe.transformer.requires_grad_(False)
     pipe.vae.requires_grad_(False)
     request = TrainRequest(
-        data=".", model=".", output="bench.safetensors", rank=rank, steps=warmup + steps, train_ff=train_ff,
-        gradient_checkpointing=checkpointing, warmup_steps=1,
+        data=str(Path.cwd()), model=".", output=str(Path.cwd() / "bench.safetensors"), rank=rank,
+        steps=warmup + steps, train_ff=train_ff, gradient_checkpointing=checkpointing, warmup_steps=1,
     )  # fmt: skip
     model = TrainModel(pipe, Path("."), Path("."), device, dtype, False, "", "")
     params = attach_lora(pipe.transformer, request, train_embed=False)
@@ -94,9 +97,15 @@ def measure(tiny: bool, rank: int, steps: int, warmup: int, checkpointing: bool,
         if device.type == "cuda":
             torch.cuda.synchronize()
         times.append(time.perf_counter() - start)
+    start = time.perf_counter()
+    val = validation_loss(model, [ValUnit(batch, 0)], (shape["height"], shape["width"]))
+    if device.type == "cuda":
+        torch.cuda.synchronize()
     result = {
         "rank": rank,
         "s_per_step": round(sum(times[warmup:]) / steps, 3),
+        "val_loss_s_per_unit": round(time.perf_counter() - start, 3),
+        "val_loss": round(val, 4),
         "first_step_s": round(times[0], 3),
         "trainable_params": sum(p.numel() for p in params.values()),
         "final_loss": round(float(loss.detach()), 4),
