@@ -7,7 +7,7 @@ talk, with a clear message on both sides.
 
 from __future__ import annotations
 
-PROTOCOL_VERSION = "1.2"
+PROTOCOL_VERSION = "1.3"
 
 #: Optional abilities named in ``hello`` / ``hello_reply``; a peer uses a feature only if both list it.
 FEATURES: tuple[str, ...] = ("binary_previews", "cancel", "cluster", "resume", "runtime_facts")
