@@ -89,15 +89,16 @@ def measure(tiny: bool, rank: int, steps: int, warmup: int, checkpointing: bool,
     if device.type == "cuda":
         torch.cuda.synchronize()
         torch.cuda.reset_peak_memory_stats()
-    times = []
+    times, cpu = [], []
     for step in range(warmup + steps):
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), time.process_time()
         gen = torch.Generator().manual_seed(step)
         loss, _ = train_step(pipe.transformer, model, batch, gen, rotary, params, optimizer, schedule, 1.0)
         if device.type == "cuda":
             torch.cuda.synchronize()
         times.append(time.perf_counter() - start)
-    start = time.perf_counter()
+        cpu.append(time.process_time() - cpu_start)
+    start, cpu_start = time.perf_counter(), time.process_time()
     val = validation_loss(model, [ValUnit(batch, 0)], (shape["height"], shape["width"]))
     if device.type == "cuda":
         torch.cuda.synchronize()
@@ -105,6 +106,8 @@ def measure(tiny: bool, rank: int, steps: int, warmup: int, checkpointing: bool,
         "rank": rank,
         "s_per_step": round(sum(times[warmup:]) / steps, 3),
         "val_loss_s_per_unit": round(time.perf_counter() - start, 3),
+        "cpu_s_per_step": round(sum(cpu[warmup:]) / steps, 3),  # a shared CPU: wall time is noisy
+        "val_loss_cpu_s_per_unit": round(time.process_time() - cpu_start, 3),
         "val_loss": round(val, 4),
         "first_step_s": round(times[0], 3),
         "trainable_params": sum(p.numel() for p in params.values()),
