@@ -133,7 +133,7 @@ class RuntimeServer:
     def serve_local(self, listener: Listener, accept_timeout: float) -> int:
         """Admit the first client with the secret, close the listener, serve it; the exit code."""
         admitted: queue.Queue[tuple[socket.socket, Message | str]] = queue.Queue()
-        gate = Gate(listener, self.handshake, lambda conn, hello: admitted.put((conn, hello)))
+        gate = Gate[Message | str](listener, self.handshake, lambda conn, hello: admitted.put((conn, hello)))
         deadline = time.monotonic() + accept_timeout
         try:
             while admitted.empty():
@@ -157,7 +157,7 @@ class RuntimeServer:
         """Admit every client with the token, each on its own session thread, until ``stop``."""
         self.local = False
         stop = stop or self.shutdown
-        gate = Gate(listener, self.handshake, self._admit_remote)
+        gate = Gate[Message | str](listener, self.handshake, self._admit_remote)
         self.jobs.start()
         log.info("serving on %s (%s)", listener.endpoint, listener.endpoint.kind)
         try:

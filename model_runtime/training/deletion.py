@@ -12,6 +12,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from model_runtime.cvtyped import dense_flow
+
 #: the flow is computed on frames at most this wide (a mask needs no finer motion)
 FLOW_WIDTH = 256
 
@@ -86,14 +88,14 @@ def carry_along_flow(first_mask: np.ndarray, frames: np.ndarray) -> np.ndarray:
     For each next frame the flow *from it back to* the previous frame tells every pixel where it came
     from, so the previous mask is pulled forward with one remap (no holes, unlike pushing pixels).
     """
-    dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_FAST)
+    dis = cv2.DISOpticalFlow.create(cv2.DISOPTICAL_FLOW_PRESET_FAST)
     h, w = first_mask.shape
     grid_x, grid_y = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
     masks = [first_mask]
     prev_grey, scale = _grey_small(frames[0])
     for frame in frames[1:]:
         grey, _ = _grey_small(frame)
-        back = dis.calc(grey, prev_grey, None)
+        back = dense_flow(dis, grey, prev_grey)
         if scale < 1.0:
             back = cv2.resize(back, (w, h), interpolation=cv2.INTER_LINEAR) / scale
         warped = cv2.remap(

@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import os
 import struct
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -151,7 +152,7 @@ def hf_cache_models() -> list[ModelEntry]:
 
 
 def discover(
-    dirs: list[str | Path] | tuple[str | Path, ...] = (), include_hf_cache: bool = True
+    dirs: Sequence[str | Path] = (), include_hf_cache: bool = True
 ) -> list[ModelEntry]:
     """Models and LoRAs in ``dirs`` (each folder itself and its direct children) plus the HF cache."""
     out: list[ModelEntry] = []

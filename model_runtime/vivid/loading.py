@@ -68,8 +68,10 @@ def make_scheduler(root: Path, name: str | None):
 
 
 def _components(root: Path, dtype: torch.dtype, log: Log, convert: bool):
-    from diffusers import AutoencoderKLCogVideoX, CogVideoXTransformer3DModel
-    from transformers import AutoTokenizer, T5EncoderModel
+    from diffusers.models.autoencoders.autoencoder_kl_cogvideox import AutoencoderKLCogVideoX
+    from diffusers.models.transformers.cogvideox_transformer_3d import CogVideoXTransformer3DModel
+    from transformers.models.auto.tokenization_auto import AutoTokenizer
+    from transformers.models.t5.modeling_t5 import T5EncoderModel
 
     kw = dict(torch_dtype=dtype, use_safetensors=True, local_files_only=True)
     has_text = (root / "text_encoder").is_dir()

@@ -17,10 +17,10 @@ import math
 from collections.abc import Callable, Iterator
 
 import torch
-from diffusers import DiffusionPipeline
 from diffusers.loaders import CogVideoXLoraLoaderMixin
 from diffusers.models.embeddings import get_3d_rotary_pos_embed
 from diffusers.pipelines.cogvideo.pipeline_cogvideox import get_resize_crop_region_for_grid
+from diffusers.pipelines.pipeline_utils import DiffusionPipeline
 from diffusers.schedulers import CogVideoXDDIMScheduler, CogVideoXDPMScheduler
 from diffusers.utils.torch_utils import randn_tensor
 

@@ -84,7 +84,9 @@ def tiny_components(
     num_layers: int = 1,
 ) -> TinyComponents:
     """Build tiny seeded components. ``widened=False`` gives the plain text-to-video transformer."""
-    from diffusers import AutoencoderKLCogVideoX, CogVideoXDPMScheduler, CogVideoXTransformer3DModel
+    from diffusers.models.autoencoders.autoencoder_kl_cogvideox import AutoencoderKLCogVideoX
+    from diffusers.models.transformers.cogvideox_transformer_3d import CogVideoXTransformer3DModel
+    from diffusers.schedulers.scheduling_dpm_cogvideox import CogVideoXDPMScheduler
     from transformers import T5Config, T5EncoderModel
 
     tokenizer = tiny_tokenizer()
@@ -153,7 +155,7 @@ def write_tiny_model(path: str | Path, seed: int = 0, trained_inputs: bool = Tru
     ``trained_inputs`` gives the widened input weights small random values so that the mask and the
     masked video change the output, as they would in a trained checkpoint.
     """
-    from diffusers import CogVideoXPipeline
+    from diffusers.pipelines.cogvideo.pipeline_cogvideox import CogVideoXPipeline
 
     out = Path(path)
     out.mkdir(parents=True, exist_ok=True)
@@ -176,7 +178,7 @@ def write_tiny_model(path: str | Path, seed: int = 0, trained_inputs: bool = Tru
 
 def write_tiny_lora(path: str | Path, seed: int = 0, rank: int = 4) -> Path:
     """Write a seeded LoRA for the tiny transformer in the diffusers/peft format; returns the file."""
-    from diffusers import CogVideoXPipeline
+    from diffusers.pipelines.cogvideo.pipeline_cogvideox import CogVideoXPipeline
     from peft import LoraConfig, get_peft_model_state_dict
 
     from model_runtime.vivid.lora import DEFAULT_FILE, DEFAULT_TARGETS
@@ -196,7 +198,7 @@ def write_tiny_lora(path: str | Path, seed: int = 0, rank: int = 4) -> Path:
 
 def write_tiny_adapter(path: str | Path, seed: int = 0) -> Path:
     """Write layout (b): a plain tiny CogVideoX base, our widened patch embedding, a LoRA, the JSON."""
-    from diffusers import CogVideoXPipeline
+    from diffusers.pipelines.cogvideo.pipeline_cogvideox import CogVideoXPipeline
     from safetensors.torch import save_file
 
     out = Path(path)

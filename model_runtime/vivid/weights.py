@@ -133,7 +133,7 @@ def _report(found: set[str], expected: set[str], log: Log) -> None:
 
 def transformer_config(folder: Path, log: Log) -> dict[str, object]:
     """The transformer's ``config.json`` with only the keys diffusers' class accepts (Fun adds more)."""
-    from diffusers import CogVideoXTransformer3DModel
+    from diffusers.models.transformers.cogvideox_transformer_3d import CogVideoXTransformer3DModel
 
     try:
         config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
@@ -157,7 +157,7 @@ def load_fun_transformer(folder: Path, dtype: torch.dtype, log: Log):
     through ``from_pretrained``; anything else (prefixed keys from training wrappers, shards without an
     index) is renamed and assigned shard by shard, each tensor cast to ``dtype`` as it is read.
     """
-    from diffusers import CogVideoXTransformer3DModel
+    from diffusers.models.transformers.cogvideox_transformer_3d import CogVideoXTransformer3DModel
     from safetensors import safe_open
 
     files = weight_files(folder)

@@ -31,7 +31,7 @@ def membrane(values: np.ndarray, known: np.ndarray) -> np.ndarray:
     if not weight.any():
         return np.zeros_like(values)
     channels = values.shape[2]
-    levels = [(values * weight[..., None], weight)]
+    levels: list[tuple[np.ndarray, np.ndarray]] = [(values * weight[..., None], weight)]
     while not (levels[-1][1] > 0).all() and min(levels[-1][1].shape) > 2:
         v, w = levels[-1]
         size = ((w.shape[1] + 1) // 2, (w.shape[0] + 1) // 2)

@@ -20,6 +20,7 @@ from typing import Any, Protocol
 import cv2
 import numpy as np
 
+from model_runtime.cvtyped import decode, remap_points
 from model_runtime.engines.flow.flow import ClipFlow
 
 #: Coordinates of pixels whose chain left the picture (any value far outside the frame works).
@@ -56,8 +57,7 @@ class _Packed:
         self.valid = cv2.imencode(".png", valid.astype(np.uint8), params)[1]
 
     def unpack(self, weight: float) -> Side:
-        values = cv2.imdecode(self.values, cv2.IMREAD_UNCHANGED)
-        return Side(values, cv2.imdecode(self.valid, cv2.IMREAD_UNCHANGED) > 0, weight)
+        return Side(decode(self.values), decode(self.valid) > 0, weight)
 
 
 def two_sided(
@@ -141,20 +141,11 @@ class CoordinateCarrier:
 
     def advance(self, state: np.ndarray, src: int, dst: int) -> np.ndarray:
         flow = neighbour_flow(self.flows, src, dst)
-        return cv2.remap(
-            state,
-            self.grid + flow,
-            None,
-            cv2.INTER_LINEAR,
-            borderMode=cv2.BORDER_CONSTANT,
-            borderValue=(_OUTSIDE,) * 4,
-        )
+        return remap_points(state, self.grid + flow, cv2.INTER_LINEAR, cv2.BORDER_CONSTANT, (_OUTSIDE,) * 4)
 
     def read(self, anchor: int, t: int, state: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         where = self.area(t) & inside(state)
-        values = cv2.remap(
-            self.images[anchor], state, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
-        )
+        values = remap_points(self.images[anchor], state, cv2.INTER_LINEAR, cv2.BORDER_REPLICATE)
         values[~where] = 0  # only the area is kept: it packs small while it waits to be blended
         return values, where
 

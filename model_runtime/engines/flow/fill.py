@@ -239,7 +239,7 @@ class DeletionFill:
             ys, xs = ys[~ok], xs[~ok]
         if not len(ys):
             return
-        todo = np.zeros(out.shape[:2], bool)
+        todo: np.ndarray = np.zeros(out.shape[:2], bool)
         todo[ys, xs] = True
         offsets = exemplar_fill(out, todo, self.areas[i])
         if offsets is None:  # no room to search (a hole over most of the frame): smooth inpainting

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from model_runtime.cvtyped import dense_flow
 from model_runtime.engines.flow.cache import FlowCache, dequantize, quantize
 from vivid_desktop.media.clip_frames import FrameSource
 
@@ -35,7 +36,7 @@ _PRESETS = {
 
 
 def _dis(preset: str) -> cv2.DISOpticalFlow:
-    dis = cv2.DISOpticalFlow_create(_PRESETS[preset])
+    dis = cv2.DISOpticalFlow.create(_PRESETS[preset])
     if preset == "fine":
         dis.setFinestScale(0)
     return dis
@@ -142,8 +143,7 @@ class ClipFlow:
             prev_gray, prev_n = gray, n
 
     def _compute(self, i: int, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        fwd = self._dis.calc(a, b, None)
-        bwd = self._dis.calc(b, a, None)
+        fwd, bwd = dense_flow(self._dis, a, b), dense_flow(self._dis, b, a)
         pair = (quantize(fwd), quantize(bwd))
         if self.cache:
             try:
@@ -184,14 +184,14 @@ class ClipFlow:
         if self.work_size == (self.width, self.height):
             return flow
         sx, sy = self.scale
-        up = cv2.resize(flow, (self.width, self.height), interpolation=cv2.INTER_LINEAR)
+        up: np.ndarray = cv2.resize(flow, (self.width, self.height), interpolation=cv2.INTER_LINEAR)
         up[..., 0] *= sx
         up[..., 1] *= sy
         return up
 
     def hole_to_work(self, region: np.ndarray, grow: int) -> np.ndarray:
         """A full-resolution boolean region as a working-resolution hole grown by ``grow`` pixels."""
-        small = region.astype(np.uint8)
+        small: np.ndarray = region.astype(np.uint8)
         if self.work_size != (self.width, self.height):
             small = cv2.resize(small * 255, self.work_size, interpolation=cv2.INTER_AREA)
         hole = small > 0
@@ -222,7 +222,7 @@ def _push_pull(flow: np.ndarray, hole: np.ndarray) -> np.ndarray:
     known = (~hole).astype(np.float32)
     if not known.any():
         return np.zeros_like(flow)
-    levels = [(flow * known[..., None], known)]
+    levels: list[tuple[np.ndarray, np.ndarray]] = [(flow * known[..., None], known)]
     while not (levels[-1][1] > 0).all() and min(levels[-1][1].shape) > 2:
         v, w = levels[-1]
         size = ((w.shape[1] + 1) // 2, (w.shape[0] + 1) // 2)

@@ -15,6 +15,7 @@ from types import TracebackType
 import cv2
 import numpy as np
 
+from model_runtime.cvtyped import remap_points
 from vivid_desktop.media.clip_frames import FrameSource
 from vivid_desktop.render_folder import write_frame
 
@@ -99,5 +100,5 @@ def sample_points(
     rows = max(1, -(-count // width))
     maps = np.zeros((rows * width, 2), np.float32)
     maps[:count] = points
-    out = cv2.remap(image, maps.reshape(rows, width, 2), None, interpolation, borderMode=border)
+    out = remap_points(image, maps.reshape(rows, width, 2), interpolation, border)
     return out.reshape(rows * width, *image.shape[2:])[:count]

@@ -9,6 +9,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from model_runtime.cvtyped import decode
 from vivid_desktop.render_folder import MaskFolder, read_mask
 
 
@@ -46,7 +47,7 @@ class MaskSequence:
     @classmethod
     def encoded(cls, masks: dict[int, bytes]) -> MaskSequence:
         """Masks kept in memory as PNG bytes (tracked masks)."""
-        return cls(lambda t: cv2.imdecode(np.frombuffer(masks[t], np.uint8), cv2.IMREAD_GRAYSCALE))
+        return cls(lambda t: decode(np.frombuffer(masks[t], np.uint8), cv2.IMREAD_GRAYSCALE))
 
 
 def grow(region: np.ndarray, pixels: int) -> np.ndarray:

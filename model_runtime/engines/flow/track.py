@@ -29,6 +29,7 @@ from collections.abc import Callable, Iterator, Mapping
 import cv2
 import numpy as np
 
+from model_runtime.cvtyped import remap_points
 from model_runtime.engines.flow.chain import identity_map
 from model_runtime.engines.flow.flow import ClipFlow
 from model_runtime.engines.flow.frames import FrameBlocks
@@ -37,6 +38,7 @@ from model_runtime.engines.flow.shape import ShapePrior
 
 #: How far (Gaussian sigma, working pixels) the moved prior is softened: an edge's per-step uncertainty.
 _PRIOR_SIGMA = 1.0
+_SQUARE3 = np.ones((3, 3), np.uint8)  # OpenCV's own kernel when given none
 #: Log-odds of a correction carried from the other anchor at full strength.
 _CORRECTION = 2 * MAX_LOGIT
 
@@ -121,7 +123,7 @@ class MaskTracker:
 
     def anchor_prob(self, a: int) -> np.ndarray:
         """The anchor's mask as a working-resolution probability."""
-        m = (self.anchors[a] >= 128).astype(np.float32)
+        m: np.ndarray = (self.anchors[a] >= 128).astype(np.float32)
         if (m.shape[1], m.shape[0]) != self.work:
             m = cv2.resize(m, self.work, interpolation=cv2.INTER_AREA)
         return m
@@ -155,8 +157,8 @@ class MaskTracker:
         assert box is not None
         t_src = to_src[box]
         pos = self.grid[box] + t_src
-        moved[box] = cv2.remap(field, pos, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
-        back = cv2.remap(to_dst, pos, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        moved[box] = remap_points(field, pos, cv2.INTER_LINEAR, cv2.BORDER_CONSTANT)
+        back = remap_points(to_dst, pos, cv2.INTER_LINEAR, cv2.BORDER_REPLICATE)
         trip = t_src + back
         error = cv2.magnitude(trip[..., 0], trip[..., 1])
         scale = cv2.magnitude(t_src[..., 0], t_src[..., 1]) + cv2.magnitude(back[..., 0], back[..., 1])
@@ -177,7 +179,7 @@ class MaskTracker:
         if box is None:
             return out
         prior = cv2.GaussianBlur(moved[box], (0, 0), _PRIOR_SIGMA)
-        near = cv2.dilate((prior > 0.05).astype(np.uint8), None, iterations=self.band) > 0
+        near = cv2.dilate((prior > 0.05).astype(np.uint8), _SQUARE3, iterations=self.band) > 0
         prior = np.where(hidden[box] & near, np.maximum(prior, 0.5), prior)
         extra = _motion_evidence(self._flows(src, dst)[0][box], prior) if MOTION_WEIGHT else None
         out[box] = segment(prior, self.small(dst)[box], self.model(anchor), self.band, extra=extra)
