@@ -24,7 +24,7 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import Literal, Protocol, cast
 
 import numpy as np
 import torch
@@ -215,7 +215,7 @@ def build_cache(
             stats.reused.append(unit.name)
         caption = unit.sample.spec.caption
         text = _ensure_text(folder, caption, encoders) if mine or caption == DELETE_CAPTION else None
-        variants = list(meta["variants"]) if meta else _expected_variants(unit)  # type: ignore[arg-type]
+        variants = list(cast("list[str]", meta["variants"])) if meta else _expected_variants(unit)
         index.append(
             CachedUnit(
                 name=unit.name,

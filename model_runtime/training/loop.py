@@ -17,6 +17,7 @@ import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -183,7 +184,7 @@ class Trainer:
         start, loss_value = self._resume(model, params, optimizer, schedule)
         if self.world.is_main:
             self.log.truncate(start)
-        net = model.transformer
+        net: torch.nn.Module = model.transformer
         if self.world.size > 1:
             net = torch.nn.parallel.DistributedDataParallel(
                 net, device_ids=[self.world.local_rank] if model.device.type == "cuda" else None
@@ -314,7 +315,7 @@ class Trainer:
                     if proj.bias is not None
                     else {"weight": proj.weight}
                 )
-            info = {
+            info: dict[str, Any] = {
                 "base_model": model.base_fingerprint,
                 "base_path": str(model.model_dir),
                 "rank": r.rank,

@@ -16,6 +16,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -24,9 +25,13 @@ from model_runtime.engines.base import EngineError
 from model_runtime.training.errors import TrainingError
 from model_runtime.training.lora_io import base_fingerprint
 from model_runtime.vivid.conditioning import encode_condition
+from model_runtime.vivid.parts import patch_projection
 from model_runtime.vivid.pipeline import VividPipeline
 from vivid_desktop.protocol.errors import ErrorCode
 from vivid_desktop.protocol.jobs import TrainRequest
+
+if TYPE_CHECKING:
+    from diffusers.models.transformers.cogvideox_transformer_3d import CogVideoXTransformer3DModel
 
 ADAPTER_NAME = "vivid_train"
 #: pixels (frames × height × width) the VAE encodes in one call while the cache is filled
@@ -57,7 +62,7 @@ class TrainModel:
     encoders_fingerprint: str
 
     @property
-    def transformer(self) -> torch.nn.Module:
+    def transformer(self) -> CogVideoXTransformer3DModel:
         return self.pipe.transformer
 
     @property
@@ -114,7 +119,7 @@ class TrainModel:
         """
         self.pipe.text_encoder = None
         gc.collect()
-        self.transformer.to(self.device)
+        self.pipe.transformer.to(self.device)
         if self.device.type == "cuda":
             torch.cuda.empty_cache()
 
@@ -163,7 +168,7 @@ def lora_targets(train_ff: bool) -> list[str]:
 
 
 def attach_lora(
-    transformer: torch.nn.Module, request: TrainRequest, train_embed: bool
+    transformer: CogVideoXTransformer3DModel, request: TrainRequest, train_embed: bool
 ) -> dict[str, torch.nn.Parameter]:
     """Add the LoRA adapter (and unfreeze the patch embedding if ``train_embed``); return trained params.
 
@@ -172,10 +177,15 @@ def attach_lora(
     from peft import LoraConfig
 
     alpha = request.alpha if request.alpha is not None else float(request.rank)
-    config = LoraConfig(r=request.rank, lora_alpha=alpha, target_modules=lora_targets(request.train_ff))
+    # peft annotates lora_alpha as int, but scales by alpha / r and takes a float (as TrainRequest has it).
+    config = LoraConfig(
+        r=request.rank,
+        lora_alpha=alpha,  # type: ignore[arg-type]
+        target_modules=lora_targets(request.train_ff),
+    )
     transformer.add_adapter(config, adapter_name=ADAPTER_NAME)
     if train_embed:
-        transformer.patch_embed.proj.requires_grad_(True)
+        patch_projection(transformer).requires_grad_(True)
     params = {n: p for n, p in transformer.named_parameters() if p.requires_grad}
     for p in params.values():
         p.data = p.data.float()  # master weights in fp32 even when the frozen model is bf16

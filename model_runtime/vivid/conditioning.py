@@ -29,12 +29,19 @@ checkpoint trained another way loads with its own settings (``vivid.json`` → `
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
-from typing import Literal
+from typing import TYPE_CHECKING, Literal, TypeVar, cast
 
 import torch
 import torch.nn.functional as F
 
+from model_runtime.vivid.parts import PatchProjection, config, patch_projection, set_patch_projection
+
+if TYPE_CHECKING:
+    from diffusers.models.autoencoders.autoencoder_kl_cogvideox import AutoencoderKLCogVideoX
+    from diffusers.models.modeling_utils import ModelMixin
+
 GROUPS = ("noisy", "mask", "masked")
+M = TypeVar("M", bound="ModelMixin")
 
 
 @dataclass(frozen=True)
@@ -92,17 +99,15 @@ FUN_INP = ConditioningConfig(
 )
 
 
-def widen_patch_embedding(
-    transformer: torch.nn.Module, in_channels: int, noisy_at: int = 0
-) -> torch.nn.Module:
+def widen_patch_embedding(transformer: M, in_channels: int, noisy_at: int = 0) -> M:
     """Widen the patch embedding to ``in_channels`` inputs in place; the new input weights start at zero.
 
     The existing weights keep serving the noisy latents, placed at input channel ``noisy_at`` (0 for our
     ``noisy, mask, masked`` order). Works for CogVideoX 1.0 (Conv2d) and 1.5 (Linear over
     ``C × p_t × p × p``, channel-major).
     """
-    proj = transformer.patch_embed.proj
-    old = transformer.config.in_channels
+    proj = patch_projection(transformer)
+    old = int(config(transformer).in_channels)
     if in_channels == old:
         return transformer
     if in_channels < old:
@@ -112,16 +117,19 @@ def widen_patch_embedding(
     grouped = weight.reshape(out_dim, old, -1)
     wide = grouped.new_zeros(out_dim, in_channels, grouped.shape[2])
     wide[:, noisy_at : noisy_at + old] = grouped
+    bias = proj.bias is not None
+    new: PatchProjection
     if isinstance(proj, torch.nn.Conv2d):
-        new = torch.nn.Conv2d(in_channels, out_dim, proj.kernel_size, proj.stride, bias=proj.bias is not None)
+        pair = cast(tuple[int, int], proj.kernel_size), cast(tuple[int, int], proj.stride)  # 2-D: pairs
+        new = torch.nn.Conv2d(in_channels, out_dim, *pair, bias=bias)
         new.weight.data = wide.reshape(out_dim, in_channels, *proj.kernel_size).contiguous()
     else:
-        new = torch.nn.Linear(wide.shape[1] * wide.shape[2], out_dim, bias=proj.bias is not None)
+        new = torch.nn.Linear(wide.shape[1] * wide.shape[2], out_dim, bias=bias)
         new.weight.data = wide.reshape(out_dim, -1).contiguous()
-    if proj.bias is not None:
+    if proj.bias is not None and new.bias is not None:  # one has a bias when the other has
         new.bias.data = proj.bias.data.clone()
     new.to(device=weight.device, dtype=weight.dtype)
-    transformer.patch_embed.proj = new
+    set_patch_projection(transformer, new)
     transformer.register_to_config(in_channels=in_channels)
     return transformer
 
@@ -177,7 +185,7 @@ def encoder_input(
 
 @torch.no_grad()
 def encode_condition(
-    vae: torch.nn.Module,
+    vae: AutoencoderKLCogVideoX,
     frames: torch.Tensor,
     mask: torch.Tensor,
     cfg: ConditioningConfig,
@@ -188,7 +196,7 @@ def encode_condition(
 
     ``frames``: ``(B, 3, F, H, W)`` in [-1, 1]; ``mask``: ``(B, 1, F, H, W)`` in [0, 1], 1 = regenerate.
     """
-    scaling = float(vae.config.scaling_factor)
+    scaling = float(config(vae).scaling_factor)
     video = encoder_input(frames, mask, cfg, generator)
     device = device if device is not None else next(vae.parameters()).device
     latents = vae.encode(video.to(device, vae.dtype)).latent_dist.mode() * scaling
@@ -196,7 +204,7 @@ def encode_condition(
     pixel_mask = mask.to(latents.device, torch.float32)
     if cfg.mask_binarize:
         pixel_mask = (pixel_mask >= cfg.mask_threshold).float()
-    m = mask_to_latent(pixel_mask, grid, cfg.mask_reduce)  # type: ignore[arg-type]
+    m = mask_to_latent(pixel_mask, grid, cfg.mask_reduce)
     if cfg.mask_polarity == "keep":
         m = 1.0 - m
     m = m * (scaling if cfg.mask_scale is None else float(cfg.mask_scale))

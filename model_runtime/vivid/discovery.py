@@ -151,9 +151,7 @@ def hf_cache_models() -> list[ModelEntry]:
     return out
 
 
-def discover(
-    dirs: Sequence[str | Path] = (), include_hf_cache: bool = True
-) -> list[ModelEntry]:
+def discover(dirs: Sequence[str | Path] = (), include_hf_cache: bool = True) -> list[ModelEntry]:
     """Models and LoRAs in ``dirs`` (each folder itself and its direct children) plus the HF cache."""
     out: list[ModelEntry] = []
     for d in dirs:

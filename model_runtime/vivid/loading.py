@@ -21,6 +21,7 @@ import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -73,7 +74,7 @@ def _components(root: Path, dtype: torch.dtype, log: Log, convert: bool):
     from transformers.models.auto.tokenization_auto import AutoTokenizer
     from transformers.models.t5.modeling_t5 import T5EncoderModel
 
-    kw = dict(torch_dtype=dtype, use_safetensors=True, local_files_only=True)
+    kw: dict[str, Any] = dict(torch_dtype=dtype, use_safetensors=True, local_files_only=True)
     has_text = (root / "text_encoder").is_dir()
     for part in ("transformer", "vae", *(("text_encoder",) if has_text else ())):
         weight_files(root / part)  # every file checked before a library opens it
@@ -169,7 +170,7 @@ def load_model(
     pipe = VividPipeline(tokenizer, text_encoder, vae, transformer, make_scheduler(root, scheduler))
     pipe.conditioning = cond
     res = entry.details.get("resolution")
-    return LoadedModel(pipe, entry, cond, tuple(res) if res else None)  # type: ignore[arg-type]
+    return LoadedModel(pipe, entry, cond, tuple(res) if res else None)  # type: ignore[arg-type]  # JSON [w, h]
 
 
 def _load_adapter(root: Path, entry, dtype, scheduler, log: Log) -> LoadedModel:
@@ -177,7 +178,7 @@ def _load_adapter(root: Path, entry, dtype, scheduler, log: Log) -> LoadedModel:
     base_spec = str(meta.get("base", ""))
     base_path = root / base_spec if base_spec and (root / base_spec).exists() else base_spec
     base = load_model(base_path, dtype=dtype, scheduler=scheduler, log=lambda _m: None)
-    cond = ConditioningConfig.from_dict(meta.get("conditioning"))  # type: ignore[arg-type]
+    cond = ConditioningConfig.from_dict(meta.get("conditioning"))
     pipe = base.pipe
     channels = pipe.vae.config.latent_channels
     if pipe.transformer.config.in_channels == channels:
@@ -191,7 +192,7 @@ def _load_adapter(root: Path, entry, dtype, scheduler, log: Log) -> LoadedModel:
         entry.name, str(root), "adapter", details={**meta, "base_path": str(base_path)}
     )
     log(f"adapter {entry.name}: base {base.entry.name}, {len(loras)} LoRA(s)")
-    return LoadedModel(pipe, entry, cond, tuple(res) if res else None, loras)  # type: ignore[arg-type]
+    return LoadedModel(pipe, entry, cond, tuple(res) if res else None, loras)
 
 
 def _check_channels(transformer, channels: int) -> None:

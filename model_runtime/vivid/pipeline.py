@@ -15,13 +15,15 @@ from __future__ import annotations
 import inspect
 import math
 from collections.abc import Callable, Iterator
+from typing import cast
 
 import torch
 from diffusers.loaders import CogVideoXLoraLoaderMixin
 from diffusers.models.embeddings import get_3d_rotary_pos_embed
 from diffusers.pipelines.cogvideo.pipeline_cogvideox import get_resize_crop_region_for_grid
 from diffusers.pipelines.pipeline_utils import DiffusionPipeline
-from diffusers.schedulers import CogVideoXDDIMScheduler, CogVideoXDPMScheduler
+from diffusers.schedulers.scheduling_ddim_cogvideox import CogVideoXDDIMScheduler
+from diffusers.schedulers.scheduling_dpm_cogvideox import CogVideoXDPMScheduler
 from diffusers.utils.torch_utils import randn_tensor
 
 from model_runtime.vivid.conditioning import (
@@ -60,7 +62,8 @@ SCHEDULERS = {"dpm": CogVideoXDPMScheduler, "ddim": CogVideoXDDIMScheduler}
 class VividPipeline(DiffusionPipeline, CogVideoXLoraLoaderMixin):
     """CogVideoX with the VIVID input (noisy latents + mask + masked-video latents)."""
 
-    model_cpu_offload_seq = "text_encoder->transformer->vae"
+    # diffusers leaves the base value None without an annotation, so mypy takes its type as None.
+    model_cpu_offload_seq = "text_encoder->transformer->vae"  # type: ignore[assignment]
     _optional_components = ["tokenizer", "text_encoder"]  # noqa: RUF012 (diffusers API)
 
     def __init__(self, tokenizer, text_encoder, vae, transformer, scheduler) -> None:
@@ -118,13 +121,14 @@ class VividPipeline(DiffusionPipeline, CogVideoXLoraLoaderMixin):
         crops = get_resize_crop_region_for_grid(
             (gh, gw), cfg.sample_width // cfg.patch_size, cfg.sample_height // cfg.patch_size
         )
-        return get_3d_rotary_pos_embed(
+        embed = get_3d_rotary_pos_embed(
             embed_dim=cfg.attention_head_dim,
             crops_coords=crops,
             grid_size=(gh, gw),
             temporal_size=frames,
             device=device,
         )
+        return cast(tuple[torch.Tensor, torch.Tensor], embed)  # use_real (the default): (cos, sin)
 
     def _step_kwargs(self, generator, eta: float) -> dict[str, object]:
         params = set(inspect.signature(self.scheduler.step).parameters)

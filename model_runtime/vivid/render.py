@@ -105,7 +105,7 @@ class Propagation:
         with ClipFrames(self.plan.source) as clip:
             lo, hi = clip.clip_range(self.plan.start, self.plan.stop)
             windows = plan_windows(
-                lo, hi, sorted(self.keys), self.settings.window_length, self.settings.window_stride
+                lo, hi, sorted(self.keys), self.settings.window_length, self.settings.stride
             )
             todo = pending_windows(windows, self.out_dir)
             self.ctx.log(f"{len(windows)} window(s), {len(windows) - len(todo)} already finished")

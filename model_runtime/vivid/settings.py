@@ -35,6 +35,7 @@ framing            "auto"                      crop (a box around the masks at n
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
+from typing import Any, cast
 
 from model_runtime.engines.base import EngineError
 from vivid_desktop.protocol.errors import ErrorCode
@@ -100,8 +101,8 @@ class VividSettings:
             for name, conv in coerce.items():
                 if name in kw:
                     kw[name] = conv(kw[name])
-            if "resolution" in kw:
-                kw["resolution"] = tuple(int(v) for v in kw["resolution"])  # type: ignore[union-attr]
+            if "resolution" in kw:  # anything but a sequence of numbers raises, reported below
+                kw["resolution"] = tuple(int(v) for v in cast(Any, kw["resolution"]))
             s = cls(**kw)  # type: ignore[arg-type]
             if s.window_stride is None:
                 s = cls(**{**kw, "window_stride": max(1, s.window_length - 1)})  # type: ignore[arg-type]
@@ -109,6 +110,11 @@ class VividSettings:
             raise EngineError(ErrorCode.BAD_SETTINGS, f"invalid vivid settings: {exc}") from None
         s.validate()
         return s
+
+    @property
+    def stride(self) -> int:
+        """``window_stride`` as used (``from_dict`` fills it in; None would mean ``window_length - 1``)."""
+        return self.window_stride if self.window_stride is not None else max(1, self.window_length - 1)
 
     def validate(self) -> None:
         def bad(msg: str) -> EngineError:

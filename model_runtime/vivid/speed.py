@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import importlib.util
 from collections.abc import Callable
+from typing import cast
 
 import torch
 import torch.nn.functional as F
@@ -54,6 +55,14 @@ def available_attention(device: str) -> list[str]:
         if importlib.util.find_spec("flash_attn_interface"):
             out.append("fa3")
     return out
+
+
+def _rotate(x: torch.Tensor, rotary: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
+    """diffusers' ``apply_rotary_emb``, whose annotations are off: ``rotary`` is the ``(cos, sin)`` pair (not
+    a 1-tuple) and, with ``use_real`` (the default), the result is a tensor (not a tuple)."""
+    from diffusers.models.embeddings import apply_rotary_emb
+
+    return cast(torch.Tensor, apply_rotary_emb(x, rotary))  # type: ignore[arg-type]
 
 
 def _kernel(name: str) -> Kernel:
@@ -93,8 +102,6 @@ class VividAttnProcessor:
     def __call__(
         self, attn, hidden_states, encoder_hidden_states, attention_mask=None, image_rotary_emb=None
     ):
-        from diffusers.models.embeddings import apply_rotary_emb
-
         text = encoder_hidden_states.size(1)
         x = torch.cat([encoder_hidden_states, hidden_states], dim=1)
         b = x.shape[0]
@@ -106,9 +113,9 @@ class VividAttnProcessor:
         if attn.norm_k is not None:
             k = attn.norm_k(k)
         if image_rotary_emb is not None:  # rotary positions on the video tokens only
-            q = torch.cat([q[:, :, :text], apply_rotary_emb(q[:, :, text:], image_rotary_emb)], dim=2)
+            q = torch.cat([q[:, :, :text], _rotate(q[:, :, text:], image_rotary_emb)], dim=2)
             if not attn.is_cross_attention:
-                k = torch.cat([k[:, :, :text], apply_rotary_emb(k[:, :, text:], image_rotary_emb)], dim=2)
+                k = torch.cat([k[:, :, :text], _rotate(k[:, :, text:], image_rotary_emb)], dim=2)
         if attention_mask is not None:  # CogVideoX passes none; keep the reference path for it
             mask = attn.prepare_attention_mask(attention_mask, x.shape[1], b)
             mask = mask.view(b, attn.heads, -1, x.shape[1])

@@ -11,10 +11,18 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import torch
 
 from model_runtime.vivid.conditioning import ConditioningConfig, widen_patch_embedding
+from model_runtime.vivid.parts import config, patch_projection
+
+if TYPE_CHECKING:
+    from diffusers.models.autoencoders.autoencoder_kl_cogvideox import AutoencoderKLCogVideoX
+    from diffusers.models.transformers.cogvideox_transformer_3d import CogVideoXTransformer3DModel
+    from diffusers.schedulers.scheduling_dpm_cogvideox import CogVideoXDPMScheduler
+    from transformers.models.t5.modeling_t5 import T5EncoderModel
 
 #: CogVideoX-5B's scheduler configuration (v-prediction, zero-SNR, trailing spacing).
 SCHEDULER_CONFIG: dict[str, object] = {
@@ -40,12 +48,12 @@ class TinyComponents:
     """The five parts of a CogVideoX pipeline, tiny and seeded."""
 
     tokenizer: object
-    text_encoder: torch.nn.Module
-    vae: torch.nn.Module
-    transformer: torch.nn.Module
-    scheduler: object
+    text_encoder: T5EncoderModel
+    vae: AutoencoderKLCogVideoX
+    transformer: CogVideoXTransformer3DModel
+    scheduler: CogVideoXDPMScheduler
 
-    def as_dict(self) -> dict[str, object]:
+    def as_dict(self) -> dict[str, Any]:
         return dict(
             tokenizer=self.tokenizer,
             text_encoder=self.text_encoder,
@@ -142,9 +150,9 @@ def tiny_components(
 def randomize_new_inputs(transformer: torch.nn.Module, seed: int, latent_channels: int) -> None:
     """Give the widened input weights small random values (a stand-in for a trained checkpoint)."""
     gen = torch.Generator().manual_seed(seed + 3)
-    weight = transformer.patch_embed.proj.weight
+    weight = patch_projection(transformer).weight
     with torch.no_grad():
-        view = weight.view(weight.shape[0], transformer.config.in_channels, -1)
+        view = weight.view(weight.shape[0], config(transformer).in_channels, -1)
         extra = view[:, latent_channels:]
         extra.copy_(torch.randn(extra.shape, generator=gen) * 0.2)
 
@@ -160,7 +168,7 @@ def write_tiny_model(path: str | Path, seed: int = 0, trained_inputs: bool = Tru
     out = Path(path)
     out.mkdir(parents=True, exist_ok=True)
     parts = tiny_components(seed)
-    channels = parts.vae.config.latent_channels
+    channels = config(parts.vae).latent_channels
     if trained_inputs:
         randomize_new_inputs(parts.transformer, seed, channels)
     CogVideoXPipeline(**parts.as_dict()).save_pretrained(out, safe_serialization=True)
@@ -206,8 +214,9 @@ def write_tiny_adapter(path: str | Path, seed: int = 0) -> Path:
     base = tiny_components(seed, widened=False)
     CogVideoXPipeline(**base.as_dict()).save_pretrained(out / "base", safe_serialization=True)
     wide = tiny_components(seed).transformer
-    randomize_new_inputs(wide, seed, base.vae.config.latent_channels)
-    proj = wide.patch_embed.proj
+    randomize_new_inputs(wide, seed, config(base.vae).latent_channels)
+    proj = patch_projection(wide)
+    assert proj.bias is not None  # the tiny model's projection has one
     save_file(
         {
             "patch_embed.proj.weight": proj.weight.detach().contiguous(),
