@@ -63,7 +63,7 @@ class DeletionFill:
         self.height, self.width = frames.shape[1:3]
         self._pixels = [np.nonzero(a) for a in areas]
         self._holes: dict[int, np.ndarray] = {}
-        self._near_hole: np.ndarray | None = None
+        self._near_hole: list[np.ndarray] | None = None
 
     def _flow_hole(self, i: int) -> np.ndarray:
         """Chunk frame ``i``'s hole at working resolution, grown (both passes use it: kept)."""
