@@ -173,7 +173,9 @@ class DeletionFill:
         w[(target >= len(ys)) & near] = 0  # a neighbour in its source's own hole tells nothing
         size = len(ys) + len(k)
         weights = np.bincount(target, w, minlength=size).astype(np.float32)
-        sums = np.stack([np.bincount(target, values[:, c] * w, minlength=size) for c in range(3)], axis=-1)
+        sums: np.ndarray = np.stack(
+            [np.bincount(target, values[:, c] * w, minlength=size) for c in range(3)], axis=-1
+        )
         sums = sums.astype(np.float32)  # (bincount gives integers when there is nothing to count)
         total, weight = sums[: len(ys)], weights[: len(ys)]
         beside, beside_w = sums[len(ys) :], weights[len(ys) :]
