@@ -23,7 +23,9 @@ class _PipeContext:
         self.out.write(json.dumps(event) + "\n")
         self.out.flush()
 
-    def progress(self, done: float, total: float, message: str = "", preview: object = None) -> None:
+    def progress(
+        self, done: float, total: float, message: str = "", preview: object = None, unit: str = ""
+    ) -> None:
         self._send(event="progress", done=done, total=total, message=message)
 
     def frame_ready(self, frame: int, path: Path, preview: object = None) -> None:

@@ -215,7 +215,9 @@ class _PartContext:
     def __init__(self, frames: queue.Queue) -> None:
         self.frames = frames
 
-    def progress(self, done: float, total: float, message: str = "", preview: Any = None) -> None:
+    def progress(
+        self, done: float, total: float, message: str = "", preview: Any = None, unit: str = ""
+    ) -> None:
         pass  # the driver counts delivered frames
 
     def frame_ready(self, frame: int, path: Path, preview: Any = None) -> None:

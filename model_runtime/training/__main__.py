@@ -38,7 +38,9 @@ class StreamContext:
             self._out.write(json.dumps({"event": event, **fields}) + "\n")
             self._out.flush()
 
-    def progress(self, done: float, total: float, message: str = "", preview: Any = None) -> None:
+    def progress(
+        self, done: float, total: float, message: str = "", preview: Any = None, unit: str = ""
+    ) -> None:
         self.emit("progress", done=done, total=total, message=message)
 
     def metrics(self, step: int, values: dict[str, float]) -> None:
