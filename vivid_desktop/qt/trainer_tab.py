@@ -1,8 +1,9 @@
 """The trainer tab: fine-tune a personal LoRA on the project or a dataset, watch it learn, use it.
 
 Left: the data (current project, a folder of clips with masks and captions, or VIVID-10M-style records)
-as a table of samples with thumbnails and problems flagged, and the settings (a preset by GPU memory
-fills them). Right: the model and output, Start / Stop / Resume, the live loss plot, validation renders
+as a table of samples with thumbnails and problems flagged, and the settings (the preset for the
+runtime's GPU, the CPU one without, fills them; the variant, standard or KIVE). Right: the model and
+output, Start / Stop / Resume, the live loss plot (loss, its average, val_loss), validation renders
 by step, the checkpoints, and "Use this LoRA", which emits :attr:`TrainerTab.useLora` (the main window
 adds the LoRA to the current edit's settings; see :func:`add_lora_to_edit`).
 
