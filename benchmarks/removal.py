@@ -14,9 +14,14 @@ clip (ProPainter / E2FGVI protocol):
   that the flow's forward-backward check finds visible in both; the ground truth's own value is the
   floor (compression, lighting and flow error).
 - Speed: every engine run is a child process (``python -c``) with an empty flow cache; ``e2e_fps`` is
-  frames / (process start → last PNG written), ``engine_fps`` the engine's own time.
+  frames / (process start → last PNG written), ``engine_fps`` the engine's own time, ``cpu_ms_per_frame``
+  the child's CPU time (all its threads) per frame, with the load average when it started: on a shared
+  machine the wall-clock figures say more about the neighbours than about the engine.
+- ``--speed``: only the speed, over frame size (432×240 → 1296×720) × masked area (small silhouette,
+  silhouette, grid), for a lossless clip (as the quality runs) and for ordinary H.264 (yuv420p, crf 18:
+  what a camera or an editor writes, much cheaper to decode).
 
-    python benchmarks/removal.py [--frames 80] [--previous DIR] [--pictures] [--only CASE ...]
+    python benchmarks/removal.py [--frames 80] [--previous DIR] [--pictures] [--only CASE ...] [--speed]
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ import itertools
 import json
 import os
 import platform
+import resource
 import subprocess
 import sys
 import tempfile
@@ -123,15 +129,25 @@ def run_engine(tree: Path, folder: Path, clip: Path, masks: Path, n: int) -> dic
     folder.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "PYTHONPATH": str(tree)}
     args = [sys.executable, "-c", CHILD, str(clip), str(masks), str(out), str(folder / "cache"), str(n)]
+    load = os.getloadavg()[0]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     # From the run's folder: with ``-c`` the current folder comes first on sys.path, before PYTHONPATH.
     done = subprocess.run(args, env=env, cwd=folder, capture_output=True, text=True, check=False)
     seconds = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if done.returncode:
         raise RuntimeError(done.stderr[-2000:])
     inner = json.loads(done.stdout.strip().splitlines()[-1])["engine_s"]
+    cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
     frames = [cv2.cvtColor(cv2.imread(str(out / f"{t:06d}.png")), cv2.COLOR_BGR2RGB) for t in range(n)]
-    return {"frames": frames, "e2e_fps": round(n / seconds, 1), "engine_fps": round(n / inner, 1)}
+    return {
+        "frames": frames,
+        "e2e_fps": round(n / seconds, 1),
+        "engine_fps": round(n / inner, 1),
+        "cpu_ms_per_frame": round(1000 * cpu / n),
+        "load_at_start": round(load, 1),
+    }
 
 
 def ssim_map(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -270,8 +286,7 @@ def run_case(
     for label, r in results.items():
         report[label] = {
             **scores(r["frames"], truth, masks, own, flows),
-            "e2e_fps": r["e2e_fps"],
-            "engine_fps": r["engine_fps"],
+            **{k: v for k, v in r.items() if k != "frames"},
         }
     if pictures is not None:
         report["picture"] = crop_picture(name, results, truth, masks, pictures)
@@ -317,12 +332,51 @@ def cases(count: int) -> dict:
     return out
 
 
+#: Ordinary camera / editor H.264, for the speed table (decoding costs far less than lossless RGB).
+H264 = {"codec": "libx264", "pix_fmt": "yuv420p", "options": {"crf": "18"}}
+SPEED_SIZES = ((432, 240), (972, 540), (1296, 720))
+
+
+def speed_table(count: int, trees: dict[str, Path], tmp: Path) -> dict:
+    """Speed only: frame size × masked area × encoding, every tree's engine on the same clips."""
+    bmx = load_backgrounds(count)["bmx"]
+    shapes = silhouettes("schoolgirls", count)
+    table = {}
+    for size in SPEED_SIZES:
+        frames = bmx if size == (bmx[0].shape[1], bmx[0].shape[0]) else upscale(bmx, size)
+        kinds = {
+            "small": object_masks(shapes, size, 0.25),
+            "silhouette": object_masks(shapes, size, 0.6),
+            "grid": grid_masks(size, len(frames)),
+        }
+        for kind, masks in kinds.items():
+            name = f"{size[0]}x{size[1]}_{kind}"
+            folder = tmp / name
+            mask_dir = folder / "masks"
+            mask_dir.mkdir(parents=True)
+            for t, m in enumerate(masks):
+                cv2.imwrite(str(mask_dir / f"{t:06d}.png"), m)
+            pasted = [f.copy() for f in frames]
+            for f, m in zip(pasted, masks, strict=True):
+                f[m > 0] = (40, 200, 60)
+            row: dict[str, object] = {"masked": round(float(np.mean([m.mean() / 255 for m in masks])), 3)}
+            for encoding, options in (("lossless", LOSSLESS), ("h264", H264)):
+                clip = write_clip(folder / f"{encoding}.mkv", pasted, **options)
+                for label, tree in trees.items():
+                    r = run_engine(tree, folder / f"{encoding}-{label}", clip, mask_dir, len(frames))
+                    row[f"{encoding} {label}"] = {k: v for k, v in r.items() if k != "frames"}
+            table[name] = row
+            print(name, json.dumps(row), file=sys.stderr, flush=True)
+    return table
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--frames", type=int, default=80)
     parser.add_argument("--previous", type=Path, help="another tree whose engine runs side by side")
     parser.add_argument("--pictures", action="store_true", help="write hole crops into docs/images/")
     parser.add_argument("--only", nargs="*", help="case names to run (default: all)")
+    parser.add_argument("--speed", action="store_true", help="only the speed table (size × area × encoding)")
     args = parser.parse_args()
     if not (DATA / "bmx-trees").is_dir():
         print(json.dumps({"skipped": f"{DATA} not found"}))
@@ -340,7 +394,9 @@ def main() -> None:
     }
     pictures = ROOT / "docs" / "images" if args.pictures else None
     with tempfile.TemporaryDirectory() as tmp:
-        for name, (truth, masks, own) in cases(args.frames).items():
+        if args.speed:
+            report["speed"] = speed_table(args.frames, trees, Path(tmp))
+        for name, (truth, masks, own) in ({} if args.speed else cases(args.frames)).items():
             if args.only and name not in args.only:
                 continue
             report[name] = run_case(name, truth, masks, own, trees, Path(tmp), pictures)
