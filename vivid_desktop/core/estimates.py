@@ -12,8 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-#: first guesses (frames per second at 1280×720) until this machine has been measured
-GUESS_FPS = {"flow": 4.0, "vivid": 0.3, "track": 10.0}
+#: first guesses (frames per second at 1280×720) until this machine has been measured; tracking's includes
+#: its first run's optical flows (the fine preset: ≈ 0.4 s of CPU per frame pair at this size)
+GUESS_FPS = {"flow": 4.0, "vivid": 0.3, "track": 3.0}
 _REF_PIXELS = 1280 * 720
 #: weight of a new measurement against what was remembered
 NEW_WEIGHT = 0.6
