@@ -402,3 +402,33 @@ def test_a_protocol_mismatch_is_one_line(server, certs, monkeypatch):
     message = str(err.value)
     assert message.startswith(f"the runtime at {server.address} refused the connection: protocol version")
     assert "2.0" in message and "\n" not in message and err.value.fatal
+
+
+def test_vivid_preview_on_a_remote_runtime(server, certs, scene, tmp_path, capsys):
+    from vivid_desktop.cli.main import main
+
+    remote = [
+        "--runtime",
+        server.address,
+        "--token-file",
+        str(server.token_file),
+        "--tls-ca",
+        str(certs.ca.cert),
+    ]
+    preview = [
+        "preview",
+        str(scene / "clip.mp4"),
+        "--frame",
+        "4",
+        "--mask",
+        str(scene / "masks"),
+        "--task",
+        "delete",
+    ]
+    assert main([*preview, *remote, "-o", str(tmp_path / "remote.png")]) == 0
+    err = capsys.readouterr().err.strip().splitlines()
+    assert any(line.startswith("keyframe 4: stage ") for line in err), err  # the flow engine's stages
+    assert err[-1] == f"vivid preview: wrote {tmp_path / 'remote.png'}"
+    assert main([*preview, "-o", str(tmp_path / "local.png")]) == 0
+    local, there = cv2.imread(str(tmp_path / "local.png")), cv2.imread(str(tmp_path / "remote.png"))
+    assert local is not None and np.array_equal(local, there)  # the same keyframe, losslessly back
