@@ -52,6 +52,8 @@ def test_the_bar_counts_steps_and_cancel_or_esc_keeps_the_previous_preview(
     _vivid_keyframe(w, settings, scene, tiny_model)
     seen: list[tuple] = []
     w.keyframes.previewProgress.connect(lambda *_a: seen.append(_snapshot(panel)))
+    latents: list[bool] = []  # connected after the window's own slot: the viewer shows it by now
+    w.keyframes.latentPreview.connect(lambda *_a: latents.append(w.viewer.latent is not None))
     assert _idle(panel) and not w.actions_by_name["cancel_preview"].isEnabled()
 
     # A preview that runs to the end: the bar goes 1/4 … 4/4 on keyframe 0, then the panel is idle.
@@ -63,6 +65,7 @@ def test_the_bar_counts_steps_and_cancel_or_esc_keeps_the_previous_preview(
     assert steps[0][4] == f"Frame 0 · step 1/{STEPS}"  # the keyframe itself shows the step
     qtbot.waitUntil(lambda: _idle(panel), timeout=5000)
     assert panel.key_list.item(0).text() == "Frame 0 · edited"
+    assert latents and all(latents) and w.viewer.latent is None  # the latents while denoising, then gone
     first = read_png(s.store.path(s.edit.keyframe(0).image), grey=False)
     output = s.store.cache_dir("previews", s.edit.id) / "000000.png"
     before = output.read_bytes()
@@ -89,7 +92,7 @@ def test_the_bar_counts_steps_and_cancel_or_esc_keeps_the_previous_preview(
         assert max(snap[0] for snap in seen if snap[1] == 400) < 400  # stopped between steps
         qtbot.waitUntil(lambda: _idle(panel), timeout=5000)
         assert panel.key_list.item(0).text() == "Frame 0 · edited"
-        assert w.actions_by_name["cancel_tool"].isEnabled()
+        assert w.actions_by_name["cancel_tool"].isEnabled() and w.viewer.latent is None
         assert not w.actions_by_name["cancel_preview"].isEnabled()
         # the previous preview stays: the keyframe's image and the preview file, byte for byte
         assert np.array_equal(read_png(s.store.path(s.edit.keyframe(0).image), grey=False), first)

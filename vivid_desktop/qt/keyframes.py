@@ -55,6 +55,7 @@ class KeyframeController(QObject):
     #: frame, done, total, unit ("": nothing counted yet, e.g. loading the model), message
     previewProgress = Signal(int, float, float, str, str)
     previewCancelling = Signal(int)  # frame: a cancel was asked for; the job ends between two steps
+    latentPreview = Signal(int, str, QImage)  # frame, engine, the working preview of a step (vivid: latents)
     beforeAfter = Signal(int, object, object)  # frame, before QImage, after QImage | None
     thumbnailReady = Signal(str, int, QImage)  # edit id, frame, thumbnail
     imported = Signal(int)  # a keyframe image was (re)imported
@@ -123,6 +124,8 @@ class KeyframeController(QObject):
         job = self.runtime.submit(request, parent=self)
         job.progress.connect(lambda d, t, m, _e: self._progress(frame, d, t, m))
         job.counted.connect(lambda d, t, unit: self.previewProgress.emit(frame, d, t, unit, ""))
+        engine = edit.engine
+        job.previewReady.connect(lambda image: self.latentPreview.emit(frame, engine, image))
         job.succeeded.connect(
             lambda result: self._preview_done(edit_id, frame, Path(result.get("output", output)))
         )

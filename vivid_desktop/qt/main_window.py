@@ -302,6 +302,7 @@ class MainWindow(WindowDialogs, QMainWindow):
         self.keyframes.beforeAfter.connect(self._show_before_after)
         self.keyframes.previewState.connect(ep.show_preview_state)
         self.keyframes.previewState.connect(lambda running, _t: self._preview_keys(running))
+        self.keyframes.latentPreview.connect(self._show_keyframe_latent)
         self.keyframes.previewProgress.connect(ep.show_preview_progress)
         self.keyframes.previewCancelling.connect(ep.show_preview_cancelling)
         ep.previewCancelRequested.connect(self.keyframes.cancel)
@@ -574,6 +575,14 @@ class MainWindow(WindowDialogs, QMainWindow):
         """While a keyframe preview runs, Esc cancels it anywhere in the window (and not a drawing)."""
         self.actions_by_name["cancel_preview"].setEnabled(running)
         self.actions_by_name["cancel_tool"].setEnabled(not running)  # one Esc at a time: no ambiguity
+        if not running and not self.propagate.running:
+            self.viewer.set_latent(None)  # the preview's working image goes with it (done, cancelled)
+
+    def _show_keyframe_latent(self, frame: int, engine: str, image) -> None:
+        """A keyframe preview's latents over the viewer, as a render's (View → Latent preview)."""
+        wanted = engine == "vivid" and self.actions_by_name["latent_preview"].isChecked()
+        if wanted and self.keyframes.running and not self.propagate.running:
+            self.viewer.set_latent(image, f"VIVID · keyframe {frame} denoising (latent preview)")
 
     def mask_operation(self, op: str) -> None:
         self.mask_tools.operation(op)
