@@ -104,12 +104,21 @@ class KeyframeController(QObject):
             self.previewState.emit(False, str(exc))
             return None
         output = store.cache_dir("previews", edit.id) / f"{frame:06d}.png"
+        job = self.runtime.submit(self._request(frame, output), parent=self)
+        self._follow(job, edit.id, edit.engine, frame, output)
+        self.previewState.emit(True, f"Previewing keyframe {frame} with the {edit.engine} engine …")
+        return job
+
+    def _request(self, frame: int, output: Path) -> EditKeyframeRequest:
+        """The selected edit's ``edit_keyframe`` for ``frame``, written to ``output``."""
+        store, edit = self.session.store, self.session.edit
+        assert store is not None and edit is not None
         settings = dict(edit.settings)
         settings.setdefault("cache_dir", str(store.cache_dir("flow")))
         if edit.engine == "vivid":
             for k, v in vivid_engine_settings(self.settings).items():
                 settings.setdefault(k, v)
-        request = EditKeyframeRequest(
+        return EditKeyframeRequest(
             source=store.project.source.path,
             frame=frame,
             mask=str(store.mask_path(edit.id, frame)),
@@ -120,11 +129,11 @@ class KeyframeController(QObject):
             settings=settings,
             output=str(output),
         )
-        edit_id = edit.id
-        job = self.runtime.submit(request, parent=self)
+
+    def _follow(self, job: QtJob, edit_id: str, engine: str, frame: int, output: Path) -> None:
+        """The preview job's events as this controller's signals: steps, latents, its one ending."""
         job.progress.connect(lambda d, t, m, _e: self._progress(frame, d, t, m))
         job.counted.connect(lambda d, t, unit: self.previewProgress.emit(frame, d, t, unit, ""))
-        engine = edit.engine
         job.previewReady.connect(lambda image: self.latentPreview.emit(frame, engine, image))
         job.succeeded.connect(
             lambda result: self._preview_done(edit_id, frame, Path(result.get("output", output)))
@@ -138,8 +147,6 @@ class KeyframeController(QObject):
         job.finished.connect(lambda _t: setattr(self, "preview_frame", None))
         self.job, self.preview_frame = job, frame
         self.previewProgress.emit(frame, 0.0, 0.0, "", "starting")
-        self.previewState.emit(True, f"Previewing keyframe {frame} with the {edit.engine} engine …")
-        return job
 
     def _progress(self, frame: int, done: float, total: float, message: str) -> None:
         self.previewState.emit(True, f"{message or 'Previewing'} {done / total * 100 if total else 0:.0f} %")
