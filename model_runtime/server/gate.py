@@ -86,16 +86,25 @@ def listen(endpoint: Endpoint, tls: ssl.SSLContext | None = None, backlog: int =
 
 
 def _listen_unix(path: Path, backlog: int) -> socket.socket:
+    """Bind and listen under a side name, then rename into place: the socket file appears only once it
+    accepts connections (a client that sees it is never refused), and only with mode 0600."""
     if path.parent.stat().st_mode & 0o077:
         raise PermissionError(f"socket folder {path.parent} must be private (0700)")
+    side = path.with_name(f".{path.stem}")  # no longer than the path (sockets' names are short)
+    side.unlink(missing_ok=True)
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     old = os.umask(0o177)
     try:
-        sock.bind(str(path))
+        sock.bind(str(side))
+        os.chmod(side, 0o600)
+        sock.listen(backlog)
+        os.replace(side, path)
+    except BaseException:
+        sock.close()
+        side.unlink(missing_ok=True)
+        raise
     finally:
         os.umask(old)
-    os.chmod(path, 0o600)
-    sock.listen(backlog)
     return sock
 
 

@@ -158,3 +158,33 @@ def test_transport_is_chosen_by_the_environment(monkeypatch, tmp_path):
     monkeypatch.setenv("VIVID_RUNTIME_TRANSPORT", "unix")
     assert "--socket" in LaunchSpec().argv(tmp_path, tmp_path / "log")
     assert "--port-file" in LaunchSpec(transport="tcp").argv(tmp_path, tmp_path / "log")
+
+
+def test_the_socket_file_appears_only_once_it_listens(tmp_path, monkeypatch):
+    """A client polls for the socket file and connects at once: the file must not exist between bind and
+    listen (that connection would be refused), and it is private from the start."""
+    import os
+    import stat
+
+    from model_runtime.server.gate import listen
+
+    folder = tmp_path / "run"
+    folder.mkdir(mode=0o700)
+    path = folder / "runtime.sock"
+    seen = []
+    real_listen = socket.socket.listen
+
+    def watching_listen(self, *args):
+        seen.append(path.exists())
+        return real_listen(self, *args)
+
+    monkeypatch.setattr(socket.socket, "listen", watching_listen)
+    listener = listen(Endpoint("unix", path=path))
+    try:
+        assert seen == [False]
+        assert stat.S_IMODE(os.stat(path).st_mode) == 0o600 and sorted(os.listdir(folder)) == ["runtime.sock"]
+        client = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        client.connect(str(path))
+        client.close()
+    finally:
+        listener.close()
