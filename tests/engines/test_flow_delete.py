@@ -216,3 +216,16 @@ def test_a_small_hole_is_filled_in_a_crop_with_the_same_pixels_as_on_the_whole_f
         far = far_from(scene.masks[n], DILATE + FEATHER + 1)
         np.testing.assert_array_equal(b[far], scene.frames[n][far])
         assert psnr(b, scene.background[n], scene.masks[n] > 0) >= 27.0
+
+
+def test_the_serial_path_renders_the_same_files_as_the_overlapped_one(pan, deleted, tmp_path):
+    out, _ = deleted  # the default: two threads (flows while frames decode, both fill passes at once)
+    serial = tmp_path / "serial"
+    plan = delete_plan(pan, serial).model_copy(
+        update={"settings": {"cache_dir": str(tmp_path / "cache"), "threads": 1}}
+    )
+    ctx = FakeContext()
+    FlowEngine().propagate(plan, ctx)
+    assert ctx.frames == list(range(24))
+    for n in range(24):
+        assert (serial / f"{n:06d}.png").read_bytes() == (out / f"{n:06d}.png").read_bytes(), f"frame {n}"

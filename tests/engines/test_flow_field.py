@@ -112,3 +112,27 @@ def test_an_unwritable_cache_only_costs_time(pan, tmp_path):
     flows.ensure(0, 4)
     reference = ClipFlow(ArrayFrames(pan.scene.frames))
     np.testing.assert_array_equal(flows.forward(2), reference.forward(2))
+
+
+def test_flows_computed_on_worker_threads_are_those_of_one_thread(pan, tmp_path):
+    frames = pan.scene.frames
+    seen: list[int] = []
+    threaded = ClipFlow(ArrayFrames(frames), cache=FlowCache(tmp_path / "cache"), workers=2)
+    stack = threaded.read_with_flows(0, len(frames), on_pair=seen.append)
+    assert seen == list(range(len(frames) - 1))  # announced in order, on the caller's thread
+    np.testing.assert_array_equal(stack, np.stack(frames))
+    assert len(list((tmp_path / "cache").glob("*.npz"))) == len(frames) - 1
+    serial = ClipFlow(ArrayFrames(frames))
+    serial.ensure(0, len(frames))
+    for i in range(len(frames) - 1):
+        np.testing.assert_array_equal(threaded.forward(i), serial.forward(i))
+        np.testing.assert_array_equal(threaded.backward(i), serial.backward(i))
+
+
+def test_an_unwritable_cache_only_costs_time_on_worker_threads_too(pan, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    flows = ClipFlow(ArrayFrames(pan.scene.frames), cache=FlowCache(blocker / "cache"), workers=2)
+    flows.ensure(0, 6)
+    assert flows.cache is None
+    np.testing.assert_array_equal(flows.forward(2), ClipFlow(ArrayFrames(pan.scene.frames)).forward(2))

@@ -12,6 +12,7 @@ along the flow (so it stays steady in time), and failing that, inpainted from it
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import cv2
@@ -64,6 +65,8 @@ class DeletionFill:
         self._pixels = [np.nonzero(a) for a in areas]
         self._holes: dict[int, np.ndarray] = {}
         self._near_hole: list[np.ndarray] | None = None
+        #: Run the forward and backward passes on two threads (same result).
+        self.parallel = False
 
     def _flow_hole(self, i: int) -> np.ndarray:
         """Chunk frame ``i``'s hole at working resolution, grown (both passes use it: kept)."""
@@ -138,8 +141,17 @@ class DeletionFill:
         frame shows, so those pixels stay consistent from frame to frame.
         """
         n = len(self.areas)
-        forward = self._pass(range(n), to_prev=True)
-        backward = self._pass(range(n - 1, -1, -1), to_prev=False)
+        if self.parallel:  # the passes are independent: the backward one on a second thread
+            for i in range(n):
+                if len(self._pixels[i][0]):
+                    self._flow_hole(i)  # made once here, before both threads read them
+            with ThreadPoolExecutor(1, "flow-fill") as pool:
+                later = pool.submit(self._pass, range(n - 1, -1, -1), False)
+                forward = self._pass(range(n), to_prev=True)
+                backward = later.result()
+        else:
+            forward = self._pass(range(n), to_prev=True)
+            backward = self._pass(range(n - 1, -1, -1), to_prev=False)
         for i in sorted(todo):
             self.check()
             yield i, self._finish(i, forward[i], backward[i], previous)

@@ -14,8 +14,10 @@ Conventions used by the whole flow engine:
 
 from __future__ import annotations
 
-from collections import OrderedDict
+import threading
+from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 import cv2
@@ -84,7 +86,9 @@ class ClipFlow:
     """The flows of one clip at working resolution, computed on demand.
 
     ``frames`` provides the pictures (read only when a pair is in neither memory nor the cache). With a
-    disk cache, at most ``max_pairs`` pairs stay in memory (least recently used go first).
+    disk cache, at most ``max_pairs`` pairs stay in memory (least recently used go first). ``workers``
+    > 1: :meth:`ensure` computes that many pairs at once on threads (DIS and zlib release the GIL) while
+    the caller's thread decodes the next frames; the flows are the same as with one.
     """
 
     def __init__(
@@ -93,14 +97,18 @@ class ClipFlow:
         settings: FlowSettings | None = None,
         cache: FlowCache | None = None,
         max_pairs: int = 128,
+        workers: int = 1,
     ) -> None:
         self.frames = frames
         self.settings = settings or FlowSettings()
         self.cache = cache
         self.max_pairs = max_pairs
+        self.workers = max(1, workers)
         self.width, self.height = frames.size
         self.work_size = self.settings.working_size(self.width, self.height)
         self._dis = _dis(self.settings.preset)
+        self._local = threading.local()  # one DIS per worker thread: an instance is not shareable
+        self._lock = threading.RLock()  # the fill's two passes read pairs from two threads
         self._pairs: OrderedDict[int, tuple[np.ndarray, np.ndarray]] = OrderedDict()
 
     @property
@@ -133,14 +141,78 @@ class ClipFlow:
             pictures: Iterable[tuple[int, np.ndarray]] = ((n, frames[n - lo]) for n in range(first, stop))
         else:
             pictures = self.frames.iter_frames(first, stop)
-        prev_gray, prev_n = None, -2
-        for n, frame in pictures:
-            gray = _gray(frame, self.work_size)
-            if prev_gray is not None and prev_n == n - 1 and (n - 1) in todo:
-                self._compute(n - 1, prev_gray, gray)
-                if on_pair:
-                    on_pair(n - 1)
-            prev_gray, prev_n = gray, n
+        self._compute_all(pictures, todo, on_pair)
+
+    def read_with_flows(self, lo: int, hi: int, on_pair: Callable[[int], None] | None = None) -> np.ndarray:
+        """Frames ``[lo, hi)`` stacked (N, H, W, 3), their missing flows computed while they decode."""
+        kept: list[np.ndarray] = []
+
+        def reading() -> Iterable[tuple[int, np.ndarray]]:
+            for n, frame in self.frames.iter_frames(lo, hi):
+                kept.append(frame)
+                yield n, frame
+
+        self._compute_all(reading(), set(self.missing(lo, hi)), on_pair)
+        return np.stack(kept)
+
+    def _compute_all(
+        self,
+        pictures: Iterable[tuple[int, np.ndarray]],
+        todo: set[int],
+        on_pair: Callable[[int], None] | None,
+    ) -> None:
+        """The pairs ``todo`` from consecutive ``pictures``; ``on_pair`` in order on this thread."""
+        pool = ThreadPoolExecutor(self.workers, "flow-dis") if self.workers > 1 and todo else None
+        pending: deque[tuple[int, Future[tuple[np.ndarray, np.ndarray, bool]]]] = deque()
+        try:
+            prev_gray, prev_n = None, -2
+            for n, frame in pictures:
+                if n not in todo and n - 1 not in todo:
+                    continue  # read through (the caller keeps it), no flow needs it
+                gray = _gray(frame, self.work_size)
+                if prev_gray is not None and prev_n == n - 1 and (n - 1) in todo:
+                    if pool is None:
+                        self._compute(n - 1, prev_gray, gray)
+                        if on_pair:
+                            on_pair(n - 1)
+                    else:
+                        pending.append((n - 1, pool.submit(self._flows, n - 1, prev_gray, gray)))
+                        while len(pending) > 2 * self.workers:
+                            self._collect(*pending.popleft(), on_pair)
+                prev_gray, prev_n = gray, n
+            while pending:
+                self._collect(*pending.popleft(), on_pair)
+        finally:
+            if pool is not None:
+                pool.shutdown(wait=True, cancel_futures=True)
+
+    def _flows(self, i: int, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray, bool]:
+        """(forward, backward, saved) of pair ``i`` on a worker thread, with that thread's DIS."""
+        dis = getattr(self._local, "dis", None)
+        if dis is None:
+            dis = self._local.dis = _dis(self.settings.preset)
+        fwd, bwd = quantize(dense_flow(dis, a, b)), quantize(dense_flow(dis, b, a))
+        cache = self.cache
+        try:
+            if cache:
+                cache.save(i, fwd, bwd)
+        except OSError:
+            return fwd, bwd, False
+        return fwd, bwd, True
+
+    def _collect(
+        self,
+        i: int,
+        future: Future[tuple[np.ndarray, np.ndarray, bool]],
+        on_pair: Callable[[int], None] | None,
+    ) -> None:
+        fwd, bwd, saved = future.result()
+        if not saved:  # a read-only or full disk: go on without the cache, it only saves time
+            self.cache = None
+        with self._lock:
+            self._keep(i, (fwd, bwd))
+        if on_pair:
+            on_pair(i)
 
     def _compute(self, i: int, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         fwd, bwd = dense_flow(self._dis, a, b), dense_flow(self._dis, b, a)
@@ -160,16 +232,17 @@ class ClipFlow:
             self._pairs.popitem(last=False)
 
     def _pair(self, i: int) -> tuple[np.ndarray, np.ndarray]:
-        if i in self._pairs:
-            self._pairs.move_to_end(i)
-            return self._pairs[i]
-        shape = (self.work_size[1], self.work_size[0])
-        pair = self.cache.load(i, shape) if self.cache else None
-        if pair is not None:
-            self._keep(i, pair)
-            return pair
-        a, b = (_gray(self.frames.read(n), self.work_size) for n in (i, i + 1))
-        return self._compute(i, a, b)
+        with self._lock:
+            if i in self._pairs:
+                self._pairs.move_to_end(i)
+                return self._pairs[i]
+            shape = (self.work_size[1], self.work_size[0])
+            pair = self.cache.load(i, shape) if self.cache else None
+            if pair is not None:
+                self._keep(i, pair)
+                return pair
+            a, b = (_gray(self.frames.read(n), self.work_size) for n in (i, i + 1))
+            return self._compute(i, a, b)
 
     def forward(self, i: int) -> np.ndarray:
         """Flow ``i → i+1`` at working resolution, in *working* pixels (float32)."""

@@ -101,8 +101,7 @@ class Render:
     ) -> Iterator[tuple[int, np.ndarray]]:
         """Finished frames ``wanted``, filled from the frames of ``span`` (the chunk and its margins)."""
         c0, c1 = span
-        stack = np.stack([f for _, f in self.flows.frames.iter_frames(c0, c1)])
-        self.flows.ensure(c0, c1, on_pair=lambda i: self.progress.step("optical flow"), frames=stack)
+        stack = self.flows.read_with_flows(c0, c1, on_pair=lambda i: self.progress.step("optical flow"))
         edits = [self._edit(t) for t in range(c0, c1)]
         # The fill also covers the feather band, so the blend there is between source and fill.
         areas = [grow(e, self.feather + 1) for e in edits]
@@ -119,6 +118,7 @@ class Render:
         holes = [a[view] for a in areas]
         check, seamless = self.ctx.check_cancelled, self.cfg.seamless
         fill = DeletionFill(self.flows, stack[:, view[0], view[1]], holes, c0, check, seamless, origin)
+        fill.parallel = self.cfg.threads > 1
 
         def before(i: int) -> np.ndarray | None:
             done = previous(c0 + i)

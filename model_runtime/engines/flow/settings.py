@@ -13,6 +13,8 @@ All optional:
 - ``seamless``: 1 (default) matches a deletion's fill to the frame around the hole; 0 pastes it.
 - ``crop``: 1 (default) fills a deletion in a box around its holes when they cover a small part of
   the frame (faster); 0 always works on the whole frame.
+- ``threads``: 2 (default) overlaps a deletion's stages on two threads (flow pairs while frames decode,
+  the fill's two passes); 1 runs them one after the other. The result is the same.
 """
 
 from __future__ import annotations
@@ -56,6 +58,7 @@ class JobSettings:
     feather: int
     seamless: bool = True
     crop: bool = True
+    threads: int = 2
 
     @classmethod
     def parse(cls, settings: dict[str, object], task: str, output: Path) -> JobSettings:
@@ -76,12 +79,13 @@ class JobSettings:
             feather=_whole(settings, "feather", 3),
             seamless=_whole(settings, "seamless", 1) > 0,
             crop=_whole(settings, "crop", 1) > 0,
+            threads=max(1, min(8, _whole(settings, "threads", 2))),
         )
 
     def flows(self, frames: FrameSource, source: str | Path) -> ClipFlow:
         """The clip's flows, cached in a folder keyed by the source file and the flow settings."""
         key = cache_key(source, self.flow.cache_parts(*frames.size))
-        return ClipFlow(frames, self.flow, FlowCache(self.cache_dir / key))
+        return ClipFlow(frames, self.flow, FlowCache(self.cache_dir / key), workers=self.threads)
 
     def chunks(self, size: tuple[int, int], count: int) -> tuple[int, int]:
         """(window, margin) for a deletion of ``count`` frames of ``size``."""
