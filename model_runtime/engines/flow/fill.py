@@ -39,6 +39,17 @@ class _Hits:
     xy: np.ndarray
 
 
+@dataclass
+class _Gathered:
+    """One frame after the reads: the found colours in place, and the hole's edge for the blend."""
+
+    out: np.ndarray
+    done: np.ndarray | None = None  # hole pixels some frame showed (None: no hole)
+    edges: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+    beside: np.ndarray | None = None
+    beside_w: np.ndarray | None = None
+
+
 class DeletionFill:
     """Temporal fill of the holes ``areas[i]`` in ``frames[i]`` (frames ``lo + i`` of the clip).
 
@@ -152,17 +163,29 @@ class DeletionFill:
         else:
             forward = self._pass(range(n), to_prev=True)
             backward = self._pass(range(n - 1, -1, -1), to_prev=False)
-        for i in sorted(todo):
-            self.check()
-            yield i, self._finish(i, forward[i], backward[i], previous)
+        order = sorted(todo)
+        if not self.parallel:
+            for i in order:
+                self.check()
+                yield i, self._complete(i, self._gather(i, forward[i], backward[i]), previous)
+            return
+        # The reads of the next frame (no need of this one's result) go on while this one completes.
+        with ThreadPoolExecutor(1, "flow-fill") as pool:
+            ahead = [pool.submit(self._gather, i, forward[i], backward[i]) for i in order[:1]]
+            for k, i in enumerate(order):
+                self.check()
+                gathered = ahead.pop().result()
+                if k + 1 < len(order):
+                    j = order[k + 1]
+                    ahead.append(pool.submit(self._gather, j, forward[j], backward[j]))
+                yield i, self._complete(i, gathered, previous)
 
-    def _finish(
-        self, i: int, fwd: _Hits, bwd: _Hits, previous: Callable[[int], np.ndarray | None]
-    ) -> np.ndarray:
+    def _gather(self, i: int, fwd: _Hits, bwd: _Hits) -> _Gathered:
+        """Frame ``i`` with the colours found in other frames, and what the seam blend needs."""
         out = self.frames[i].copy()
         ys, xs = self._pixels[i]
         if not len(ys):
-            return out
+            return _Gathered(out)
         # The hole's edge: a hole pixel k and its neighbour outside the hole (ey, ex). The copy is read
         # there too (one pixel further in its source), so the blend compares like with like.
         k, ey, ex = _edges(self.areas[i], ys, xs)
@@ -193,10 +216,20 @@ class DeletionFill:
         beside, beside_w = sums[len(ys) :], weights[len(ys) :]
         done = weight > 0
         out[ys[done], xs[done]] = np.clip(np.rint(total[done] / weight[done, None]), 0, 255).astype(np.uint8)
+        return _Gathered(out, done, (k, ey, ex), beside, beside_w)
+
+    def _complete(self, i: int, g: _Gathered, previous: Callable[[int], np.ndarray | None]) -> np.ndarray:
+        """Frame ``i`` finished: what no frame shows (from ``previous``), then the seam blend."""
+        out, done = g.out, g.done
+        if done is None:
+            return out
+        ys, xs = self._pixels[i]
         if not done.all():
             self._fill_unseen(i, out, ys[~done], xs[~done], previous)
         if not self.seamless:
             return out
+        assert g.edges is not None and g.beside is not None and g.beside_w is not None
+        (k, ey, ex), beside, beside_w = g.edges, g.beside, g.beside_w
         # Where no source read the edge neighbour (or the pixel was made up here), the pixel itself.
         read = beside_w > 0
         beside[read] /= beside_w[read, None]
