@@ -22,6 +22,7 @@ clip (ProPainter / E2FGVI protocol):
   what a camera or an editor writes, much cheaper to decode).
 
     python benchmarks/removal.py [--frames 80] [--previous DIR] [--pictures] [--only CASE ...] [--speed]
+        [--sizes 972x540 ...] [--encodings h264]
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import av
@@ -337,12 +339,18 @@ H264 = {"codec": "libx264", "pix_fmt": "yuv420p", "options": {"crf": "18"}}
 SPEED_SIZES = ((432, 240), (972, 540), (1296, 720))
 
 
-def speed_table(count: int, trees: dict[str, Path], tmp: Path) -> dict:
+def speed_table(
+    count: int,
+    trees: dict[str, Path],
+    tmp: Path,
+    sizes: Sequence[tuple[int, int]] = SPEED_SIZES,
+    encodings: Sequence[str] = ("lossless", "h264"),
+) -> dict:
     """Speed only: frame size × masked area × encoding, every tree's engine on the same clips."""
     bmx = load_backgrounds(count)["bmx"]
     shapes = silhouettes("schoolgirls", count)
     table = {}
-    for size in SPEED_SIZES:
+    for size in sizes:
         frames = bmx if size == (bmx[0].shape[1], bmx[0].shape[0]) else upscale(bmx, size)
         kinds = {
             "small": object_masks(shapes, size, 0.25),
@@ -360,7 +368,8 @@ def speed_table(count: int, trees: dict[str, Path], tmp: Path) -> dict:
             for f, m in zip(pasted, masks, strict=True):
                 f[m > 0] = (40, 200, 60)
             row: dict[str, object] = {"masked": round(float(np.mean([m.mean() / 255 for m in masks])), 3)}
-            for encoding, options in (("lossless", LOSSLESS), ("h264", H264)):
+            for encoding in encodings:
+                options = {"lossless": LOSSLESS, "h264": H264}[encoding]
                 clip = write_clip(folder / f"{encoding}.mkv", pasted, **options)
                 for label, tree in trees.items():
                     r = run_engine(tree, folder / f"{encoding}-{label}", clip, mask_dir, len(frames))
@@ -377,6 +386,8 @@ def main() -> None:
     parser.add_argument("--pictures", action="store_true", help="write hole crops into docs/images/")
     parser.add_argument("--only", nargs="*", help="case names to run (default: all)")
     parser.add_argument("--speed", action="store_true", help="only the speed table (size × area × encoding)")
+    parser.add_argument("--sizes", nargs="*", help="speed table frame sizes, e.g. 972x540 (default: all)")
+    parser.add_argument("--encodings", nargs="*", choices=("lossless", "h264"), default=("lossless", "h264"))
     args = parser.parse_args()
     if not (DATA / "bmx-trees").is_dir():
         print(json.dumps({"skipped": f"{DATA} not found"}))
@@ -395,7 +406,8 @@ def main() -> None:
     pictures = ROOT / "docs" / "images" if args.pictures else None
     with tempfile.TemporaryDirectory() as tmp:
         if args.speed:
-            report["speed"] = speed_table(args.frames, trees, Path(tmp))
+            sizes = [tuple(map(int, v.split("x"))) for v in args.sizes] if args.sizes else SPEED_SIZES
+            report["speed"] = speed_table(args.frames, trees, Path(tmp), sizes, args.encodings)
         for name, (truth, masks, own) in ({} if args.speed else cases(args.frames)).items():
             if args.only and name not in args.only:
                 continue
