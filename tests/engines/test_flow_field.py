@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from model_runtime.engines.flow.cache import FlowCache, cache_key, dequantize, quantize
-from model_runtime.engines.flow.flow import ClipFlow, FlowSettings, complete_flow
+from model_runtime.engines.flow.completion import complete_flow
+from model_runtime.engines.flow.flow import ClipFlow, FlowSettings
 from model_runtime.engines.flow.frames import sample_points
 from vivid_desktop.media.clip_frames import ArrayFrames
 

@@ -88,3 +88,18 @@ def _smooth(values: np.ndarray, known: np.ndarray) -> np.ndarray:
     summed = cv2.resize(values * known[..., None], half, interpolation=cv2.INTER_AREA)
     small = membrane(summed / np.maximum(weight, 1e-6)[..., None], weight > 0)
     return cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
+
+
+def hole_edges(area: np.ndarray, ys: np.ndarray, xs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Pairs across the edge of ``area``: (index into ``ys, xs`` of the hole pixel, the outside
+    neighbour's y, x), for the four neighbours of every hole pixel."""
+    h, w = area.shape
+    parts = []
+    for dy, dx in ((0, 1), (0, -1), (1, 0), (-1, 0)):
+        ny, nx = ys + dy, xs + dx
+        inside = (ny >= 0) & (ny < h) & (nx >= 0) & (nx < w)
+        k = np.flatnonzero(inside)
+        k = k[~area[ny[k], nx[k]]]
+        parts.append((k, ny[k], nx[k]))
+    k, ey, ex = (np.concatenate(p) for p in zip(*parts, strict=True))
+    return k, ey, ex

@@ -18,8 +18,9 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from model_runtime.engines.flow.blend import blend_fill
-from model_runtime.engines.flow.flow import ClipFlow, complete_flow
+from model_runtime.engines.flow.blend import blend_fill, hole_edges
+from model_runtime.engines.flow.completion import complete_flow
+from model_runtime.engines.flow.flow import ClipFlow
 from model_runtime.engines.flow.frames import sample_points
 from model_runtime.engines.flow.texture import exemplar_fill
 
@@ -188,7 +189,7 @@ class DeletionFill:
             return _Gathered(out)
         # The hole's edge: a hole pixel k and its neighbour outside the hole (ey, ex). The copy is read
         # there too (one pixel further in its source), so the blend compares like with like.
-        k, ey, ex = _edges(self.areas[i], ys, xs)
+        k, ey, ex = hole_edges(self.areas[i], ys, xs)
         step = np.stack([ex - xs[k], ey - ys[k]], axis=-1).astype(np.float32)
         # Every read of both directions at once: the colour at each found position, and for the
         # edge's pixels the copy one pixel further out. ``into``: where each read adds (hole pixels,
@@ -302,18 +303,3 @@ class DeletionFill:
         index = np.full((self.height, self.width), -1, np.int64)
         index[all_ys, all_xs] = np.arange(len(all_ys))
         return flow[index[ys, xs]]
-
-
-def _edges(area: np.ndarray, ys: np.ndarray, xs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Pairs across the edge of ``area``: (index into ``ys, xs`` of the hole pixel, the outside
-    neighbour's y, x), for the four neighbours of every hole pixel."""
-    h, w = area.shape
-    parts = []
-    for dy, dx in ((0, 1), (0, -1), (1, 0), (-1, 0)):
-        ny, nx = ys + dy, xs + dx
-        inside = (ny >= 0) & (ny < h) & (nx >= 0) & (nx < w)
-        k = np.flatnonzero(inside)
-        k = k[~area[ny[k], nx[k]]]
-        parts.append((k, ny[k], nx[k]))
-    k, ey, ex = (np.concatenate(p) for p in zip(*parts, strict=True))
-    return k, ey, ex
