@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -92,6 +93,12 @@ class Render:
                     last[t] = out
                     writer.put(t, frame_path(self.out_dir, t), out)
 
+    def _regions(self, c0: int, c1: int) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        """The edit regions of frames ``[c0, c1)`` and the areas to fill: grown by the feather band, so
+        that the blend there is between source and fill."""
+        edits = [self._edit(t) for t in range(c0, c1)]
+        return edits, [grow(e, self.feather + 1) for e in edits]
+
     def _delete_chunk(
         self,
         span: tuple[int, int],
@@ -101,10 +108,14 @@ class Render:
     ) -> Iterator[tuple[int, np.ndarray]]:
         """Finished frames ``wanted``, filled from the frames of ``span`` (the chunk and its margins)."""
         c0, c1 = span
-        stack = self.flows.read_with_flows(c0, c1, on_pair=lambda i: self.progress.step("optical flow"))
-        edits = [self._edit(t) for t in range(c0, c1)]
-        # The fill also covers the feather band, so the blend there is between source and fill.
-        areas = [grow(e, self.feather + 1) for e in edits]
+        if self.cfg.threads > 1:  # masks read while the frames decode and the flows are computed
+            with ThreadPoolExecutor(1, "flow-masks") as pool:
+                regions = pool.submit(self._regions, c0, c1)
+                stack = self.flows.read_with_flows(c0, c1, lambda i: self.progress.step("optical flow"))
+                edits, areas = regions.result()
+        else:
+            stack = self.flows.read_with_flows(c0, c1, lambda i: self.progress.step("optical flow"))
+            edits, areas = self._regions(c0, c1)
         sources = {}
         for t, image in keyframes.items():
             if c0 <= t < c1:
