@@ -31,7 +31,7 @@ from vivid_desktop.cli.progress import Progress
 from vivid_desktop.render_folder import done_frames, frame_files
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
 
     from pydantic import BaseModel
 
@@ -152,25 +152,37 @@ def add_cluster_option(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from vivid_desktop.media.errors import MediaError
-    from vivid_desktop.runtime_client import RuntimeClientError
-
     if args.output is None and not args.dry_run:
         print("vivid edit: the following arguments are required: -o/--output", file=sys.stderr)
         return 2
+
+    def body(work: Path) -> bool:
+        if args.dry_run:
+            print(json.dumps(dry_run(args), indent=2))
+            return False
+        edit(args, work)
+        return True
+
+    return run_command("vivid edit", args, body)
+
+
+def run_command(name: str, args: argparse.Namespace, body: Callable[[Path], bool | None]) -> int:
+    """Run ``body(work folder)`` the way every job command does: Ctrl-C is one line and status 130, an
+    input or runtime error one line and status 1, then "wrote OUT" unless ``body`` returns False."""
+    from vivid_desktop.media.errors import MediaError
+    from vivid_desktop.runtime_client import RuntimeClientError
+
     try:
         with _work_folder(args.work) as work:
-            if args.dry_run:
-                print(json.dumps(dry_run(args), indent=2))
-                return 0
-            edit(args, work)
+            wrote = body(work)
     except (Cancelled, KeyboardInterrupt):  # Ctrl-C outside a job: the runtime's shutdown cancels its work
-        print("vivid edit: cancelled", file=sys.stderr)
+        print(f"{name}: cancelled", file=sys.stderr)
         return 130
     except (EditError, MediaError, RuntimeClientError, OSError) as exc:
-        print(f"vivid edit: {exc}", file=sys.stderr)
+        print(f"{name}: {exc}", file=sys.stderr)
         return 1
-    print(f"vivid edit: wrote {args.output}", file=sys.stderr)
+    if wrote is not False:
+        print(f"{name}: wrote {args.output}", file=sys.stderr)
     return 0
 
 

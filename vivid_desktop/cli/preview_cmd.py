@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 import cv2
 
+from vivid_desktop.cli.edit_cmd import Cancelled, run_command
 from vivid_desktop.cli.edit_inputs import EditError
 from vivid_desktop.cli.progress import Progress
 
@@ -63,26 +64,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-class Cancelled(Exception):
-    """Ctrl-C: the runtime's job was cancelled."""
-
-
 def run(args: argparse.Namespace) -> int:
-    from vivid_desktop.cli.edit_cmd import _work_folder
-    from vivid_desktop.media.errors import MediaError
-    from vivid_desktop.runtime_client import RuntimeClientError
-
-    try:
-        with _work_folder(args.work) as work:
-            preview(args, work)
-    except (Cancelled, KeyboardInterrupt):
-        print("vivid preview: cancelled", file=sys.stderr)
-        return 130
-    except (EditError, MediaError, RuntimeClientError, OSError) as exc:
-        print(f"vivid preview: {exc}", file=sys.stderr)
-        return 1
-    print(f"vivid preview: wrote {args.output}", file=sys.stderr)
-    return 0
+    return run_command("vivid preview", args, lambda work: preview(args, work))
 
 
 def preview(args: argparse.Namespace, work: Path) -> None:

@@ -13,6 +13,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from vivid_desktop.cli.edit_cmd import run_command
 from vivid_desktop.cli.edit_inputs import EditError, read_mask_file, write_png
 
 
@@ -40,21 +41,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from vivid_desktop.cli.edit_cmd import Cancelled, _work_folder
-    from vivid_desktop.media.errors import MediaError
-    from vivid_desktop.runtime_client import RuntimeClientError
-
-    try:
-        with _work_folder(args.work) as work:
-            track(args, work)
-    except (Cancelled, KeyboardInterrupt):
-        print("vivid track: cancelled", file=sys.stderr)
-        return 130
-    except (EditError, MediaError, RuntimeClientError, OSError) as exc:
-        print(f"vivid track: {exc}", file=sys.stderr)
-        return 1
-    print(f"vivid track: wrote {args.output}", file=sys.stderr)
-    return 0
+    return run_command("vivid track", args, lambda work: track(args, work))
 
 
 def parse_anchor(text: str) -> tuple[int, Path]:
