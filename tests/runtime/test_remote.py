@@ -274,17 +274,16 @@ def test_a_cut_connection_resumes_without_recomputing(server, certs, tmp_path):
         sup.stop()
 
 
+def remote_args(server, certs) -> list[str]:
+    """The command line's options for the test server: address, token, the test CA."""
+    token, ca = str(server.token_file), str(certs.ca.cert)
+    return ["--runtime", server.address, "--token-file", token, "--tls-ca", ca]
+
+
 def test_vivid_edit_on_a_remote_runtime(server, certs, scene, tmp_path, capsys):
     from vivid_desktop.cli.main import main
 
-    remote = [
-        "--runtime",
-        server.address,
-        "--token-file",
-        str(server.token_file),
-        "--tls-ca",
-        str(certs.ca.cert),
-    ]
+    remote = remote_args(server, certs)
     edit = ["edit", str(scene / "clip.mp4"), "--mask", str(scene / "masks"), "--task", "delete"]
     assert main([*edit, *remote, "-o", str(tmp_path / "remote_png")]) == 0
     assert main([*edit, "-o", str(tmp_path / "local_png")]) == 0
@@ -407,14 +406,7 @@ def test_a_protocol_mismatch_is_one_line(server, certs, monkeypatch):
 def test_vivid_preview_on_a_remote_runtime(server, certs, scene, tmp_path, capsys):
     from vivid_desktop.cli.main import main
 
-    remote = [
-        "--runtime",
-        server.address,
-        "--token-file",
-        str(server.token_file),
-        "--tls-ca",
-        str(certs.ca.cert),
-    ]
+    remote = remote_args(server, certs)
     preview = [
         "preview",
         str(scene / "clip.mp4"),
