@@ -75,13 +75,15 @@ class DeletionFill:
         self.seamless = seamless
         self.height, self.width = frames.shape[1:3]
         self._pixels = [np.nonzero(a) for a in areas]
-        self._holes: dict[int, np.ndarray] = {}
+        self._holes: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        self._to_prev: dict[int, np.ndarray] = {}  # the forward pass's completed flows, for _flow_at
         self._near_hole: list[np.ndarray] | None = None
         #: Run the forward and backward passes on two threads (same result).
         self.parallel = False
 
-    def _flow_hole(self, i: int) -> np.ndarray:
-        """Chunk frame ``i``'s hole at working resolution, grown (both passes use it: kept)."""
+    def _flow_hole(self, i: int) -> tuple[np.ndarray, np.ndarray]:
+        """Chunk frame ``i``'s hole at working resolution, grown, and the working pixels that sampling
+        the flow at the hole's own pixels reads (both passes use them: kept)."""
         if i not in self._holes:
             grow = max(4, round(max(self.flows.work_size) * FLOW_HOLE_GROW))
             area = self.areas[i]
@@ -89,19 +91,24 @@ class DeletionFill:
                 (x, y), (h, w) = self.origin, area.shape
                 area = np.zeros((self.flows.height, self.flows.width), bool)
                 area[y : y + h, x : x + w] = self.areas[i]
-            self._holes[i] = self.flows.hole_to_work(area, grow)
+            self._holes[i] = self.flows.hole_to_work(area, grow), self.flows.hole_to_work(area, 1)
         return self._holes[i]
 
     def _hole_flow(self, i: int, to_prev: bool) -> np.ndarray:
         """Completed flow from chunk frame ``i`` to its neighbour, at its hole pixels, (M, 2) full-res."""
+        if to_prev and i in self._to_prev:
+            return self._to_prev[i]
         t = self.lo + i
         raw = self.flows.backward(t - 1) if to_prev else self.flows.forward(t)
-        flow = complete_flow(raw, self._flow_hole(i))
+        flow = complete_flow(raw, *self._flow_hole(i))
         ys, xs = self._pixels[i]
         sx, sy = self.flows.scale
         x, y = self.origin
         pos = np.stack([(xs + x + 0.5) / sx - 0.5, (ys + y + 0.5) / sy - 0.5], axis=-1)
-        return sample_points(flow, pos) * np.array([sx, sy], np.float32)
+        done = sample_points(flow, pos) * np.array([sx, sy], np.float32)
+        if to_prev:
+            self._to_prev[i] = done
+        return done
 
     def _pass(self, order: Sequence[int], to_prev: bool) -> dict[int, _Hits]:
         """Chain hole pixels through ``order`` (consecutive chunk indices)."""
