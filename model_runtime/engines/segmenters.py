@@ -1,9 +1,9 @@
 """What a mask model is to the runtime: a :class:`Segmenter` (clicks/box → mask on one frame) and a
 :class:`Tracker` (anchor masks → a mask on every frame), with the classical CPU implementations.
 
-A learned model (SAM 2.1, EdgeTAM, Cutie) plugs in by implementing these two protocols in the runtime
-process; it is not shipped yet: see docs/flow_engine.md ("A learned tracker") for why ``sam2`` is not
-installed and how its checkpoints would be loaded without pickle execution.
+The learned pair, SAM 2.1 on transformers (:mod:`model_runtime.engines.sam2_model`,
+:mod:`model_runtime.engines.sam2_track`), is offered only when a SAM 2 model folder is given: it needs
+the user's weights.
 """
 
 from __future__ import annotations
@@ -15,6 +15,8 @@ import numpy as np
 
 from model_runtime.engines.flow.flow import ClipFlow
 from model_runtime.engines.flow.track import track_masks
+from model_runtime.engines.sam2_model import Sam2Segmenter
+from model_runtime.engines.sam2_track import Sam2Tracker
 from vivid_desktop.core.select import Prompt, select_object
 
 
@@ -62,11 +64,17 @@ class FlowTracker:
         return track_masks(flows, anchors, lo, hi, needed, check)
 
 
-def segmenters() -> dict[str, Segmenter]:
-    """The segmenters this runtime can run, by name."""
-    return {"grabcut": GrabCutSegmenter()}
+def segmenters(sam2_model: str | None = None, device: str = "auto") -> dict[str, Segmenter]:
+    """The segmenters this runtime can run, by name (``sam2`` with a SAM 2 model folder)."""
+    found: dict[str, Segmenter] = {"grabcut": GrabCutSegmenter()}
+    if sam2_model:
+        found["sam2"] = Sam2Segmenter(sam2_model, device)
+    return found
 
 
-def trackers() -> dict[str, Tracker]:
-    """The trackers this runtime can run, by name."""
-    return {"flow": FlowTracker()}
+def trackers(sam2_model: str | None = None, device: str = "auto") -> dict[str, Tracker]:
+    """The trackers this runtime can run, by name (``sam2`` with a SAM 2 model folder)."""
+    found: dict[str, Tracker] = {"flow": FlowTracker()}
+    if sam2_model:
+        found["sam2"] = Sam2Tracker(sam2_model, device)
+    return found

@@ -83,6 +83,9 @@ def _check_track(request: BaseModel) -> None:
     if not request.anchors:
         raise EngineError(ErrorCode.NO_ANCHOR, "track_masks needs at least one anchor mask")
     _check_keyframes(request.anchors)
+    from model_runtime.engines.sam2_job import TrackerChoice
+
+    TrackerChoice.of(request.settings)  # a wrong tracker or model folder is refused before queueing
 
 
 def _check_propagate(plan: BaseModel) -> None:
@@ -108,8 +111,14 @@ def _run_edit(request: BaseModel, ctx: ServerJobContext) -> dict[str, Any]:
 def _run_track(request: BaseModel, ctx: ServerJobContext) -> dict[str, Any]:
     assert isinstance(request, TrackMasksRequest)
     Path(request.output_dir).mkdir(parents=True, exist_ok=True)
-    engine = str(getattr(request, "engine", "flow") or "flow")
-    get_engine(engine).track_masks(request, ctx)
+    from model_runtime.engines.sam2_job import TrackerChoice, track_masks_job
+
+    choice = TrackerChoice.of(request.settings)
+    if choice.name == "sam2":
+        track_masks_job(request, choice, ctx)
+    else:
+        engine = str(getattr(request, "engine", "flow") or "flow")
+        get_engine(engine).track_masks(request, ctx)
     return {"output_dir": request.output_dir, **_count(request.output_dir, request.start, request.stop)}
 
 

@@ -60,3 +60,39 @@ def test_a_wrong_anchor_is_one_line_and_exit_1(scene, tmp_path, capsys):
     assert main(["track", clip, "--mask", mask, "--frame", "99", "-o", str(tmp_path / "o")]) == 1
     assert "outside the frames 0:24" in capsys.readouterr().err
     assert not (tmp_path / "o").exists()
+
+
+@pytest.fixture(scope="module")
+def sam2_folder(tmp_path_factory):
+    from model_runtime.engines.sam2_tiny import write_tiny_sam2
+
+    return write_tiny_sam2(tmp_path_factory.mktemp("sam2") / "tiny-sam2", seed=0)
+
+
+def test_tracking_with_sam2_runs_in_the_runtime_and_writes_every_mask(scene, sam2_folder, tmp_path, capsys):
+    # A tiny random SAM 2.1: the masks mean nothing, the plumbing is real (runtime process, job, files).
+    root, s = scene
+    folder = tmp_path / "masks"
+    args = ["track", str(root / "clip.mp4"), "--mask", str(root / "mask_4.png"), "--frame", "4"]
+    args += ["--anchor", f"12={root / 'mask_20.png'}", "--range", "2:16", "--sam2", str(sam2_folder)]
+    assert main([*args, "--device", "cpu", "-o", str(folder)]) == 0
+    assert "wrote" in capsys.readouterr().err
+    got = {n: cv2.imread(str(folder / f"{n:06d}.png"), cv2.IMREAD_GRAYSCALE) for n in range(14)}
+    assert all(g is not None and g.shape == (96, 160) and set(np.unique(g)) <= {0, 255} for g in got.values())
+    np.testing.assert_array_equal(got[2], s.masks[4])  # output frame 0 is clip frame 2
+    np.testing.assert_array_equal(got[10], s.masks[20])
+
+
+def test_a_wrong_sam2_folder_is_one_line_and_exit_1(scene, tmp_path, capsys):
+    root, _ = scene
+    weights = tmp_path / "weights"
+    weights.mkdir()
+    (weights / "config.json").write_text('{"model_type": "sam2_video"}')
+    (weights / "sam2.1_hiera_tiny.pt").write_bytes(b"never unpickled")
+    args = ["track", str(root / "clip.mp4"), "--mask", str(root / "mask_4.png"), "-o", str(tmp_path / "o")]
+    assert main([*args, "--sam2", str(weights)]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "only pickled weights (sam2.1_hiera_tiny.pt)" in err[0]
+    assert main([*args, "--tracker", "sam2"]) == 1
+    assert capsys.readouterr().err.strip() == "vivid track: --tracker sam2 needs the model folder: --sam2 DIR"
+    assert not (tmp_path / "o").exists()

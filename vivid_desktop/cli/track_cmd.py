@@ -4,7 +4,8 @@ The masks are prepared like ``vivid edit``'s (scaled to the clip with a warning)
 (``track_masks``, the same job the editor runs) into a work folder with a progress bar, and OUT is written
 by its extension: a folder of grey PNGs (``000000.png`` …, 255 = object) or a grey mask video (``.mp4``,
 ``.mov``, ``.mkv``) that ``vivid edit --mask`` and the editor's mask import read back. One line on stderr
-and exit status 1 on any failure; Ctrl-C cancels (130).
+and exit status 1 on any failure; Ctrl-C cancels (130). ``--sam2 DIR`` tracks with SAM 2.1 (the user's
+weights, in transformers' format) instead of the flow tracker, on ``--device`` (default: the GPU if any).
 """
 
 from __future__ import annotations
@@ -23,8 +24,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "track",
         help="track a mask painted on one or more frames through a clip; write the masks",
         description="Track KEY (the object's mask on frame --frame, default the first of the range) and any "
-        "--anchor masks through CLIP with the flow engine, and write the masks to OUT: a folder of PNGs, "
-        "or a grey mask video when OUT ends in .mp4, .mov or .mkv.",
+        "--anchor masks through CLIP with the flow engine (or SAM 2.1 with --sam2), and write the masks to "
+        "OUT: a folder of PNGs, or a grey mask video when OUT ends in .mp4, .mov or .mkv.",
     )
     p.add_argument("clip", type=Path, metavar="CLIP")
     p.add_argument("--mask", required=True, type=Path, metavar="KEY.png", help="the keyframe's mask")
@@ -36,6 +37,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--range", metavar="A:B", help="track frames A to B-1 only (default: all)")
     p.add_argument("-o", "--output", required=True, type=Path, metavar="OUT")
+    p.add_argument(
+        "--tracker", choices=["flow", "sam2"], help="flow (CPU, no weights; default) or sam2 (needs --sam2)"
+    )
+    p.add_argument(
+        "--sam2",
+        type=Path,
+        metavar="DIR",
+        help="a SAM 2.1 model folder in transformers' format (config.json + model.safetensors); "
+        "implies --tracker sam2",
+    )
+    p.add_argument("--device", default="auto", metavar="D", help="sam2: auto (GPU if any), cpu, cuda, cuda:N")
     p.add_argument("--work", type=Path, metavar="DIR", help="keep the work folder here (a rerun resumes)")
     p.set_defaults(func=run)
 
@@ -70,12 +82,29 @@ def track(args: argparse.Namespace, work: Path) -> None:
         anchors.append(KeyframeSpec(frame=n, mask=str(write_png(work / "anchors" / f"{n:06d}.png", mask))))
     out = work / "tracked"
     request = TrackMasksRequest(
-        source=str(clip), start=frames.start, stop=frames.stop, anchors=anchors, output_dir=str(out)
+        source=str(clip),
+        start=frames.start,
+        stop=frames.stop,
+        anchors=anchors,
+        output_dir=str(out),
+        settings=tracker_settings(args),
     )
     with _runtime(work) as sup:
         _check_engine(sup, "flow")
         _run_job(sup, request, "tracking", len(frames), out)
     write_masks(out, args.output, info.rate, len(frames))
+
+
+def tracker_settings(args: argparse.Namespace) -> dict[str, object]:
+    """The request's tracker settings from ``--tracker``, ``--sam2`` and ``--device``."""
+    tracker = args.tracker or ("sam2" if args.sam2 else "flow")
+    if tracker == "flow":
+        if args.sam2:
+            raise EditError("--sam2 is the sam2 tracker's model: leave out --tracker flow")
+        return {}
+    if not args.sam2:
+        raise EditError("--tracker sam2 needs the model folder: --sam2 DIR")
+    return {"tracker": "sam2", "sam2_model": str(args.sam2.expanduser().absolute()), "device": args.device}
 
 
 def write_masks(folder: Path, output: Path, rate, total: int) -> None:
