@@ -172,9 +172,9 @@ def test_timeline_seek_zoom_and_markers(qtbot, timeline):
     assert abs(t.pixels_per_frame - 4 * ppf) < 1e-6
     assert abs(t.x_to_frame(t.frame_to_x(120.2)) - 120) <= 1  # zoomed about frame 120
     t.set_playhead(230)  # off screen: the view scrolls to show the playhead
-    assert t.scroll <= 230 < t.scroll + t.visible_frames()
+    assert t.first_visible <= 230 < t.first_visible + t.visible_frames()
     t.zoom_fit()
-    assert t.scroll == 0
+    assert t.first_visible == 0
 
 
 def test_timeline_paints_renders_windows_marks(timeline):

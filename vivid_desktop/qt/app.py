@@ -41,7 +41,8 @@ def main(argv: list[str] | None = None) -> int:
     from vivid_desktop.qt.main_window import MainWindow
     from vivid_desktop.qt.style import apply_style, icon
 
-    app = QApplication.instance() or QApplication(sys.argv[:1])
+    existing = QApplication.instance()
+    app = existing if isinstance(existing, QApplication) else QApplication(sys.argv[:1])
     app.setApplicationName("VIVID Desktop")
     app.setOrganizationName("vivid-desktop")
     apply_style(app)

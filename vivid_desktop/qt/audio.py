@@ -13,11 +13,14 @@ from __future__ import annotations
 import logging
 import time
 from fractions import Fraction
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtCore import QIODevice, QObject, QTimer, Signal
 
 from vivid_desktop.media.audio import PCM
+
+if TYPE_CHECKING:
+    from PySide6.QtMultimedia import QAudioSink
 
 log = logging.getLogger(__name__)
 
@@ -41,8 +44,8 @@ class QtAudioOutput:
     """QtMultimedia's ``QAudioSink`` (push mode); ``open`` is False without QtMultimedia or a device."""
 
     def __init__(self) -> None:
-        self._sink = None
-        self._device = None
+        self._sink: QAudioSink | None = None
+        self._device: QIODevice | None = None
         self._bytes_per_second = 1
         self.problem = ""
 
@@ -61,9 +64,9 @@ class QtAudioOutput:
         fmt.setSampleRate(rate)
         fmt.setChannelCount(channels)
         fmt.setSampleFormat(QAudioFormat.SampleFormat.Int16)
-        self._sink = QAudioSink(device, fmt)
-        self._sink.setBufferSize(int(rate * channels * 2 * AHEAD_S * 2))
-        self._device = self._sink.start()
+        sink = self._sink = QAudioSink(device, fmt)
+        sink.setBufferSize(int(rate * channels * 2 * AHEAD_S * 2))
+        self._device = sink.start()
         self._bytes_per_second = rate * channels * 2
         return self._device is not None
 

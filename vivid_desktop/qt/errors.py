@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import sys
 import traceback
+from collections.abc import Callable
 from types import TracebackType
 
 from PySide6.QtCore import QObject, QtMsgType, Signal, qInstallMessageHandler
@@ -40,7 +41,7 @@ class SlotErrors(QObject):
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self._previous = None
+        self._previous: Callable[..., object] | None = None
         self._installed = False
         self.count = 0
 

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 from PySide6.QtCore import QUrl
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
@@ -41,6 +42,7 @@ from vivid_desktop.media.index import FrameIndex
 from vivid_desktop.media.reader import FrameReader
 from vivid_desktop.qt.session import EditorSession
 from vivid_desktop.qt.settings import AppSettings
+from vivid_desktop.qt.workers import Job
 
 
 @dataclass(frozen=True)
@@ -95,13 +97,19 @@ def run_export(
             cancel=cancel,
         )
     src = store.project.source
-    common = dict(rate=src.rate, format=preset.format, total=stop - start, progress=progress, cancel=cancel)
     masks = edit_masks(store, edit_id, start, stop)
+
+    def export(kind: str, frames: Iterable[np.ndarray] | None = None) -> Path:
+        return export_masks(
+            masks, out, kind=kind, frames=frames, rate=src.rate, format=preset.format, total=stop - start,
+            progress=progress, cancel=cancel,
+        )  # fmt: skip
+
     if preset.kind == "mask":
-        return export_masks(masks, out, kind="mask", **common)
+        return export("mask")
     index = FrameIndex.open(src.path, folder=store.cache_dir("index"))
     with FrameReader(src.path, index=index, cache_bytes=0) as reader:
-        return export_masks(masks, out, kind="matte", frames=reader.iter_frames(start, stop), **common)
+        return export("matte", reader.iter_frames(start, stop))
 
 
 @dataclass(frozen=True)
@@ -128,7 +136,7 @@ class QtExportDialog(QDialog):
         self.setMinimumWidth(520)
         self.session = session
         self.settings = settings
-        self.job = None
+        self.job: Job | None = None
         self.result_path: Path | None = None
         self.error: str | None = None
         #: how a finished export's folder is shown (tests replace it)
@@ -260,7 +268,9 @@ class QtExportDialog(QDialog):
             self.path.setText(chosen)
 
     def frame_range(self) -> tuple[int, int]:
-        src = self.session.store.project.source
+        store = self.session.store
+        assert store is not None  # the dialog opens only with a project
+        src = store.project.source
         mode = self.range.currentData()
         if mode == "all":
             return 0, src.frame_count

@@ -12,13 +12,13 @@ import time
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QUrl
-from PySide6.QtGui import QCloseEvent, QColor, QDesktopServices
+from PySide6.QtGui import QAction, QCloseEvent, QColor, QDesktopServices, QImage
 from PySide6.QtWidgets import (
     QAbstractButton,
     QComboBox,
     QDockWidget,
     QLabel,
-    QMainWindow,
+    QMenu,
     QMessageBox,
     QProgressBar,
     QScrollArea,
@@ -62,7 +62,7 @@ from vivid_desktop.qt.runtime_settings import runtime_spec as remote_runtime_spe
 from vivid_desktop.qt.session import EditorSession
 from vivid_desktop.qt.settings import AppSettings
 from vivid_desktop.qt.style import icon
-from vivid_desktop.qt.timeline import QtTimelinePanel
+from vivid_desktop.qt.timeline import QtTimeline, QtTimelinePanel
 from vivid_desktop.qt.tracking import TrackController
 from vivid_desktop.qt.transport import QtTransportBar, Transport
 from vivid_desktop.qt.viewer import QtViewer
@@ -77,10 +77,21 @@ log = logging.getLogger(__name__)
 ENGINE_PREVIEW = {"vivid": "VIVID · denoising (latent preview)", "flow": "Flow · fill in progress"}
 
 
-class MainWindow(WindowDialogs, QMainWindow):
+class MainWindow(WindowDialogs):
     """VIVID Desktop's editor window. ``start_runtime()`` after ``show()`` starts the runtime."""
 
     TOOLS = TOOLS
+    recent_menu: QMenu  # made by build_menus (the table names it)
+    # Declared here as well as made in __init__: menus.py reads them through the window, and the import
+    # cycle (window → menus → window) leaves mypy unable to infer them from the assignments.
+    tracker: TrackController
+    mask_import: MaskImporter
+    propagate: PropagateController
+    transport: Transport
+    viewer: QtViewer
+    transport_bar: QtTransportBar
+    timeline: QtTimeline
+    edits_panel: QtEditsPanel
 
     def __init__(self, settings: AppSettings | None = None, runtime_spec: LaunchSpec | None = None) -> None:
         super().__init__()
@@ -90,7 +101,7 @@ class MainWindow(WindowDialogs, QMainWindow):
         self.setAcceptDrops(True)
         self.resize(1440, 900)
         self.settings = settings or AppSettings()
-        self.actions_by_name = {}
+        self.actions_by_name: dict[str, QAction] = {}
         self.relay = MainThreadRelay(self)
         self.pool = WorkerPool(self.relay, max_workers=2)
         self.session = EditorSession(self.relay, self.pool, self)
@@ -193,9 +204,7 @@ class MainWindow(WindowDialogs, QMainWindow):
         self.mask_tools = MaskTools(self.session, self.viewer, self.mask_panel, self)
         self.mask_tools.message.connect(lambda text: self.statusBar().showMessage(text, 4000))
         self.mask_import.message.connect(lambda text: self.statusBar().showMessage(text, 6000))
-        self.mask_import.imported.connect(
-            lambda *_a: (self._refresh_keys(), self._on_frame_tracked(self.session.frame))
-        )
+        self.mask_import.imported.connect(self._masks_imported)
         self.tools = self.mask_tools.tools
 
     def _build_toolbar(self) -> None:
@@ -274,7 +283,7 @@ class MainWindow(WindowDialogs, QMainWindow):
         self.audio.problem.connect(lambda text: self.statusBar().showMessage(text, 6000))
         mp = self.mask_panel
         mp.toolChosen.connect(self.set_tool)
-        mp.brushChanged.connect(lambda r, h: s.painter and s.painter.set_brush(r, h))
+        mp.brushChanged.connect(self._brush_changed)
         mp.operation.connect(self.mask_operation)
         mp.trackRequested.connect(self.tracker.track)
         mp.trackCancelRequested.connect(self.tracker.cancel)
@@ -288,14 +297,14 @@ class MainWindow(WindowDialogs, QMainWindow):
         self.propagate.frameRendered.connect(t.add_rendered)
         self.propagate.latentPreview.connect(self._show_latent)
         self.propagate.frameRendered.connect(lambda _f, _p: v.set_latent(None))
-        self.propagate.finished.connect(lambda _t: (v.set_latent(None), self._refresh_enabled()))
+        self.propagate.finished.connect(self._propagate_finished)
         self.propagate_panel.runRequested.connect(self.run_propagate)
         self.propagate_panel.track_first.toggled.connect(lambda _on: self.propagate_panel.refresh())
         ep = self.edits_panel
         ep.previewRequested.connect(self.keyframes.preview)
         ep.externalRequested.connect(self.keyframes.edit_externally)
         ep.importRequested.connect(self._import_keyframe)
-        ep.keyframeActivated.connect(lambda f: (self.transport.stop(), s.seek(f)))
+        ep.keyframeActivated.connect(self._keyframe_activated)
         ep.thumbnailsWanted.connect(self.keyframes.load_thumbnails)
         ep.masksDropped.connect(self._masks_dropped_on_edit)
         self.keyframes.thumbnailReady.connect(ep.set_thumbnail)
@@ -366,6 +375,26 @@ class MainWindow(WindowDialogs, QMainWindow):
             on_error=lambda exc: self.show_error("Cannot make the demo", str(exc)),
             name="demo",
         )
+
+    def _add_rendered(self, items: list[tuple[int, QImage | None]]) -> None:
+        for frame, image in items:
+            self.timeline.add_rendered(frame, image)
+
+    def _masks_imported(self, *_args: object) -> None:
+        self._refresh_keys()
+        self._on_frame_tracked(self.session.frame)
+
+    def _brush_changed(self, radius: float, hardness: float) -> None:
+        if self.session.painter is not None:
+            self.session.painter.set_brush(radius, hardness)
+
+    def _propagate_finished(self, _outcome: str) -> None:
+        self.viewer.set_latent(None)
+        self._refresh_enabled()
+
+    def _keyframe_activated(self, frame: int) -> None:
+        self.transport.stop()
+        self.session.seek(frame)
 
     def fill_recent_menu(self) -> None:
         self.recent_menu.clear()
@@ -516,7 +545,7 @@ class MainWindow(WindowDialogs, QMainWindow):
 
         self.pool.run(
             work,
-            on_yield=lambda items: [self.timeline.add_rendered(f, im) for f, im in items],
+            on_yield=self._add_rendered,
             name="rendered",
         )
 

@@ -61,15 +61,19 @@ class MaskImporter(QObject):
             return any(mask_import._NUMBERED_PNG.fullmatch(p.name) for p in path.iterdir())
         return looks_like_mask_video(path)
 
+    def _parent_widget(self) -> QWidget | None:
+        parent = self.parent()
+        return parent if isinstance(parent, QWidget) else None
+
     def choose_video(self) -> None:
-        parent = self.parent() if isinstance(self.parent(), QWidget) else None
+        parent = self._parent_widget()
         videos = " ".join(f"*{s}" for s in sorted(VIDEO_SUFFIXES))
         path, _ = QFileDialog.getOpenFileName(parent, "Import a mask video", "", f"Mask videos ({videos})")
         if path:
             self.import_path(path)
 
     def choose_folder(self) -> None:
-        parent = self.parent() if isinstance(self.parent(), QWidget) else None
+        parent = self._parent_widget()
         path = QFileDialog.getExistingDirectory(parent, "Import a folder of per-frame masks")
         if path:
             self.import_path(path)

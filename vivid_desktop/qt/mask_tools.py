@@ -6,6 +6,9 @@ itself; every change goes through the painter (one undo step per stroke or opera
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+import numpy as np
 from PySide6.QtCore import QObject, Signal
 
 from vivid_desktop.core import masks
@@ -15,7 +18,7 @@ from vivid_desktop.qt.session import EditorSession
 from vivid_desktop.qt.viewer import QtViewer
 
 #: operation key → (mask function, undo label, whether it takes the panel's Amount)
-OPERATIONS = {
+OPERATIONS: dict[str, tuple[Callable[..., np.ndarray], str, bool]] = {
     "feather": (masks.feather, "Feather", True),
     "expand": (masks.expand, "Expand", True),
     "shrink": (masks.shrink, "Shrink", True),
@@ -103,12 +106,14 @@ class MaskTools(QObject):
             return
         fn, label, takes_amount = OPERATIONS[op]
         args = (self.panel.amount.value(),) if takes_amount else ()
-        self.session.painter.apply(fn, label, *args)
+        painter = self.session.painter
+        assert painter is not None  # ensure_target made one
+        painter.apply(fn, label, *args)
 
     def copy_previous_keyframe(self) -> None:
         s = self.session
         earlier = [f for f in s.keyframe_frames() if f < s.frame]
-        if not earlier or s.store is None or s.painter is None:
+        if not earlier or s.store is None or s.painter is None or s.edit_id is None:
             self.message.emit("There is no keyframe before this frame to copy from.")
             return
         mask = s.store.read_mask(s.edit_id, earlier[-1])

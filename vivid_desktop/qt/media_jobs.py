@@ -153,7 +153,7 @@ def _show_progress(window: MainWindow, fraction: float | None) -> None:
     busy = fraction is not None
     window.bg_progress.setVisible(busy)
     window.bg_label.setText("Building the scrubbing proxy" if busy else "")
-    if busy:
+    if fraction is not None:
         window.bg_progress.setValue(int(fraction * 1000))
 
 

@@ -47,6 +47,15 @@ class Submenu:
     name: str = ""  # the window attribute the QMenu is stored as (filled at run time, e.g. recent)
 
 
+def _calls(method: str, value: str) -> Slot:
+    """The slot that calls the window's ``method(value)`` (the action's ``checked`` is dropped)."""
+
+    def slot(window: MainWindow) -> Callable[..., Any]:
+        return lambda _checked=False: getattr(window, method)(value)
+
+    return slot
+
+
 SEP = None
 _COMPARE = (("off", "Off (result)"), ("wipe", "Wipe"), ("side", "Side by side"), ("difference", "Difference"))
 
@@ -90,7 +99,7 @@ MENUS: tuple[tuple[str, tuple[Entry | Submenu | None, ...]], ...] = (
         Entry("zoom_out", "Zoom out", lambda w: lambda: w.viewer.set_zoom(w.viewer.zoom / 1.25), ("Ctrl+-",)),
         SEP,
         Submenu("&Compare with source", tuple(
-            Entry(f"compare_{mode}", label, lambda w, m=mode: lambda _c=False: w.set_compare(m),
+            Entry(f"compare_{mode}", label, _calls("set_compare", mode),
                   (f"Shift+{i + 1}",), checkable=True, checked=mode == "off", group="compare")
             for i, (mode, label) in enumerate(_COMPARE)
         )),
@@ -132,7 +141,7 @@ MENUS: tuple[tuple[str, tuple[Entry | Submenu | None, ...]], ...] = (
     )),
     ("&Mask", (
         *(
-            Entry(f"tool_{name}", label, lambda w, n=name: lambda _c=False: w.set_tool(n), (key,), icon_name)
+            Entry(f"tool_{name}", label, _calls("set_tool", name), (key,), icon_name)
             for name, (label, key, icon_name) in TOOLS.items()
         ),
         SEP,

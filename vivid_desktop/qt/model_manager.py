@@ -62,7 +62,7 @@ ENGINE_LABELS = {"flow": "flow — classical, CPU, no weights", "vivid": "vivid 
 
 
 def lora_weights(settings: AppSettings) -> dict[str, float]:
-    raw = settings.qsettings.value("models/lora_weights", "")
+    raw = str(settings.qsettings.value("models/lora_weights", "") or "")
     try:
         data = json.loads(raw) if raw else {}
         return {str(k): float(v) for k, v in data.items()}
@@ -301,12 +301,12 @@ class ModelManagerDialog(QDialog):
     def _model_selected(self) -> None:
         rows = self.model_table.selectionModel().selectedRows()
         if rows:
-            self.current = self.model_table.item(rows[0].row(), 0).data(Qt.ItemDataRole.UserRole)
+            self.current = _cell(self.model_table, rows[0].row()).data(Qt.ItemDataRole.UserRole)
             self._mark_current()
 
     def _mark_current(self) -> None:
         for r in range(self.model_table.rowCount()):
-            item = self.model_table.item(r, 0)
+            item = _cell(self.model_table, r)
             font = QFont(item.font())
             font.setBold(item.data(Qt.ItemDataRole.UserRole) == self.current)
             item.setFont(font)
@@ -336,8 +336,8 @@ class ModelManagerDialog(QDialog):
     def _read_lora_table(self) -> None:
         """Take the check boxes and weights the user changed into the dialog's state."""
         for r in range(self.lora_table.rowCount()):
-            path = self.lora_table.item(r, 0).data(Qt.ItemDataRole.UserRole)
-            if self.lora_table.item(r, 0).checkState() == Qt.CheckState.Checked:
+            path = _cell(self.lora_table, r).data(Qt.ItemDataRole.UserRole)
+            if _cell(self.lora_table, r).checkState() == Qt.CheckState.Checked:
                 self._enabled.add(path)
             else:
                 self._enabled.discard(path)
@@ -348,9 +348,9 @@ class ModelManagerDialog(QDialog):
     def set_lora(self, path: str, enabled: bool, weight: float) -> None:
         """Check/uncheck a LoRA and set its weight (as a user would in the table)."""
         for r in range(self.lora_table.rowCount()):
-            if self.lora_table.item(r, 0).data(Qt.ItemDataRole.UserRole) == path:
+            if _cell(self.lora_table, r).data(Qt.ItemDataRole.UserRole) == path:
                 state = Qt.CheckState.Checked if enabled else Qt.CheckState.Unchecked
-                self.lora_table.item(r, 0).setCheckState(state)
+                _cell(self.lora_table, r).setCheckState(state)
                 spin = self.lora_table.cellWidget(r, 2)
                 if isinstance(spin, QDoubleSpinBox):
                     spin.setValue(weight)
@@ -394,3 +394,10 @@ def _table(columns: tuple[str, ...]) -> QTableWidget:
 
 def _as_bool(value: object) -> bool:
     return value if isinstance(value, bool) else str(value).lower() in ("1", "true", "yes")
+
+
+def _cell(table: QTableWidget, row: int, column: int = 0) -> QTableWidgetItem:
+    """A cell the dialog made (each row is made with all its items)."""
+    item = table.item(row, column)
+    assert item is not None
+    return item

@@ -436,7 +436,10 @@ class QtMaskPanel(QWidget):
         self._paint_color_button()
         for w, v in ((self.opacity, int(opacity * 100)), (self.mask_only, mask_only)):
             w.blockSignals(True)
-            w.setValue(v) if isinstance(w, QSlider) else w.setChecked(v)
+            if isinstance(w, QSlider):
+                w.setValue(int(v))
+            else:
+                w.setChecked(bool(v))
             w.blockSignals(False)
 
     def _overlay_moved(self) -> None:

@@ -15,12 +15,13 @@ import json
 import logging
 import shutil
 import time
+from collections.abc import Callable
 
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QImage
 
 from vivid_desktop.core.estimates import PlanEstimate, SpeedBook, describe_duration, describe_estimate
-from vivid_desktop.core.project import Edit, ProjectError, Render
+from vivid_desktop.core.project import Edit, ProjectError, Render, RenderStatus
 from vivid_desktop.core.results import affected_range
 from vivid_desktop.core.store import ProjectStore
 from vivid_desktop.protocol.jobs import RenderPlan
@@ -84,7 +85,7 @@ class PropagateController(QObject):
         self.session = session
         self.tracker = tracker
         self._preparing = False
-        self._after_tracking = None
+        self._after_tracking: Callable[[bool], None] | None = None
         self.runtime = runtime
         self.settings = settings
         self.job: QtJob | None = None
@@ -124,7 +125,7 @@ class PropagateController(QObject):
 
     def speed_book(self) -> SpeedBook:
         """Speeds measured on this machine (``speed/measured`` in the settings)."""
-        raw = self.settings.qsettings.value("speed/measured", "")
+        raw = str(self.settings.qsettings.value("speed/measured", "") or "")
         try:
             return SpeedBook(json.loads(raw) if raw else {})
         except (TypeError, ValueError):
@@ -203,15 +204,16 @@ class PropagateController(QObject):
             return False
         if self.running or self._preparing:
             return False
-        if track_first and self.tracker is not None and self.needs_tracking():
-            job = self.tracker.track()
+        tracker = self.tracker
+        if track_first and tracker is not None and self.needs_tracking():
+            job = tracker.track()
             if job is None:
                 return False
             self._preparing = True
             self.stateChanged.emit(True, 0.0, "Tracking the mask first …")
 
             def after_tracking(ok: bool) -> None:
-                self.tracker.finished.disconnect(after_tracking)
+                tracker.finished.disconnect(after_tracking)
                 self._after_tracking = None
                 self._preparing = False
                 if ok:
@@ -220,7 +222,7 @@ class PropagateController(QObject):
                     self.stateChanged.emit(False, 0.0, "Propagation not started: tracking did not finish.")
 
             self._after_tracking = after_tracking
-            self.tracker.finished.connect(after_tracking)
+            tracker.finished.connect(after_tracking)
             return True
         self.cluster = cluster
         self._preparing = True
@@ -355,7 +357,7 @@ class PropagateController(QObject):
             with contextlib.suppress(ProjectError):
                 store.project.set_render_status(self.render.id, "running", frames_done=self._done)
 
-    def _end(self, terminal: str, status: str, text: str) -> None:
+    def _end(self, terminal: str, status: RenderStatus, text: str) -> None:
         new = self._done - self._started_done
         if terminal in ("succeeded", "cancelled") and new >= 2:
             self.record_speed(self.engine, new, time.monotonic() - self._started_at)

@@ -84,29 +84,28 @@ class QtJob(QObject):
     def _dispatch(self, message: Message, preview: QImage | None) -> None:
         if self.terminal is not None:
             return
-        c = message.content
-        match message.msg_type:
-            case "started":
+        match message.content:  # by the content's class: mypy checks each field read
+            case m.Started():
                 self.started.emit()
-            case "progress":
+            case m.Progress() as c:
                 self.progress.emit(float(c.done), float(c.total), c.message, c.eta_s)
                 if c.unit:
                     self.counted.emit(float(c.done), float(c.total), c.unit)
                 if preview is not None:
                     self.previewReady.emit(preview)
-            case "frame_ready":
+            case m.FrameReady() as c:
                 self.frameReady.emit(int(c.frame), str(c.path), preview)
-            case "log":
+            case m.Log() as c:
                 self.logged.emit(c.level, c.message)
-            case "succeeded":
+            case m.Succeeded() as c:
                 self._finish("succeeded")
                 self.succeeded.emit(dict(c.result))
-            case "failed":
+            case m.Failed() as c:
                 self._finish("failed")
                 self.failed.emit(c.code, c.message)
-            case "cancelled":
+            case m.Cancelled() as c:
                 self._finish("cancelled")
-                self.cancelled.emit(getattr(c, "message", ""))
+                self.cancelled.emit(c.message)
         if self.terminal is not None:
             self.finished.emit(self.terminal)
 

@@ -40,7 +40,7 @@ class SelectTool(_Tool):
         self.negative: list[tuple[float, float]] = []
         self.box: tuple[float, float, float, float] | None = None
         self._base: np.ndarray | None = None  # the mask before this selection began
-        self._target: tuple[str | None, int] | None = None
+        self._target: tuple[str | None, int | None] | None = None
         self._start: QPointF | None = None
         self._end: QPointF | None = None
         self._asked = self._shown = 0  # only the newest answer is shown
@@ -83,7 +83,8 @@ class SelectTool(_Tool):
             self._report("Click on the object (or drag a box around it) to select it.")
             return
         prompt = Prompt(list(self.positive), list(self.negative), self.box)
-        frame, target = self._target[1] if self._target else 0, self._target
+        target = self._target
+        frame = target[1] if target is not None and target[1] is not None else 0
         self._asked += 1
         ask = self._asked
         self._report("Selecting …")

@@ -15,7 +15,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, QThread, Signal
 
 from vivid_desktop.core.painter import MaskPainter
-from vivid_desktop.core.project import Edit, Project, ProjectError
+from vivid_desktop.core.project import Edit, Engine, Project, ProjectError
 from vivid_desktop.core.project_events import (
     EditAdded,
     EditRemoved,
@@ -23,10 +23,11 @@ from vivid_desktop.core.project_events import (
     KeyframeRemoved,
     ProjectEvent,
 )
-from vivid_desktop.core.store import ProjectStore, create_project, open_project
+from vivid_desktop.core.store import Autosaver, ProjectStore, create_project, open_project
 from vivid_desktop.core.undo import ProjectRecorder, UndoLog
 from vivid_desktop.media.errors import MediaError
 from vivid_desktop.media.probe import probe
+from vivid_desktop.protocol.jobs import Task
 from vivid_desktop.qt.frames import FrameService
 from vivid_desktop.qt.settings import data_dir
 from vivid_desktop.qt.workers import MainThreadRelay, WorkerPool
@@ -106,7 +107,7 @@ class EditorSession(QObject):
         self.undo = UndoLog()
         self.painter: MaskPainter | None = None
         self._recorder: ProjectRecorder | None = None
-        self._autosaver = None
+        self._autosaver: Autosaver | None = None
         self.frame = 0
         self.edit_id: str | None = None
         self.playing = False
@@ -296,27 +297,29 @@ class EditorSession(QObject):
         else:
             self.painter.set_target(self.edit_id, self.frame)
 
-    def new_edit(self, task: str = "delete") -> str | None:
+    def new_edit(self, task: Task = "delete") -> str | None:
         if self.project is None:
             return None
         with self.undo.transaction("Add edit"):
-            edit = self.project.add_edit(task=task, engine=self.default_engine)
+            edit = self.project.add_edit(task=task, engine=_engine_named(self.default_engine))
         self.select_edit(edit.id)
         return edit.id
 
     def set_mark_in(self) -> None:
-        src = self.project.source if self.project else None
-        if src is None:
+        project = self.project
+        if project is None or project.source is None:
             return
+        src = project.source
         out = src.out_frame if src.out_frame is not None and src.out_frame > self.frame else None
-        self.project.set_range(self.frame, out)
+        project.set_range(self.frame, out)
 
     def set_mark_out(self) -> None:
-        src = self.project.source if self.project else None
-        if src is None:
+        project = self.project
+        if project is None or project.source is None:
             return
+        src = project.source
         start = src.in_frame if src.in_frame <= self.frame else 0
-        self.project.set_range(start, self.frame + 1)
+        project.set_range(start, self.frame + 1)
 
     def clear_marks(self) -> None:
         if self.project is not None:
@@ -328,3 +331,12 @@ class EditorSession(QObject):
         if src is None:
             return None, None
         return (src.in_frame or None), (src.out_frame - 1 if src.out_frame is not None else None)
+
+
+def _engine_named(name: str | None) -> Engine | None:
+    """The settings' default engine (a string) as an engine name; anything else: the project's default."""
+    if name == "flow":
+        return "flow"
+    if name == "vivid":
+        return "vivid"
+    return None

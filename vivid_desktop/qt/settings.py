@@ -57,12 +57,12 @@ class AppSettings:
             return value if isinstance(value, bool) else str(value).lower() in ("1", "true", "yes")
         if isinstance(default, int):
             try:
-                return int(value)
+                return int(value)  # type: ignore[call-overload]  # QSettings gives str or int
             except (TypeError, ValueError):
                 return default
         if isinstance(default, float):
             try:
-                return float(value)
+                return float(value)  # type: ignore[arg-type]  # QSettings gives str or float
             except (TypeError, ValueError):
                 return default
         if isinstance(default, list):

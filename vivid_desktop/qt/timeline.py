@@ -7,6 +7,7 @@ windows, rendered previews as they stream in) and it emits intents (seek, zoom, 
 from __future__ import annotations
 
 import bisect
+from collections.abc import Iterable
 from fractions import Fraction
 
 import numpy as np
@@ -124,7 +125,9 @@ class QtTimeline(QWidget):
         self._thumb_frames = [f for f, _ in self._thumbs]
         self.update()
 
-    def set_keyframes(self, frames: list[int], selected: int | None = None, edited: list[int] = ()) -> None:
+    def set_keyframes(
+        self, frames: list[int], selected: int | None = None, edited: Iterable[int] = ()
+    ) -> None:
         """Keyframe markers; ``edited`` ones (with an edited image) are drawn filled in green."""
         self.keyframes = sorted(frames)
         self.edited_keyframes = set(edited)
@@ -209,7 +212,7 @@ class QtTimeline(QWidget):
         self.update()
 
     @property
-    def scroll(self) -> float:
+    def first_visible(self) -> float:
         return self._scroll
 
     def _ensure_visible(self, frame: int) -> None:
@@ -396,10 +399,9 @@ class QtTimeline(QWidget):
                 candidates = with_preview[max(0, i - 1) : i + 2]
                 centre = (lo + hi) / 2
                 best = min(candidates, key=lambda f: abs(f - centre), default=None)
-                if best is not None:
-                    p.drawImage(
-                        QRectF(x0 + tile * tile_w, body.top(), tile_w, body.height()), self._rendered[best]
-                    )
+                image = None if best is None else self._rendered[best]
+                if image is not None:
+                    p.drawImage(QRectF(x0 + tile * tile_w, body.top(), tile_w, body.height()), image)
                 tile += 1
             p.restore()
         # A green bar over every rendered frame, merged into runs.
@@ -536,6 +538,6 @@ class QtTimelinePanel(QWidget):
         self.scrollbar.blockSignals(True)
         self.scrollbar.setRange(0, max(0, t.frame_count - visible))
         self.scrollbar.setPageStep(max(1, visible))
-        self.scrollbar.setValue(int(t.scroll))
+        self.scrollbar.setValue(int(t.first_visible))
         self.scrollbar.setVisible(t.frame_count > visible)
         self.scrollbar.blockSignals(False)

@@ -200,7 +200,9 @@ class TrainSettingsForm(QGroupBox):
                  "validate_every": self.validate_every, "val_loss_every": self.val_loss_every}  # fmt: skip
         for key, value in values.items():
             if key in boxes:
-                boxes[key].setValue(value)
+                box = boxes[key]
+                assert isinstance(box, QSpinBox | QDoubleSpinBox)
+                box.setValue(value)
             elif key == "gradient_checkpointing":
                 self.gradient_checkpointing.setChecked(bool(value))
             elif key == "train_ff":

@@ -91,13 +91,18 @@ class SampleTable(QTableWidget):
             if found and set(found) - set(row.problems):
                 merged = tuple(dict.fromkeys([*row.problems, *found]))
                 self.rows[r] = row = replace(row, problems=merged)
-                self.item(r, 6).setText("; ".join(merged))
+                self._problems_item(r).setText("; ".join(merged))
                 self._paint(r, merged)
                 matched += 1
         return matched
 
     def problem_rows(self) -> list[int]:
         return [r for r, row in enumerate(self.rows) if row.problems]
+
+    def _problems_item(self, row: int) -> QTableWidgetItem:
+        item = self.item(row, 6)
+        assert item is not None  # every row is made with all its cells
+        return item
 
     def _paint(self, r: int, problems: tuple[str, ...]) -> None:
         for column in range(self.columnCount()):
@@ -110,7 +115,7 @@ class SampleTable(QTableWidget):
             else:
                 item.setData(Qt.ItemDataRole.BackgroundRole, None)
         if problems:
-            self.item(r, 6).setToolTip("\n".join(problems))
+            self._problems_item(r).setToolTip("\n".join(problems))
 
 
 def ema(values: np.ndarray, alpha: float = EMA_ALPHA) -> np.ndarray:

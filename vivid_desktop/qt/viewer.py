@@ -196,10 +196,13 @@ class QtViewer(QWidget):
         return alpha
 
     def _patch_mask(self, box) -> None:
-        h, w = self._mask.shape[:2]
+        mask, rgba = self._mask, self._mask_rgba
+        if mask is None or rgba is None:
+            return
+        h, w = mask.shape[:2]
         # one pixel more on each side: the outline of the changed region reaches just outside it
         x0, y0, x1, y1 = max(0, box.x0 - 2), max(0, box.y0 - 2), min(w, box.x1 + 2), min(h, box.y1 + 2)
-        self._mask_rgba[y0:y1, x0:x1, 3] = self._alpha(self._mask[y0:y1, x0:x1])
+        rgba[y0:y1, x0:x1, 3] = self._alpha(mask[y0:y1, x0:x1])
 
     # ---- zoom and pan -------------------------------------------------------------------------
     @property
@@ -259,7 +262,7 @@ class QtViewer(QWidget):
         return self._offset + p * self._scale
 
     def view_to_image(self, p: QPointF) -> QPointF:
-        return (p - self._offset) / self._scale
+        return (p - self._offset) * (1.0 / self._scale)
 
     def image_rect(self, pane: int = 0) -> QRectF:
         """Where the frame (pane 0: main/left/top, 1: the other pane of side-by-side) lies in the view."""

@@ -4,11 +4,12 @@ model manager, the external-editor notice, the shortcut sheet, about."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QFileDialog, QFileSystemModel, QMessageBox
+from PySide6.QtWidgets import QDialog, QFileDialog, QFileSystemModel, QMainWindow, QMessageBox
 
 from vivid_desktop import __version__
 from vivid_desktop.core import hygiene
@@ -18,16 +19,49 @@ from vivid_desktop.qt.runtime_settings import runtime_spec as remote_runtime_spe
 from vivid_desktop.qt.session import is_project
 
 if TYPE_CHECKING:
-    from vivid_desktop.qt.main_window import MainWindow
+    from vivid_desktop.qt.keyframes import KeyframeController
+    from vivid_desktop.qt.propagate_panel import QtPropagatePanel
+    from vivid_desktop.qt.runtime_bridge import QtRuntime
+    from vivid_desktop.qt.session import EditorSession
+    from vivid_desktop.qt.settings import AppSettings
+    from vivid_desktop.qt.workers import MainThreadRelay, WorkerPool
+    from vivid_desktop.qt.workspaces import Workspaces
 
 _OPEN_FILTER = "Video or project (*.mp4 *.mov *.mkv *.avi *.webm *.m4v *.mxf project.json);;All files (*)"
 
 
-class WindowDialogs:
-    """Methods of ``MainWindow`` that open dialogs (``self`` is the window)."""
+class WindowDialogs(QMainWindow):
+    """Methods of ``MainWindow`` that open dialogs. What they use of the window is declared here (and
+    made by ``MainWindow``), so that mypy checks both sides."""
+
+    settings: AppSettings
+    session: EditorSession
+    runtime: QtRuntime
+    relay: MainThreadRelay
+    pool: WorkerPool
+    workspaces: Workspaces
+    keyframes: KeyframeController
+    propagate_panel: QtPropagatePanel
+    open_folder: Callable[[Path], object]
+    #: the dialog last opened of each kind (tests and the window reach them here)
+    open_dialog: QFileDialog
+    backups_dialog: QDialog
+    disk_dialog: QDialog
+    export_dialog: QDialog
+    exchange_box: QMessageBox
+    settings_dialog: QDialog
+    model_manager: QDialog
+    shortcut_sheet: QDialog
+
+    if TYPE_CHECKING:  # defined by MainWindow
+
+        def open_path(self, path: str | Path) -> None: ...
+        def show_error(self, title: str, message: str) -> None: ...
+        def restart_runtime(self) -> None: ...
+        def _refresh_rendered(self) -> None: ...
 
     # ---- opening --------------------------------------------------------------------------------
-    def make_open_dialog(self: MainWindow) -> QFileDialog:
+    def make_open_dialog(self) -> QFileDialog:
         """File ▸ Open: clips, or a project — entering a ``NAME.vivid`` folder opens it at once."""
         dialog = QFileDialog(self, "Open a clip or a project", "", _OPEN_FILTER)
         dialog.setObjectName("openDialog")
@@ -40,15 +74,17 @@ class WindowDialogs:
                 dialog.reject()
                 QTimer.singleShot(0, lambda: self.open_path(folder))
 
-        dialog.findChild(QFileSystemModel).rootPathChanged.connect(entered)
+        folders = dialog.findChild(QFileSystemModel)
+        assert folders is not None  # DontUseNativeDialog: Qt's dialog always has its model
+        folders.rootPathChanged.connect(entered)
         dialog.fileSelected.connect(self.open_path)
         return dialog
 
-    def choose_file(self: MainWindow) -> None:
+    def choose_file(self) -> None:
         self.open_dialog = self.make_open_dialog()
         self.open_dialog.open()
 
-    def choose_project_folder(self: MainWindow) -> None:
+    def choose_project_folder(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Open a project folder (NAME.vivid)")
         if not folder:
             return
@@ -57,7 +93,7 @@ class WindowDialogs:
         else:
             self.show_error("Not a project", f"{folder} holds no project.json.")
 
-    def _import_keyframe(self: MainWindow, frame: int) -> None:
+    def _import_keyframe(self, frame: int) -> None:
         path, _ = QFileDialog.getOpenFileName(
             self, "Edited keyframe image", "", "Images (*.png *.jpg *.jpeg *.tif *.tiff)"
         )
@@ -65,7 +101,7 @@ class WindowDialogs:
             self.keyframes.import_file(Path(path), frame)
 
     # ---- project hygiene ------------------------------------------------------------------------
-    def show_backups(self: MainWindow) -> None:
+    def show_backups(self) -> None:
         from vivid_desktop.qt.project_dialogs import QtBackupsDialog
 
         store = self.session.store
@@ -77,7 +113,7 @@ class WindowDialogs:
         self.backups_dialog = dialog
         dialog.open()
 
-    def revert_to(self: MainWindow, backup: Path) -> None:
+    def revert_to(self, backup: Path) -> None:
         """Close the project, make ``backup`` its project file (the current one is kept) and reopen."""
         store = self.session.store
         if store is None:
@@ -92,7 +128,7 @@ class WindowDialogs:
             self.statusBar().showMessage(f"Reverted; the state before is kept as {kept.name}", 8000)
         self.open_path(folder)
 
-    def show_disk_use(self: MainWindow) -> None:
+    def show_disk_use(self) -> None:
         from vivid_desktop.qt.project_dialogs import QtDiskUseDialog
 
         store = self.session.store
@@ -126,7 +162,7 @@ class WindowDialogs:
         dialog.open()
 
     # ---- other dialogs --------------------------------------------------------------------------
-    def show_export(self: MainWindow) -> None:
+    def show_export(self) -> None:
         from vivid_desktop.qt.export_dialog import QtExportDialog
 
         if self.session.store is None:
@@ -134,7 +170,7 @@ class WindowDialogs:
         self.export_dialog = QtExportDialog(self.session, self.settings, self)
         self.export_dialog.show()
 
-    def _show_exchange(self: MainWindow, path: Path, below: Path | None, edited: bool, opened: bool) -> None:
+    def _show_exchange(self, path: Path, below: Path | None, edited: bool, opened: bool) -> None:
         """Ctrl+Shift+E wrote the keyframe: say where, what it is, and offer its folder."""
         what = "the keyframe's edited image" if edited else "the source frame (this edit is made from it)"
         lines = [f"{path.name} is {what}. Save it in the image editor and it comes back here."]
@@ -155,7 +191,7 @@ class WindowDialogs:
         self.exchange_box = box
         box.open()
 
-    def show_settings(self: MainWindow) -> None:
+    def show_settings(self) -> None:
         from vivid_desktop.qt.settings_dialog import QtSettingsDialog
 
         facts = self.runtime.facts
@@ -165,7 +201,7 @@ class WindowDialogs:
         self.settings_dialog = dialog
         dialog.open()
 
-    def _settings_changed(self: MainWindow) -> None:
+    def _settings_changed(self) -> None:
         self.session.default_engine = str(self.settings.get("engine/default") or "flow")
         self.workspaces.settings_changed()
         spec = remote_runtime_spec(self.settings) or default_launch_spec()
@@ -173,7 +209,7 @@ class WindowDialogs:
             self.runtime.spec = spec
             self.restart_runtime()
 
-    def show_model_manager(self: MainWindow) -> None:
+    def show_model_manager(self) -> None:
         from vivid_desktop.qt.model_manager import ModelManagerDialog
 
         facts = self.runtime.facts
@@ -183,13 +219,13 @@ class WindowDialogs:
         self.model_manager.settingsChanged.connect(self._settings_changed)
         self.model_manager.open()
 
-    def show_shortcuts(self: MainWindow) -> None:
+    def show_shortcuts(self) -> None:
         from vivid_desktop.qt.project_dialogs import QtShortcutSheet
 
         self.shortcut_sheet = QtShortcutSheet(self)
         self.shortcut_sheet.open()
 
-    def show_about(self: MainWindow) -> None:
+    def show_about(self) -> None:
         QMessageBox.about(
             self,
             "About VIVID Desktop",

@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QDockWidget, QScrollArea, QTabWidget, QVBoxLayout,
 
 if TYPE_CHECKING:
     from vivid_desktop.qt.main_window import MainWindow
+    from vivid_desktop.qt.trainer_tab import TrainerTab
 
 log = logging.getLogger(__name__)
 
@@ -30,10 +31,10 @@ class Workspaces(QObject):
         self.tabs.setDocumentMode(True)
         self.editor = editor
         self.placeholder = QWidget()
-        QVBoxLayout(self.placeholder)
+        self._placeholder_layout = QVBoxLayout(self.placeholder)
         self.tabs.addTab(editor, "Edit")
         self.tabs.addTab(self.placeholder, "Train")
-        self.trainer = None
+        self.trainer: TrainerTab | None = None
         self._hidden: list[QDockWidget] = []
         self.tabs.currentChanged.connect(self._changed)
 
@@ -65,20 +66,20 @@ class Workspaces(QObject):
         from vivid_desktop.qt.trainer_tab import TrainerTab  # heavy (plots): only when first shown
 
         w = self.window
-        self.trainer = TrainerTab(w.runtime, w.relay)
+        trainer = self.trainer = TrainerTab(w.runtime, w.relay)
         # In a scroll area: the tab's natural size must not grow the window past a 1366×768 screen.
         area = QScrollArea()
         area.setObjectName("trainerScroll")
         area.setWidgetResizable(True)
         area.setFrameShape(QScrollArea.Shape.NoFrame)
-        area.setWidget(self.trainer)
-        self.placeholder.layout().setContentsMargins(0, 0, 0, 0)
-        self.placeholder.layout().addWidget(area)
+        area.setWidget(trainer)
+        self._placeholder_layout.setContentsMargins(0, 0, 0, 0)
+        self._placeholder_layout.addWidget(area)
         self.settings_changed()
-        self.trainer.useLora.connect(self._use_lora)
-        self.trainer.useModel.connect(self._use_model)
+        trainer.useLora.connect(self._use_lora)
+        trainer.useModel.connect(self._use_model)
         store = w.session.store
-        self.trainer.set_project(str(store.folder) if store is not None else None)
+        trainer.set_project(str(store.folder) if store is not None else None)
 
     def settings_changed(self) -> None:
         """The model chosen in Settings / the model manager is the one the trainer fine-tunes."""
@@ -95,7 +96,7 @@ class Workspaces(QObject):
         from vivid_desktop.qt.trainer_tab import add_lora_to_edit
 
         s = self.window.session
-        if s.project is None or s.edit is None:
+        if s.project is None or s.edit is None or s.edit_id is None:
             self.window.statusBar().showMessage("Select an edit to use the LoRA with.", 5000)
             return
         with s.undo.transaction("Use LoRA"):
