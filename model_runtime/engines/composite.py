@@ -32,21 +32,26 @@ def composite(source: np.ndarray, edited: np.ndarray, mask: np.ndarray, feather:
     if source.shape != edited.shape or source.shape[:2] != mask.shape:
         raise ValueError(f"shapes differ: source {source.shape}, edited {edited.shape}, mask {mask.shape}")
     out = source.copy()
-    ys, xs = np.nonzero(mask)
-    if not len(ys):
+    x, y, w, h = cv2.boundingRect(np.ascontiguousarray(mask, np.uint8))  # of the non-zero pixels
+    if not w:
         return out
     # Only the mask's bounding box grown by the feather can change: work on that crop.
     reach = max(0, feather) + 1
-    h, w = mask.shape
-    y0, y1 = max(0, ys.min() - reach), min(h, ys.max() + reach + 1)
-    x0, x1 = max(0, xs.min() - reach), min(w, xs.max() + reach + 1)
+    rows, cols = mask.shape
+    y0, y1 = max(0, y - reach), min(rows, y + h + reach)
+    x0, x1 = max(0, x - reach), min(cols, x + w + reach)
     crop = (slice(y0, y1), slice(x0, x1))
     alpha = feather_alpha(mask[crop], feather)
-    whole = alpha >= 1.0  # the edit as it is: no arithmetic (the same pixels, at a fraction of the cost)
-    out[crop][whole] = edited[crop][whole]
-    sel = (alpha > 0) & ~whole
-    src = source[crop][sel].astype(np.float32)
-    a = alpha[sel][:, None]
-    mixed = src + a * (edited[crop][sel].astype(np.float32) - src)
-    out[crop][sel] = np.clip(np.rint(mixed), 0, 255).astype(np.uint8)
+    # The edit as it is where alpha is 1 (no arithmetic); cv2.copyTo instead of boolean indexing (~100×
+    # quicker on a large hole), into a contiguous crop that is put back.
+    part = np.ascontiguousarray(out[crop])
+    cv2.copyTo(np.ascontiguousarray(edited[crop]), (alpha >= 1.0).view(np.uint8), part)
+    # The band: flat indices of its pixels, so only they are read (not boolean masks of the whole box).
+    sel = np.flatnonzero((alpha > 0) & (alpha < 1.0))
+    if len(sel):
+        src = source[crop].reshape(-1, 3)[sel].astype(np.float32)
+        a = alpha.reshape(-1)[sel][:, None]
+        mixed = src + a * (edited[crop].reshape(-1, 3)[sel].astype(np.float32) - src)
+        part.reshape(-1, 3)[sel] = np.clip(np.rint(mixed), 0, 255).astype(np.uint8)
+    out[crop] = part
     return out

@@ -25,6 +25,7 @@ import numpy as np
 
 from model_runtime.cvtyped import dense_flow
 from model_runtime.engines.flow.cache import FlowCache, dequantize, quantize
+from model_runtime.engines.flow.masks import grow as grow_region
 from vivid_desktop.media.clip_frames import FrameSource
 
 _PRESETS = {
@@ -244,6 +245,10 @@ class ClipFlow:
             a, b = (_gray(self.frames.read(n), self.work_size) for n in (i, i + 1))
             return self._compute(i, a, b)
 
+    def fixed(self, i: int) -> tuple[np.ndarray, np.ndarray]:
+        """(forward, backward) of pair ``i`` as kept: int16 fixed point (see :func:`dequantize`)."""
+        return self._pair(i)
+
     def forward(self, i: int) -> np.ndarray:
         """Flow ``i → i+1`` at working resolution, in *working* pixels (float32)."""
         return dequantize(self._pair(i)[0])
@@ -267,8 +272,4 @@ class ClipFlow:
         small: np.ndarray = region.astype(np.uint8)
         if self.work_size != (self.width, self.height):
             small = cv2.resize(small * 255, self.work_size, interpolation=cv2.INTER_AREA)
-        hole = small > 0
-        if grow > 0 and hole.any():
-            kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1, 2 * grow + 1))
-            hole = cv2.dilate(hole.astype(np.uint8), kernel) > 0
-        return hole
+        return grow_region(small > 0, grow)

@@ -51,11 +51,26 @@ class MaskSequence:
 
 
 def grow(region: np.ndarray, pixels: int) -> np.ndarray:
-    """A boolean region grown by ``pixels`` (disc)."""
-    if pixels <= 0 or not region.any():
+    """A boolean region grown by ``pixels`` (disc).
+
+    Only the region's bounding box grown by ``pixels`` is dilated (nothing beyond it can change): a small
+    hole costs a small box, not the whole frame.
+    """
+    if pixels <= 0:
         return region
+    binary = np.ascontiguousarray(region, bool).view(np.uint8)
+    x, y, w, h = cv2.boundingRect(binary)  # of the non-zero pixels
+    if not w:
+        return region
+    rows, cols = binary.shape
+    box = (
+        slice(max(0, y - pixels), min(rows, y + h + pixels)),
+        slice(max(0, x - pixels), min(cols, x + w + pixels)),
+    )
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * pixels + 1, 2 * pixels + 1))
-    return cv2.dilate(region.astype(np.uint8), kernel) > 0
+    out = np.zeros(binary.shape, bool)
+    out[box] = cv2.dilate(np.ascontiguousarray(binary[box]), kernel) > 0
+    return out
 
 
 def edit_region(mask: np.ndarray, dilate: int) -> np.ndarray:
