@@ -22,6 +22,7 @@ from model_runtime.engines.flow.blend import blend_fill, hole_edges
 from model_runtime.engines.flow.completion import complete_flow
 from model_runtime.engines.flow.flow import ClipFlow
 from model_runtime.engines.flow.frames import sample_points
+from model_runtime.engines.flow.masks import grow
 from model_runtime.engines.flow.texture import exemplar_fill
 
 #: How far a hole is grown before its flow is completed, as a fraction of the working resolution's long
@@ -30,6 +31,18 @@ from model_runtime.engines.flow.texture import exemplar_fill
 #: chain of frames. Measured on the bmx-trees background with a synthetic moving object (PSNR in the
 #: hole): grown 10 px → 24 dB, 20 px → 28–29 dB, 30 px → 29–30 dB, 45 px → 29 dB.
 FLOW_HOLE_GROW = 1 / 16
+
+
+#: A hole at the flows' working size: grown for the completion, and grown by one pixel.
+WorkHole = tuple[np.ndarray, np.ndarray]
+
+
+def work_hole(flows: ClipFlow, area: np.ndarray) -> WorkHole:
+    """A frame's hole (full-size boolean ``area``) at the flows' working resolution: grown by
+    :data:`FLOW_HOLE_GROW` (where the flow is completed), and grown by one pixel (the working pixels
+    that sampling the flow at the hole's own pixels reads). One resize for both."""
+    small = flows.hole_to_work(area, 0)
+    return grow(small, max(4, round(max(flows.work_size) * FLOW_HOLE_GROW))), grow(small, 1)
 
 
 @dataclass
@@ -56,7 +69,8 @@ class DeletionFill:
 
     ``frames``: uint8 (N, H, W, 3); ``areas``: N boolean (H, W) maps of the pixels to fill. Both may be
     a crop of the clip's frames whose top-left corner is ``origin`` (x, y): everything is computed in
-    the crop, the flows are read at the matching place of the whole frame.
+    the crop, the flows are read at the matching place of the whole frame. ``holes``: the frames'
+    :func:`work_hole` when the caller made them already (e.g. on a thread while the flows were computed).
     """
 
     def __init__(
@@ -68,6 +82,7 @@ class DeletionFill:
         check: Callable[[], None] | None = None,
         seamless: bool = True,
         origin: tuple[int, int] = (0, 0),
+        holes: Sequence[WorkHole] | None = None,
     ) -> None:
         self.flows, self.frames, self.areas, self.lo = flows, frames, areas, lo
         self.origin = origin
@@ -75,23 +90,22 @@ class DeletionFill:
         self.seamless = seamless
         self.height, self.width = frames.shape[1:3]
         self._pixels = [np.nonzero(a) for a in areas]
-        self._holes: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        self._holes: dict[int, WorkHole] = dict(enumerate(holes or ()))
         self._to_prev: dict[int, np.ndarray] = {}  # the forward pass's completed flows, for _flow_at
         self._near_hole: list[np.ndarray] | None = None
         #: Run the forward and backward passes on two threads (same result).
         self.parallel = False
 
-    def _flow_hole(self, i: int) -> tuple[np.ndarray, np.ndarray]:
+    def _flow_hole(self, i: int) -> WorkHole:
         """Chunk frame ``i``'s hole at working resolution, grown, and the working pixels that sampling
         the flow at the hole's own pixels reads (both passes use them: kept)."""
         if i not in self._holes:
-            grow = max(4, round(max(self.flows.work_size) * FLOW_HOLE_GROW))
             area = self.areas[i]
             if area.shape != (self.flows.height, self.flows.width):
                 (x, y), (h, w) = self.origin, area.shape
                 area = np.zeros((self.flows.height, self.flows.width), bool)
                 area[y : y + h, x : x + w] = self.areas[i]
-            self._holes[i] = self.flows.hole_to_work(area, grow), self.flows.hole_to_work(area, 1)
+            self._holes[i] = work_hole(self.flows, area)
         return self._holes[i]
 
     def _hole_flow(self, i: int, to_prev: bool) -> np.ndarray:

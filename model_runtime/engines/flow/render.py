@@ -13,7 +13,7 @@ from model_runtime.engines.base import JobContext
 from model_runtime.engines.composite import composite
 from model_runtime.engines.flow.carry import carry_keyframes
 from model_runtime.engines.flow.crop import fill_box, largest_motion
-from model_runtime.engines.flow.fill import DeletionFill
+from model_runtime.engines.flow.fill import DeletionFill, WorkHole, work_hole
 from model_runtime.engines.flow.flow import ClipFlow
 from model_runtime.engines.flow.frames import FrameBlocks, FrameWriter
 from model_runtime.engines.flow.masks import MaskSequence, edit_region, grow
@@ -93,11 +93,12 @@ class Render:
                     last[t] = out
                     writer.put(t, frame_path(self.out_dir, t), out)
 
-    def _regions(self, c0: int, c1: int) -> tuple[list[np.ndarray], list[np.ndarray]]:
-        """The edit regions of frames ``[c0, c1)`` and the areas to fill: grown by the feather band, so
-        that the blend there is between source and fill."""
+    def _regions(self, c0: int, c1: int) -> tuple[list[np.ndarray], list[np.ndarray], list[WorkHole]]:
+        """The edit regions of frames ``[c0, c1)``, the areas to fill (grown by the feather band, so that
+        the blend there is between source and fill) and those areas at the flows' working size."""
         edits = [self._edit(t) for t in range(c0, c1)]
-        return edits, [grow(e, self.feather + 1) for e in edits]
+        areas = [grow(e, self.feather + 1) for e in edits]
+        return edits, areas, [work_hole(self.flows, a) for a in areas]
 
     def _delete_chunk(
         self,
@@ -112,10 +113,10 @@ class Render:
             with ThreadPoolExecutor(1, "flow-masks") as pool:
                 regions = pool.submit(self._regions, c0, c1)
                 stack = self.flows.read_with_flows(c0, c1, lambda i: self.progress.step("optical flow"))
-                edits, areas = regions.result()
+                edits, areas, holes = regions.result()
         else:
             stack = self.flows.read_with_flows(c0, c1, lambda i: self.progress.step("optical flow"))
-            edits, areas = self._regions(c0, c1)
+            edits, areas, holes = self._regions(c0, c1)
         sources = {}
         for t, image in keyframes.items():
             if c0 <= t < c1:
@@ -126,9 +127,9 @@ class Render:
         box = fill_box(areas, largest_motion(self.flows, c0, c1)) if self.cfg.crop else None
         view = box or (slice(None), slice(None))
         origin = (view[1].start or 0, view[0].start or 0)
-        holes = [a[view] for a in areas]
         check, seamless = self.ctx.check_cancelled, self.cfg.seamless
-        fill = DeletionFill(self.flows, stack[:, view[0], view[1]], holes, c0, check, seamless, origin)
+        crops = [a[view] for a in areas]
+        fill = DeletionFill(self.flows, stack[:, view[0], view[1]], crops, c0, check, seamless, origin, holes)
         fill.parallel = self.cfg.threads > 1
 
         def before(i: int) -> np.ndarray | None:
