@@ -6,7 +6,9 @@ working resolution; the engine's flow is DIS on the clip with the holes pasted i
 completing the flow across the (grown) hole:
 
 - ``epe_px``: mean endpoint error (full-resolution pixels) in the hole against the true flow, per frame
-  pair, backward flows (t → t − 1) as the fill's forward pass uses them; ``epe_true_completed_px``: the
+  pair, backward flows (t → t − 1) as the fill's forward pass uses them; ``epe_bg_px`` over the hole's
+  background part (the rest is the clip's own moving object, whose motion the removal cannot know and
+  must not follow); ``epe_true_completed_px``: the
   same completion applied to the true flow (the completion's own error, without DIS's smear);
 - the fill through the engine (``DeletionFill``, in this process) with that completion: PSNR in the
   hole, all of it and its background part (away from the clip's own moving object, which no method can
@@ -40,6 +42,7 @@ import removal
 import model_runtime.engines.flow.fill as fill_module
 from model_runtime.engines.flow.completion import complete_flow, push_pull
 from model_runtime.engines.flow.flow import ClipFlow
+from model_runtime.engines.flow.masks import edit_region, grow
 from vivid_desktop.media.clip_frames import ArrayFrames
 
 Completion = Callable[..., np.ndarray]
@@ -73,21 +76,26 @@ def pasted_clip(truth: list[np.ndarray], masks: list[np.ndarray]) -> list[np.nda
     return out
 
 
-def flow_errors(method: Completion, engine: ClipFlow, true: ClipFlow, areas: list[np.ndarray]) -> dict:
-    """Endpoint error in the hole (engine's and true flow completed) and CPU time per call."""
-    grow = max(4, round(max(engine.work_size) * fill_module.FLOW_HOLE_GROW))
+def flow_errors(
+    method: Completion, engine: ClipFlow, true: ClipFlow, areas: list[np.ndarray], objects: list[np.ndarray]
+) -> dict:
+    """Endpoint error in the hole, all of it and its background part (engine's flow and true flow
+    completed), and CPU time per call."""
     scale = np.array(engine.scale, np.float32)
-    errors, own, cpu = [], [], []
+    errors, errors_bg, own, cpu = [], [], [], []
     for t in range(1, len(areas)):
-        hole, inside = engine.hole_to_work(areas[t], grow), engine.hole_to_work(areas[t], 0)
+        hole, inside = fill_module.work_hole(engine, areas[t])[0], engine.hole_to_work(areas[t], 0)
+        bg = inside[inside] & ~engine.hole_to_work(objects[t] > 0, 0)[inside]
         truth, raw = true.backward(t - 1), engine.backward(t - 1)
         start = time.process_time()
         done = method(raw, hole, inside)
         cpu.append(time.process_time() - start)
         errors.append(np.linalg.norm((done - truth) * scale, axis=2)[inside])
+        errors_bg.append(errors[-1][bg])
         own.append(np.linalg.norm((method(truth, hole, inside) - truth) * scale, axis=2)[inside])
     return {
         "epe_px": round(float(np.mean(np.concatenate(errors))), 3),
+        "epe_bg_px": round(float(np.mean(np.concatenate(errors_bg))), 3),
         "epe_true_completed_px": round(float(np.mean(np.concatenate(own))), 3),
         "cpu_ms": round(1000 * float(np.mean(cpu)), 1),
     }
@@ -110,14 +118,15 @@ def fill(method: Completion, flows: ClipFlow, pasted: list[np.ndarray], areas: l
 def run_case(truth: list, masks: list, own: list, methods: list[str]) -> dict:
     pasted = pasted_clip(truth, masks)
     engine, true = ClipFlow(ArrayFrames(pasted)), ClipFlow(ArrayFrames(truth))
-    areas = [removal.grown(m) > 0 for m in masks]
+    # The engine's areas: the mask grown by ``dilate`` (3), then by the composite's feather band (3 + 1).
+    areas = [grow(edit_region(m, removal.DILATE), 4) for m in masks]
     judge = removal.Truth(truth)
     background = [((m > 0) & (o == 0)).astype(np.uint8) for m, o in zip(masks, own, strict=True)]
     floor, floor_bg = judge.warp_error(truth, masks), judge.warp_error(truth, background)
     report: dict[str, object] = {"truth_warp_error_e3": floor, "truth_warp_error_bg_e3": floor_bg}
     for name in methods:
         method = METHODS[name]
-        row = flow_errors(method, engine, true, areas) if name != "true_flow" else {}
+        row = flow_errors(method, engine, true, areas, own) if name != "true_flow" else {}
         got = fill(method, true if name == "true_flow" else engine, pasted, areas)
         s = removal.scores(got, truth, masks, own, judge)
         warp_bg = judge.warp_error(got, background)

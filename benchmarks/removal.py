@@ -12,7 +12,9 @@ clip (ProPainter / E2FGVI protocol):
   map averaged over hole pixels), and the warping error: the mean squared difference (×10³, RGB in
   [0, 1]) between a frame and its successor warped back by the *ground truth's* flow, on hole pixels
   that the flow's forward-backward check finds visible in both; the ground truth's own value is the
-  floor (compression, lighting and flow error).
+  floor (compression, lighting and flow error). Also over the hole's background part only
+  (``warp_error_bg_e3``): where the hole covers the clip's own moving object, the truth's flow is that
+  object's motion, which a fill that removes it cannot follow.
 - Speed: every engine run is a child process (``python -c``) with an empty flow cache; ``e2e_fps`` is
   frames / (process start → last PNG written), ``engine_fps`` the engine's own time, ``cpu_ms_per_frame``
   the child's CPU time (all its threads) per frame, with the load average when it started: on a shared
@@ -196,6 +198,11 @@ class Truth:
         return round(1000 * total / max(1, count), 3)
 
 
+def background(holes: list, own: list) -> list[np.ndarray]:
+    """The holes' background part: away from the clip's own moving object (which the truth shows)."""
+    return [((m > 0) & (o == 0)).astype(np.uint8) for m, o in zip(holes, own, strict=True)]
+
+
 def _psnr(sse: float, n: int) -> float:
     return round(float(10 * np.log10(255.0**2 / max(sse / max(n, 1), 1e-9))), 2)
 
@@ -219,6 +226,7 @@ def scores(got: list, truth: list, holes: list, own: list, flows: Truth) -> dict
         "ssim": round(float(np.mean(np.concatenate(ssim))), 4),
         "ssim_bg": round(float(np.mean(np.concatenate(ssim_bg))), 4),
         "warp_error_e3": flows.warp_error(got, holes),
+        "warp_error_bg_e3": flows.warp_error(got, background(holes, own)),
     }
 
 
@@ -284,6 +292,7 @@ def run_case(
             3,
         ),
         "truth_warp_error_e3": flows.warp_error(truth, masks),
+        "truth_warp_error_bg_e3": flows.warp_error(truth, background(masks, own)),
     }
     for label, r in results.items():
         report[label] = {

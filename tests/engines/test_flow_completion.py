@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import cv2
 import numpy as np
 import pytest
 
@@ -57,11 +56,7 @@ def test_a_ring_that_shows_the_object_smeared_into_it_is_not_followed():
     smear[20:95, 110:128] = True  # a strip of the ring on the object's side
     broken[smear & ~hole] = (5.0, -2.5)
     done = complete_flow(broken, hole)
-    # Near the edge the completed flow meets the ring's (smeared) values; deeper inside, where the fill
-    # reads (the engine grows the hole past the smear), it is the background's motion.
-    deep = cv2.distanceTransform(hole.astype(np.uint8), cv2.DIST_L2, 3) > 24
-    assert deep.sum() > 200
-    assert np.linalg.norm(done[deep] - flow[deep], axis=1).max() < 0.15
+    assert np.linalg.norm(done[hole] - flow[hole], axis=1).max() < 0.02
 
 
 def test_two_motions_around_the_hole_give_a_sane_field():
@@ -76,13 +71,10 @@ def test_two_motions_around_the_hole_give_a_sane_field():
     np.testing.assert_array_equal(done[~hole], flow[~hole])
     inside = done[hole]
     assert np.isfinite(inside).all()
-    # Within the motions around it (a margin for the fit's extrapolation), never the object's.
-    assert inside[:, 0].min() >= -2.0 and inside[:, 0].max() <= 4.0
-    assert inside[:, 1].min() >= -2.5 and inside[:, 1].max() <= 0.5
-    # And its edge is near each side's own motion (4.5 px apart), not the other's.
-    edge_left, edge_right = done[58, 34], done[58, 116]
-    assert np.linalg.norm(edge_left - (3.0, 0.0)) < 1.0
-    assert np.linalg.norm(edge_right - (-1.0, -2.0)) < 1.0
+    # One of the motions around it (the fit takes the side with more of the ring), never the object's.
+    sides = np.array([(3.0, 0.0), (-1.0, -2.0)], np.float32)
+    nearest = np.linalg.norm(inside[:, None] - sides[None], axis=2).min(axis=1)
+    assert nearest.max() < 0.05
 
 
 def test_only_the_needed_pixels_are_completed():

@@ -31,6 +31,9 @@ from model_runtime.engines.flow.texture import exemplar_fill
 #: chain of frames. Measured on the bmx-trees background with a synthetic moving object (PSNR in the
 #: hole): grown 10 px → 24 dB, 20 px → 28–29 dB, 30 px → 29–30 dB, 45 px → 29 dB.
 FLOW_HOLE_GROW = 1 / 16
+#: At most this share of the frame may be hole once grown: the completion fits the background's motion
+#: around the hole, so a dense set of holes (a grid of squares) grows less, down to 4 px, to leave some.
+FLOW_HOLE_SHARE = 0.5
 
 
 #: A hole at the flows' working size: grown for the completion, and grown by one pixel.
@@ -39,10 +42,16 @@ WorkHole = tuple[np.ndarray, np.ndarray]
 
 def work_hole(flows: ClipFlow, area: np.ndarray) -> WorkHole:
     """A frame's hole (full-size boolean ``area``) at the flows' working resolution: grown by
-    :data:`FLOW_HOLE_GROW` (where the flow is completed), and grown by one pixel (the working pixels
+    :data:`FLOW_HOLE_GROW` (where the flow is completed; less where that would cover more than
+    :data:`FLOW_HOLE_SHARE` of the frame), and grown by one pixel (the working pixels
     that sampling the flow at the hole's own pixels reads). One resize for both."""
     small = flows.hole_to_work(area, 0)
-    return grow(small, max(4, round(max(flows.work_size) * FLOW_HOLE_GROW))), grow(small, 1)
+    pixels = max(4, round(max(flows.work_size) * FLOW_HOLE_GROW))
+    hole = grow(small, pixels)
+    while pixels > 4 and hole.mean() > FLOW_HOLE_SHARE:  # leave the completion a ring to fit
+        pixels = max(4, pixels // 2)
+        hole = grow(small, pixels)
+    return hole, grow(small, 1)
 
 
 @dataclass
