@@ -98,8 +98,7 @@ def _fit(flow: np.ndarray, xs: np.ndarray, ys: np.ndarray) -> np.ndarray | None:
     """A homography (3 × 3) taking the ring pixels (xs, ys) to where their ``flow`` (N, 2) moves them.
 
     The consistent samples are found by RANSAC with an affine model (OpenCV's homography RANSAC costs
-    ten times as much), then the homography is fitted to them by least squares, and once more to its
-    own inliers.
+    ten times as much), then the homography is fitted to them by least squares.
     """
     if len(xs) < MIN_SAMPLES:
         return None
@@ -111,15 +110,7 @@ def _fit(flow: np.ndarray, xs: np.ndarray, ys: np.ndarray) -> np.ndarray | None:
     )
     if affine is None or inliers is None or int(inliers.sum()) < MIN_SAMPLES:
         return None
-    model = np.vstack([affine, [0.0, 0.0, 1.0]])
-    keep = inliers.ravel() > 0
-    for _ in range(2):
-        model = _homography(src[keep], dst[keep])
-        moved = _motion(model[None], src[:, 0], src[:, 1]) + src
-        keep = np.linalg.norm(moved - dst, axis=1) < THRESHOLD
-        if keep.sum() < MIN_SAMPLES:
-            break
-    return model
+    return _homography(src[inliers.ravel() > 0], dst[inliers.ravel() > 0])
 
 
 def _homography(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
