@@ -6,6 +6,10 @@ import numpy as np
 import pytest
 
 from model_runtime.engines.flow.completion import complete_flow, push_pull
+from model_runtime.engines.flow.fill import FLOW_HOLE_GROW, FLOW_HOLE_SHARE, work_hole
+from model_runtime.engines.flow.flow import ClipFlow
+from model_runtime.engines.flow.masks import grow
+from vivid_desktop.media.clip_frames import ArrayFrames
 
 H, W = 120, 160
 
@@ -111,3 +115,38 @@ def test_a_hole_with_almost_no_surroundings_falls_back_to_interpolation():
     broken[hole] = (7.0, 7.0)
     done = complete_flow(broken, hole)
     np.testing.assert_allclose(done[hole], np.broadcast_to((1.5, -0.5), done[hole].shape), atol=1e-4)
+
+
+def _grid(width: int, height: int) -> np.ndarray:
+    """A 5 × 3 grid of squares 8 % of the width, like the removal benchmark's."""
+    area = np.zeros((height, width), bool)
+    side = round(0.08 * width)
+    for gx in range(5):
+        for gy in range(3):
+            x, y = round((gx + 0.5) * width / 5 - side / 2), round((gy + 0.5) * height / 3 - side / 2)
+            area[y : y + side, x : x + side] = True
+    return grow(area, 7)  # the engine's growth for the composite (dilate 3, feather band 4)
+
+
+def test_a_dense_grid_of_holes_grows_less_and_keeps_a_ring_to_fit():
+    flows = ClipFlow(ArrayFrames([np.zeros((270, 480, 3), np.uint8)] * 2))
+    area = _grid(480, 270)
+    full = max(4, round(480 * FLOW_HOLE_GROW))
+    assert flows.hole_to_work(area, full).mean() > 0.95  # grown in full, the squares merge into one hole
+    hole, needed = work_hole(flows, area)
+    assert hole.mean() <= FLOW_HOLE_SHARE and (hole >= area).all() and (needed >= area).all()
+    ys, xs = np.mgrid[:270, :480].astype(np.float32)
+    flow = np.dstack([2.0 + 0.004 * xs - 0.003 * ys, -1.0 + 0.002 * xs + 0.005 * ys]).astype(np.float32)
+    broken = flow.copy()
+    broken[hole] = (0.0, 0.0)  # still squares over a moving camera
+    done = complete_flow(broken, hole, needed)
+    assert np.abs(done[area] - flow[area]).max() < 0.05
+
+
+def test_a_single_hole_grows_in_full():
+    flows = ClipFlow(ArrayFrames([np.zeros((270, 480, 3), np.uint8)] * 2))
+    area = np.zeros((270, 480), bool)
+    area[100:160, 200:240] = True
+    hole, _ = work_hole(flows, area)
+    full = max(4, round(480 * FLOW_HOLE_GROW))
+    np.testing.assert_array_equal(hole, flows.hole_to_work(area, full))
